@@ -1,0 +1,258 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * nrbench: measures nvmerpcd in one run and prints ratios; it never asserts
+ * on time. Part 1 compares rpc.ping against echo_server, the ceiling of any
+ * NDJSON server on a Unix socket. Part 2 streams a large Report Zones and
+ * watches the daemon's peak RSS. Missed targets are marked MISSED; the exit
+ * status is 0 unless --check is given. See bench/README.md.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "nrbench.h"
+
+#define TARGET_PING_RATIO 0.60
+#define TARGET_PING_CONNS 4
+#define TARGET_ZONES_PER_S 500000.0
+#define TARGET_PEAK_MIB 64.0
+#define TARGET_FLAT_FACTOR 1.25
+#define TARGET_FLAT_SLACK_MIB 4.0
+
+#define NR_PING_ROWS 4
+#define NR_ZONE_RUNS 2
+
+static const int ping_conns[NR_PING_ROWS] = {1, 1, 4, 4};
+static const int ping_depths[NR_PING_ROWS] = {1, 16, 1, 16};
+static const uint64_t zone_counts[NR_ZONE_RUNS] = {100000, 1000000};
+
+static int missed;
+
+static const char usage_text[] =
+	"usage: nrbench --daemon PATH --echo PATH [options]\n"
+	"  --daemon PATH       nvmerpcd, started as PATH --socket S --simulate[=FILE]\n"
+	"  --echo PATH         echo_server, started as PATH S\n"
+	"  --daemon-cmd CMD    start the daemon as CMD instead (split at spaces;\n"
+	"                      {socket} and {simulate} are replaced)\n"
+	"  --seconds S         measured time per ping row (default 2)\n"
+	"  --warmup S          warm-up before each ping row (default 0.3)\n"
+	"  --no-ping, --no-zones  skip a part\n"
+	"  --check             exit 1 when a target is missed\n"
+	"  --keep-tmp          keep the temp dir (sockets, logs, simulator files)\n";
+
+static const char *mark(bool ok)
+{
+	if (!ok)
+		missed++;
+	return ok ? "ok" : "MISSED";
+}
+
+/* Parses the command line. Returns 0, or -EINVAL after printing usage. */
+static int parse_opts(int argc, char **argv, struct bench_opts *o)
+{
+	static const struct option longopts[] = {
+		{"daemon", required_argument, NULL, 'd'}, {"echo", required_argument, NULL, 'e'},
+		{"daemon-cmd", required_argument, NULL, 'D'}, {"seconds", required_argument, NULL, 's'},
+		{"warmup", required_argument, NULL, 'w'}, {"no-ping", no_argument, NULL, 'P'},
+		{"no-zones", no_argument, NULL, 'Z'}, {"check", no_argument, NULL, 'c'},
+		{"keep-tmp", no_argument, NULL, 'k'}, {"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0}};
+	int c;
+
+	*o = (struct bench_opts){.seconds = 2.0, .warmup = 0.3, .run_ping = true, .run_zones = true};
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'd': o->daemon = optarg; break;
+		case 'e': o->echo = optarg; break;
+		case 'D': o->daemon_cmd = optarg; break;
+		case 's': o->seconds = strtod(optarg, NULL); break;
+		case 'w': o->warmup = strtod(optarg, NULL); break;
+		case 'P': o->run_ping = false; break;
+		case 'Z': o->run_zones = false; break;
+		case 'c': o->check = true; break;
+		case 'k': o->keep_tmp = true; break;
+		default: goto usage;
+		}
+	}
+	if (optind == argc && (o->daemon || o->daemon_cmd) && (o->echo || !o->run_ping) &&
+	    o->seconds > 0 && o->warmup >= 0)
+		return 0;
+usage:
+	fputs(usage_text, stderr);
+	return -EINVAL;
+}
+
+/* Starts one ping server (echo or daemon) and measures every row against it. */
+static int ping_server(const struct bench_opts *o, bool daemon, struct bench_ping_result *res)
+{
+	struct bench_child server = {.pid = -1};
+	char store[4096], *argv[BENCH_MAX_ARGS];
+	const char *name = daemon ? "daemon" : "echo";
+	int i;
+
+	snprintf(server.sock, sizeof(server.sock), "%s/%s.sock", bench_tmp_dir, name);
+	if (daemon) {
+		bench_daemon_argv(o, server.sock, "--simulate", store, sizeof(store), argv);
+	} else {
+		argv[0] = (char *)o->echo;
+		argv[1] = server.sock;
+		argv[2] = NULL;
+	}
+	if (bench_child_start(&server, name, argv) < 0)
+		return -ECHILD;
+	for (i = 0; i < NR_PING_ROWS; i++)
+		bench_ping_run(o, &server, ping_conns[i], ping_depths[i], &res[i]);
+	if (!bench_child_stop(&server))
+		fprintf(stderr, "nrbench: %s ignored SIGTERM for 3 s\n", name);
+	for (i = 0; i < NR_PING_ROWS && res[i].ok; i++)
+		;
+	if (i < NR_PING_ROWS)
+		bench_child_print_log(&server);
+	return 0;
+}
+
+static void print_ping_cells(const struct bench_ping_result *r)
+{
+	if (r->rps == 0) {
+		printf(" %-38s |", "FAILED");
+		return;
+	}
+	printf(" %9.0f %8.1f %8.1f %4.0f%% %4.0f%% |", r->rps, r->p50_us, r->p99_us, r->srv_cpu,
+	       r->cli_cpu);
+}
+
+/* Prints a row's failure reasons under the table. */
+static void print_ping_notes(const char *who, int row, const struct bench_ping_result *r)
+{
+	if (r->ok)
+		return;
+	printf("  note: %s %dx%d: %s (out-of-order replies %" PRIu64 ", error replies %" PRIu64
+	       ")\n",
+	       who, ping_conns[row], ping_depths[row], r->why, r->bad_ids, r->errors);
+}
+
+static void print_ping_table(const struct bench_opts *o, const struct bench_ping_result *echo,
+			     const struct bench_ping_result *daemon)
+{
+	printf("ping: rpc.ping, %.1f s per row after %.1f s warm-up; client: one libuv thread; "
+	       "%ld CPUs\n",
+	       o->seconds, o->warmup, sysconf(_SC_NPROCESSORS_ONLN));
+	printf("            | %-38s | %-38s |\n", "echo_server", "nvmerpcd");
+	printf("conns depth |     req/s   p50 us   p99 us  srv   cli |"
+	       "     req/s   p50 us   p99 us  srv   cli | daemon/echo\n");
+	for (int i = 0; i < NR_PING_ROWS; i++) {
+		double ratio = echo[i].rps > 0 ? daemon[i].rps / echo[i].rps : 0;
+		bool ok = echo[i].ok && daemon[i].ok && daemon[i].rps > 0 && ratio >= TARGET_PING_RATIO;
+
+		printf("%5d %5d |", ping_conns[i], ping_depths[i]);
+		print_ping_cells(&echo[i]);
+		print_ping_cells(&daemon[i]);
+		printf("   %5.2f", ratio);
+		if (ping_conns[i] == TARGET_PING_CONNS)
+			printf("  %s", mark(ok));
+		printf("\n");
+	}
+	for (int i = 0; i < NR_PING_ROWS; i++) {
+		print_ping_notes("echo", i, &echo[i]);
+		print_ping_notes("daemon", i, &daemon[i]);
+	}
+	printf("target: >= %.2f of echo at %d connections\n\n", TARGET_PING_RATIO, TARGET_PING_CONNS);
+}
+
+static void bench_ping(const struct bench_opts *o)
+{
+	struct bench_ping_result echo[NR_PING_ROWS] = {0}, daemon[NR_PING_ROWS] = {0};
+
+	if (ping_server(o, false, echo) < 0) {
+		fprintf(stderr, "nrbench: echo_server did not start; no ceiling to compare with\n");
+		missed++;
+		return;
+	}
+	if (ping_server(o, true, daemon) < 0) {
+		for (int i = 0; i < NR_PING_ROWS; i++)
+			daemon[i].ok = true; /* One note below instead of one per row. */
+		print_ping_table(o, echo, daemon);
+		printf("  note: the daemon did not start; its log is above\n");
+		missed++;
+		return;
+	}
+	print_ping_table(o, echo, daemon);
+}
+
+static double mib(long kib)
+{
+	return kib < 0 ? -1 : (double)kib / 1024.0;
+}
+
+static void print_zone_row(uint64_t n, const struct bench_zone_result *r)
+{
+	double rate = r->secs > 0 ? (double)r->counted / r->secs : 0;
+
+	printf("%8" PRIu64 " %8.3f %10.0f %7" PRIu64 " %9.1f %4.0f%% %9.1f %9.1f   %-6s", n,
+	       r->secs, rate, r->chunks_seen, (double)r->max_line / 1024.0, r->srv_cpu,
+	       mib(r->idle_kib), mib(r->peak_kib), mark(r->ok && rate >= TARGET_ZONES_PER_S));
+	printf("  %s\n", mark(r->ok && r->peak_kib >= 0 && mib(r->peak_kib) < TARGET_PEAK_MIB));
+	if (!r->ok)
+		printf("  note: %" PRIu64 " zones: %s (counted %" PRIu64 ", result.nr_zones %" PRIu64
+		       ", chunks seen %" PRIu64 ", result.chunks %" PRIu64 ", seq errors %" PRIu64
+		       ")\n",
+		       n, r->why, r->counted, r->reported, r->chunks_seen, r->chunks_reported,
+		       r->seq_errors);
+}
+
+static void bench_zones(const struct bench_opts *o)
+{
+	struct bench_zone_result res[NR_ZONE_RUNS];
+	double small, large, limit;
+	bool all_ok = true;
+
+	for (int i = 0; i < NR_ZONE_RUNS; i++)
+		bench_zone_run(o, zone_counts[i], &res[i]);
+	printf("zones: streamed nvme.zns.report_zones of sim0n1, a fresh daemon per size\n");
+	printf("   zones     secs    zones/s  chunks  line KiB  srv  idle MiB  peak MiB"
+	       "   rate    peak\n");
+	for (int i = 0; i < NR_ZONE_RUNS; i++) {
+		print_zone_row(zone_counts[i], &res[i]);
+		all_ok = all_ok && res[i].ok;
+	}
+	small = mib(res[0].peak_kib);
+	large = mib(res[NR_ZONE_RUNS - 1].peak_kib);
+	limit = TARGET_FLAT_FACTOR * small + TARGET_FLAT_SLACK_MIB;
+	printf("flat RSS: %.1f MiB at 1M <= %.2f x %.1f + %.0f = %.1f MiB: %s\n", large,
+	       TARGET_FLAT_FACTOR, small, TARGET_FLAT_SLACK_MIB, limit,
+	       mark(all_ok && small > 0 && large > 0 && large <= limit));
+	printf("target: >= 500,000 zones/s, peak RSS < %.0f MiB and flat\n", TARGET_PEAK_MIB);
+}
+
+int main(int argc, char **argv)
+{
+	struct bench_opts o;
+	char cmd[128];
+
+	if (parse_opts(argc, argv, &o) < 0)
+		return 2;
+	signal(SIGPIPE, SIG_IGN);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (mkdtemp(bench_tmp_dir) == NULL) {
+		perror("nrbench: mkdtemp");
+		return 2;
+	}
+	if (o.run_ping)
+		bench_ping(&o);
+	if (o.run_zones)
+		bench_zones(&o);
+	if (o.keep_tmp) {
+		printf("kept %s\n", bench_tmp_dir);
+	} else {
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", bench_tmp_dir);
+		if (system(cmd) != 0)
+			fprintf(stderr, "nrbench: could not remove %s\n", bench_tmp_dir);
+	}
+	printf("%s\n", missed ? "some targets MISSED" : "all targets met");
+	return o.check && missed ? 1 : 0;
+}

@@ -1,0 +1,432 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Request envelope, dispatch and the life of a call. Loop thread only.
+ */
+#include "call.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rpc_error.h"
+
+struct nr_batch {
+	struct nr_session *session; /* NULL once the session closed */
+	json_t *responses;
+	unsigned pending;
+};
+
+static void session_send(struct nr_session *session, json_t *message)
+{
+	char *text = json_dumps(message, JSON_COMPACT);
+
+	if (text && session->ops->send(session, text, strlen(text)) != 0)
+		return; /* The transport freed the text and will close. */
+}
+
+static void batch_settle(struct nr_batch *batch, json_t *response)
+{
+	if (response && batch->session)
+		json_array_append(batch->responses, response);
+	if (--batch->pending > 0)
+		return;
+	if (batch->session && json_array_size(batch->responses) > 0)
+		session_send(batch->session, batch->responses);
+	json_decref(batch->responses);
+	free(batch);
+}
+
+/* Delivers a response (borrowed; NULL for a notification's outcome). */
+static void deliver(struct nr_session *session, struct nr_batch *batch, json_t *response)
+{
+	if (batch)
+		batch_settle(batch, response);
+	else if (response && session)
+		session_send(session, response);
+}
+
+/* Returns a new response object for @id (borrowed; NULL means null). */
+static json_t *response_new(const json_t *id, const char *key, json_t *value)
+{
+	return json_pack("{s:s, s:O, s:o}", "jsonrpc", "2.0", "id", id ? id : json_null(), key,
+			 value);
+}
+
+/* Answers a request that never became a call. @error is stolen. */
+static void reject(struct nr_session *session, struct nr_batch *batch, const json_t *id,
+		   bool notification, json_t *error)
+{
+	json_t *response = notification ? NULL : response_new(id, "error", error);
+
+	session->svc->stats.errors++;
+	if (notification)
+		json_decref(error);
+	deliver(session, batch, response);
+	json_decref(response);
+}
+
+void nr_session_send_error(struct nr_session *session, int code, const char *reason)
+{
+	reject(session, NULL, NULL, false, nr_rpc_error_object(code, reason, NULL));
+}
+
+void nr_call_ref(struct nr_call *call)
+{
+	call->refs++;
+}
+
+void nr_call_unref(struct nr_call *call)
+{
+	if (--call->refs > 0)
+		return;
+	if (call->ctx_free)
+		call->ctx_free(call->ctx);
+	json_decref(call->id);
+	json_decref(call->params);
+	free(call);
+}
+
+static void timer_closed(uv_handle_t *handle)
+{
+	nr_call_unref(handle->data);
+}
+
+static void session_unlink(struct nr_call *call)
+{
+	struct nr_call **link;
+
+	if (!call->session)
+		return;
+	for (link = &call->session->calls; *link; link = &(*link)->session_next) {
+		if (*link == call) {
+			*link = call->session_next;
+			break;
+		}
+	}
+	for (link = &call->session->drain_waiters; *link; link = &(*link)->drain_next) {
+		if (*link == call) {
+			*link = call->drain_next;
+			break;
+		}
+	}
+}
+
+/* Ends the call once: unlinks it, delivers @response (stolen, may be NULL)
+ * and drops the dispatcher's reference. */
+static void call_end(struct nr_call *call, json_t *response, bool failed)
+{
+	struct nr_method_stats *ms = &call->svc->stats.methods[call->method_index];
+
+	if (call->state == NR_CALL_ENDED) {
+		json_decref(response);
+		return;
+	}
+	if (call->state == NR_CALL_QUEUED)
+		nr_exec_unqueue(call);
+	call->state = NR_CALL_ENDED;
+	call->svc->stats.in_flight--;
+	ms->errors += failed;
+	call->svc->stats.errors += failed;
+	session_unlink(call);
+	if (call->timer_open) {
+		call->timer_open = false;
+		uv_close((uv_handle_t *)&call->timer, timer_closed);
+	}
+	if (!call->id) {
+		json_decref(response);
+		response = NULL;
+	}
+	deliver(call->session, call->batch, response);
+	json_decref(response);
+	if (call->session && !call->session->calls && call->session->ops->idle)
+		call->session->ops->idle(call->session);
+	nr_call_unref(call);
+}
+
+void nr_call_result(struct nr_call *call, json_t *result)
+{
+	call_end(call, response_new(call->id, "result", result), false);
+}
+
+void nr_call_error(struct nr_call *call, json_t *error)
+{
+	call_end(call, response_new(call->id, "error", error), true);
+}
+
+void nr_call_fail(struct nr_call *call, int code, const char *fmt, ...)
+{
+	char reason[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof(reason), fmt, ap);
+	va_end(ap);
+	nr_call_error(call, nr_rpc_error_object(code, reason, NULL));
+}
+
+bool nr_call_ended(const struct nr_call *call)
+{
+	return call->state == NR_CALL_ENDED;
+}
+
+int nr_call_stream_items(struct nr_call *call, json_t *items)
+{
+	json_t *note;
+
+	if (!call->session || !call->id) {
+		json_decref(items);
+		return call->session ? 0 : -EPIPE;
+	}
+	note = json_pack("{s:s, s:s, s:{s:O, s:i, s:o}}", "jsonrpc", "2.0", "method", "rpc.stream",
+			 "params", "id", call->id, "seq", call->stream_seq++, "items", items);
+	if (!note)
+		return -ENOMEM;
+	session_send(call->session, note);
+	json_decref(note);
+	return 0;
+}
+
+bool nr_call_backlogged(const struct nr_call *call)
+{
+	return call->session &&
+	       call->session->ops->unsent(call->session) > call->svc->limits.write_buffer;
+}
+
+void nr_call_pause(struct nr_call *call, void (*resume)(struct nr_call *call))
+{
+	call->resume = resume;
+	call->state = NR_CALL_PAUSED;
+	call->drain_next = call->session->drain_waiters;
+	call->session->drain_waiters = call;
+}
+
+void nr_session_drained(struct nr_session *session)
+{
+	struct nr_call *call;
+
+	while ((call = session->drain_waiters) != NULL) {
+		session->drain_waiters = call->drain_next;
+		call->drain_next = NULL;
+		call->state = NR_CALL_NEW;
+		nr_call_ref(call);
+		call->resume(call);
+		nr_call_unref(call);
+	}
+}
+
+void nr_session_close(struct nr_session *session)
+{
+	struct nr_call *call;
+
+	for (call = session->calls; call; call = call->session_next) {
+		if (call->batch)
+			call->batch->session = NULL;
+	}
+	while ((call = session->calls) != NULL) {
+		session->calls = call->session_next;
+		call->session = NULL;
+		call_end(call, NULL, false);
+	}
+	session->drain_waiters = NULL;
+}
+
+bool nr_session_cancel(struct nr_session *session, const json_t *id, const struct nr_call *except)
+{
+	struct nr_call *call;
+
+	for (call = session->calls; call; call = call->session_next) {
+		if (call != except && call->id && json_equal(call->id, (json_t *)id)) {
+			nr_call_fail(call, NR_E_CANCELLED, "cancelled by rpc.cancel");
+			return true;
+		}
+	}
+	return false;
+}
+
+/* ---- dispatch ---------------------------------------------------------- */
+
+static const char *const envelope_keys[] = {"jsonrpc", "id", "method", "params"};
+
+/* Returns NULL when @req is a well-formed request envelope, else why not. */
+static const char *envelope_problem(const json_t *req)
+{
+	const char *key;
+	json_t *value;
+	json_t *id = json_object_get(req, "id");
+	json_t *version = json_object_get(req, "jsonrpc");
+
+	if (!json_is_string(version) || strcmp(json_string_value(version), "2.0") != 0)
+		return "\"jsonrpc\" must be \"2.0\"";
+	if (!json_is_string(json_object_get(req, "method")))
+		return "\"method\" must be a string";
+	if (id && !json_is_string(id) && !json_is_integer(id) && !json_is_null(id))
+		return "\"id\" must be a string, an integer or null";
+	json_object_foreach((json_t *)req, key, value) {
+		bool known = false;
+		for (size_t i = 0; i < sizeof(envelope_keys) / sizeof(envelope_keys[0]); i++)
+			known |= strcmp(key, envelope_keys[i]) == 0;
+		if (!known)
+			return "unknown member in the request object";
+	}
+	return NULL;
+}
+
+static json_t *invalid_params(const char *field, const char *reason)
+{
+	return nr_rpc_error_object(NR_E_INVALID_PARAMS, reason, json_pack("{s:s}", "field", field));
+}
+
+/* Returns NULL if the params validate, else a new error object. */
+static json_t *params_problem(struct nr_service *svc, const struct nr_schema_method *sm,
+			      const json_t *params)
+{
+	char field[256];
+	char reason[256];
+
+	if (json_is_array(params))
+		return invalid_params("params", "positional parameters are not supported: pass "
+						"an object of named parameters");
+	if (!json_is_object(params))
+		return invalid_params("params", "must be an object");
+	if (nr_schema_validate(svc->schema, sm->params_schema, params, "params", field,
+			       sizeof(field), reason, sizeof(reason)) == 0)
+		return NULL;
+	return invalid_params(field, reason);
+}
+
+static struct nr_call *call_new(struct nr_session *session, struct nr_batch *batch,
+				const struct nr_method *m, size_t index, const json_t *id,
+				json_t *params)
+{
+	struct nr_call *call = calloc(1, sizeof(*call));
+
+	if (!call)
+		return NULL;
+	call->session = session;
+	call->svc = session->svc;
+	call->method = m;
+	call->method_index = index;
+	call->id = id ? json_incref((json_t *)id) : NULL;
+	call->params = json_incref(params);
+	call->batch = batch;
+	call->refs = 1;
+	call->stream = json_is_true(json_object_get(params, "stream"));
+	call->session_next = session->calls;
+	session->calls = call;
+	session->svc->stats.in_flight++;
+	session->svc->stats.methods[index].calls++;
+	return call;
+}
+
+static size_t schema_index(const struct nr_schema *schema, const struct nr_schema_method *sm)
+{
+	return (size_t)(sm - nr_schema_method_at(schema, 0));
+}
+
+/*
+ * Checks that apply to every method taking a device: the name resolves, the
+ * backend supports the method, and destructive calls carry the controller's
+ * serial number. Returns NULL or a new error object.
+ */
+static json_t *device_problem(struct nr_call *call, const struct nr_schema_method *sm)
+{
+	json_t *name = json_object_get(call->params, "device");
+	json_t *confirm = json_object_get(call->params, "confirm");
+	unsigned bit;
+
+	if (!name)
+		return NULL;
+	if (nr_topology_find(call->svc->topology, json_string_value(name), &call->dev) != 0)
+		return nr_rpc_error_object(NR_E_DEVICE_NOT_FOUND, "no such device in nvme.list",
+					   json_pack("{s:O}", "device", name));
+	bit = strcmp(call->dev.ctrl->ops->name, "sim") == 0 ? NR_BACKEND_BIT_SIM
+	      : strcmp(call->dev.ctrl->ops->name, "mi") == 0 ? NR_BACKEND_BIT_MI
+							     : NR_BACKEND_BIT_PASSTHRU;
+	if (!(sm->backends & bit))
+		return nr_rpc_error_object(NR_E_NOT_SUPPORTED, "the device's backend does not "
+							       "support this method",
+					   json_pack("{s:s}", "backend", call->dev.ctrl->ops->name));
+	if (call->method->cls == NR_CLASS_DESTRUCTIVE &&
+	    (!json_is_string(confirm) ||
+	     strcmp(json_string_value(confirm), call->dev.ctrl->sn) != 0))
+		return nr_rpc_error_object(NR_E_CONFIRMATION_REQUIRED,
+					   "destructive method: pass confirm equal to the "
+					   "controller's serial number (sn)",
+					   json_pack("{s:O}", "device", name));
+	return NULL;
+}
+
+static void dispatch(struct nr_session *session, json_t *req, struct nr_batch *batch)
+{
+	struct nr_service *svc = session->svc;
+	json_t *id = json_object_get(req, "id");
+	bool notification = json_is_object(req) && !id;
+	const char *problem = json_is_object(req) ? envelope_problem(req) : "not a request object";
+	const char *name = json_string_value(json_object_get(req, "method"));
+	const struct nr_schema_method *sm;
+	const struct nr_method *m;
+	json_t *params, *error;
+	struct nr_call *call;
+
+	svc->stats.requests++;
+	svc->stats.notifications += notification;
+	if (problem) {
+		if (id && !json_is_string(id) && !json_is_integer(id))
+			id = NULL;
+		return reject(session, batch, id, notification,
+			      nr_rpc_error_object(NR_E_INVALID_REQUEST, problem, NULL));
+	}
+	sm = nr_schema_method(svc->schema, name);
+	m = nr_method_find(name);
+	if (!sm || !m)
+		return reject(session, batch, id, notification,
+			      nr_rpc_error_object(NR_E_METHOD_NOT_FOUND, name,
+						  json_pack("{s:s}", "method", name)));
+	params = json_object_get(req, "params");
+	params = params ? json_incref(params) : json_object();
+	error = params_problem(svc, sm, params);
+	if (!error && !nr_policy_allows(&session->peer, m->cls))
+		error = nr_rpc_error_object(NR_E_PERMISSION_DENIED,
+					    "this peer may call read methods only",
+					    json_pack("{s:i, s:s}", "uid", (int)session->peer.uid,
+						      "class", m->cls == NR_CLASS_WRITE ? "write"
+										: "destructive"));
+	if (error) {
+		json_decref(params);
+		svc->stats.methods[schema_index(svc->schema, sm)].errors++;
+		return reject(session, batch, id, notification, error);
+	}
+	call = call_new(session, batch, m, schema_index(svc->schema, sm), id, params);
+	json_decref(params);
+	if (!call)
+		return reject(session, batch, id, notification,
+			      nr_rpc_error_object(NR_E_INTERNAL, "out of memory", NULL));
+	error = device_problem(call, sm);
+	if (error)
+		return nr_call_error(call, error);
+	m->start(call);
+}
+
+void nr_session_handle(struct nr_session *session, json_t *value)
+{
+	struct nr_batch *batch;
+	size_t i;
+	json_t *req;
+
+	if (!json_is_array(value))
+		return dispatch(session, value, NULL);
+	if (json_array_size(value) == 0)
+		return nr_session_send_error(session, NR_E_INVALID_REQUEST, "empty batch");
+	batch = calloc(1, sizeof(*batch));
+	if (!batch)
+		return nr_session_send_error(session, NR_E_INTERNAL, "out of memory");
+	batch->session = session;
+	batch->responses = json_array();
+	/* One extra count so the batch cannot complete while still dispatching. */
+	batch->pending = (unsigned)json_array_size(value) + 1;
+	json_array_foreach(value, i, req)
+		dispatch(session, req, batch);
+	batch_settle(batch, NULL);
+}

@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A call is one request being served; a session is the peer it came from
+ * (a socket connection or stdio). The server layer implements the session's
+ * transport; everything here runs on the loop thread.
+ */
+#ifndef NR_CALL_H
+#define NR_CALL_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <uv.h>
+
+#include "exec.h"
+#include "service.h"
+#include "topology.h"
+
+struct nr_session;
+struct nr_call;
+struct nr_batch;
+
+struct nr_session_ops {
+	/* Queues one JSON text for the peer; @text is malloc'd and stolen, the
+	 * transport appends the newline. Returns 0 or -errno. */
+	int (*send)(struct nr_session *session, char *text, size_t len);
+	/* Bytes queued but not yet written to the peer. */
+	size_t (*unsent)(struct nr_session *session);
+	/* Optional: the session's last live call ended. */
+	void (*idle)(struct nr_session *session);
+};
+
+struct nr_session {
+	const struct nr_session_ops *ops;
+	struct nr_service *svc;
+	struct nr_peer peer;
+	struct nr_call *calls;        /* live calls, linked by session_next */
+	struct nr_call *drain_waiters; /* paused producers, linked by drain_next */
+};
+
+/* Handler: starts serving a validated call. It must end the call, now or
+ * later, with nr_call_result or nr_call_error. */
+typedef void (*nr_handler_fn)(struct nr_call *call);
+
+struct nr_method {
+	const char *name;
+	enum nr_class cls;
+	bool streaming;
+	nr_handler_fn start;
+};
+
+enum nr_call_state {
+	NR_CALL_NEW,     /* handler has it, no device work yet */
+	NR_CALL_QUEUED,  /* waiting in a device FIFO */
+	NR_CALL_RUNNING, /* work on a worker thread */
+	NR_CALL_PAUSED,  /* streaming, waiting for the peer to drain */
+	NR_CALL_ENDED,   /* answered; memory kept while work still runs */
+};
+
+struct nr_call {
+	struct nr_session *session; /* NULL once the session closed */
+	struct nr_service *svc;
+	const struct nr_method *method;
+	size_t method_index; /* into the schema's method list, for stats */
+	json_t *id;          /* NULL for a notification */
+	json_t *params;      /* validated */
+	struct nr_batch *batch;
+	struct nr_device dev;
+	bool stream;
+	unsigned stream_seq;
+	enum nr_call_state state;
+	unsigned refs;
+
+	/* device work */
+	struct nr_ctrl *queued_on;
+	struct nr_call *queue_next;
+	nr_work_fn work;
+	nr_done_fn done;
+	int work_rc;
+	uv_work_t work_req;
+	uv_timer_t timer;
+	bool timer_open;
+
+	/* streaming */
+	void (*resume)(struct nr_call *call);
+
+	void *ctx; /* handler state */
+	void (*ctx_free)(void *ctx);
+
+	struct nr_call *session_next;
+	struct nr_call *drain_next;
+};
+
+/* The sorted method table, and lookup (NULL when unknown). */
+const struct nr_method *nr_method_find(const char *name);
+size_t nr_method_count(void);
+const struct nr_method *nr_method_at(size_t index);
+
+/*
+ * Parses and serves one JSON text from @session (a request, a notification
+ * or a batch). @value is borrowed. Replies are sent through the session as
+ * they complete, possibly out of order.
+ */
+void nr_session_handle(struct nr_session *session, json_t *value);
+
+/* Sends the -32700 / -32600 framing errors with id null. */
+void nr_session_send_error(struct nr_session *session, int code, const char *reason);
+
+/* The transport drained below the bound: resume paused producers. */
+void nr_session_drained(struct nr_session *session);
+
+/* The peer went away: queued work is dropped, running work is orphaned. */
+void nr_session_close(struct nr_session *session);
+
+/* Ends the call with a result (stolen). */
+void nr_call_result(struct nr_call *call, json_t *result);
+/* Ends the call with an error object from nr_rpc_error_* (stolen). */
+void nr_call_error(struct nr_call *call, json_t *error);
+/* Ends the call with a code and a reason sentence. */
+void nr_call_fail(struct nr_call *call, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Sends one rpc.stream notification carrying @items (stolen). Returns 0 or -errno. */
+int nr_call_stream_items(struct nr_call *call, json_t *items);
+/* Whether the peer's unsent bytes exceed the bound: producers should pause. */
+bool nr_call_backlogged(const struct nr_call *call);
+/* Pauses until the peer drains, then calls @resume. */
+void nr_call_pause(struct nr_call *call, void (*resume)(struct nr_call *call));
+
+/* Whether the call has ended (answered, cancelled, timed out, orphaned). */
+bool nr_call_ended(const struct nr_call *call);
+
+/* Reference counting for code that keeps a call across callbacks. */
+void nr_call_ref(struct nr_call *call);
+void nr_call_unref(struct nr_call *call);
+
+/* Cancels the call of @session whose id equals @id. Returns true if found. */
+bool nr_session_cancel(struct nr_session *session, const json_t *id, const struct nr_call *except);
+
+#endif

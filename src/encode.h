@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * NVMe structure -> JSON encoders. Field names follow the spec mnemonics as
+ * nvme-cli 2.3 prints them with -o json. Numbers rule, the same everywhere:
+ *  - 128-bit counters are decimal strings;
+ *  - every other field is a JSON integer; a 64-bit field holding all ones
+ *    (0xFFFFFFFFFFFFFFFF: a full zone's write pointer, "no limit") is -1,
+ *    and any other value above 2^63-1 is its two's complement, so the bits
+ *    are always recovered with `value & 0xFFFFFFFFFFFFFFFF`.
+ * Every function returns a new reference, or NULL on allocation failure;
+ * called on the loop thread.
+ */
+#ifndef NR_ENCODE_H
+#define NR_ENCODE_H
+
+#include <jansson.h>
+#include <libnvme.h>
+#include <stdint.h>
+
+json_t *nr_json_u64(uint64_t value);
+json_t *nr_json_u128(const uint8_t le[16]);
+/* A space-padded ASCII identifier (sn, mn, fr, subnqn) with trailing spaces
+ * and NULs removed. */
+json_t *nr_json_ident(const char *field, size_t len);
+
+json_t *nr_enc_id_ctrl(const struct nvme_id_ctrl *ctrl);
+json_t *nr_enc_id_ns(const struct nvme_id_ns *ns);
+json_t *nr_enc_smart_log(const struct nvme_smart_log *log);
+json_t *nr_enc_zone_desc(const struct nvme_zns_desc *desc);
+
+/* Names for zone state and type values, static strings, "UNKNOWN" when out of
+ * the table. */
+const char *nr_zone_state_name(unsigned zs);
+const char *nr_zone_type_name(unsigned zt);
+
+#endif

@@ -1,0 +1,119 @@
+/* SPDX-License-Identifier: MIT */
+#include "exec.h"
+
+#include <errno.h>
+#include <stddef.h>
+
+#include "call.h"
+#include "rpc_error.h"
+#include "topology.h"
+
+#define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
+
+static void devq_kick(struct nr_ctrl *ctrl);
+
+static void work_run(uv_work_t *req)
+{
+	struct nr_call *call = container_of(req, struct nr_call, work_req);
+
+	call->work_rc = call->work(call);
+}
+
+static void work_after(uv_work_t *req, int status)
+{
+	struct nr_call *call = container_of(req, struct nr_call, work_req);
+	struct nr_ctrl *ctrl = call->queued_on;
+
+	ctrl->queue.running = false;
+	if (call->timer_open)
+		uv_timer_stop(&call->timer);
+	if (call->state == NR_CALL_RUNNING) {
+		call->state = NR_CALL_NEW;
+		call->done(call, status == UV_ECANCELED ? -ECANCELED : call->work_rc);
+	}
+	nr_call_unref(call);
+	devq_kick(ctrl);
+}
+
+static void timeout_fired(uv_timer_t *timer)
+{
+	struct nr_call *call = timer->data;
+
+	if (call->state == NR_CALL_RUNNING)
+		nr_call_fail(call, NR_E_TIMEOUT, "the device did not complete within %u ms",
+			     call->svc->limits.timeout_ms);
+}
+
+static void timer_arm(struct nr_call *call)
+{
+	if (!call->timer_open) {
+		uv_timer_init(call->svc->loop, &call->timer);
+		call->timer.data = call;
+		call->timer_open = true;
+		nr_call_ref(call); /* dropped in the close callback */
+	}
+	uv_timer_start(&call->timer, timeout_fired, call->svc->limits.timeout_ms, 0);
+}
+
+static void devq_kick(struct nr_ctrl *ctrl)
+{
+	struct nr_devq *q = &ctrl->queue;
+	struct nr_call *call = q->head;
+
+	if (q->running || !call)
+		return;
+	q->head = call->queue_next;
+	if (!q->head)
+		q->tail = NULL;
+	call->queue_next = NULL;
+	q->waiting--;
+	q->running = true;
+	call->state = NR_CALL_RUNNING;
+	nr_call_ref(call);
+	timer_arm(call);
+	uv_queue_work(call->svc->loop, &call->work_req, work_run, work_after);
+}
+
+int nr_exec_submit(struct nr_call *call, struct nr_ctrl *ctrl, nr_work_fn work, nr_done_fn done)
+{
+	struct nr_devq *q = &ctrl->queue;
+	bool continuing = call->queued_on == ctrl;
+
+	/* A stream's next chunk is not a new call: it is not refused. */
+	if (!continuing && q->waiting + q->running >= call->svc->limits.max_queue)
+		return -EBUSY;
+	call->work = work;
+	call->done = done;
+	call->queued_on = ctrl;
+	call->state = NR_CALL_QUEUED;
+	if (q->tail)
+		q->tail->queue_next = call;
+	else
+		q->head = call;
+	q->tail = call;
+	q->waiting++;
+	devq_kick(ctrl);
+	return 0;
+}
+
+bool nr_exec_unqueue(struct nr_call *call)
+{
+	struct nr_devq *q;
+	struct nr_call **link;
+	struct nr_call *prev = NULL;
+
+	if (call->state != NR_CALL_QUEUED || !call->queued_on)
+		return false;
+	q = &call->queued_on->queue;
+	for (link = &q->head; *link; prev = *link, link = &(*link)->queue_next) {
+		if (*link != call)
+			continue;
+		*link = call->queue_next;
+		if (q->tail == call)
+			q->tail = prev;
+		call->queue_next = NULL;
+		q->waiting--;
+		return true;
+	}
+	return false;
+}

@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Device work on the libuv worker pool. Each controller has a FIFO: at most
+ * one call's work runs on it at a time, so two commands are never in flight
+ * on one device. Work functions run on a worker thread and touch plain C
+ * buffers only; their done callbacks run on the loop thread and build JSON.
+ */
+#ifndef NR_EXEC_H
+#define NR_EXEC_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+struct nr_call;
+struct nr_ctrl;
+
+struct nr_devq {
+	struct nr_call *head; /* waiting calls, oldest first */
+	struct nr_call *tail;
+	uint32_t waiting;
+	bool running;
+};
+
+/* Worker thread: does the blocking device work. Returns 0 or -errno. */
+typedef int (*nr_work_fn)(struct nr_call *call);
+/* Loop thread: consumes the result. Not called when the call ended first
+ * (cancelled, timed out, connection closed). */
+typedef void (*nr_done_fn)(struct nr_call *call, int rc);
+
+/*
+ * Queues @call's next piece of work on @ctrl's FIFO, with the per-command
+ * timeout armed when it starts. Returns 0, or -EBUSY when the device already
+ * has max_queue calls waiting. Loop thread.
+ */
+int nr_exec_submit(struct nr_call *call, struct nr_ctrl *ctrl, nr_work_fn work, nr_done_fn done);
+
+/*
+ * Takes @call out of its device FIFO if it is waiting there. Returns true if
+ * it was waiting (its work will never run). Loop thread.
+ */
+bool nr_exec_unqueue(struct nr_call *call);
+
+#endif

@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: MIT */
+/* Method handlers (m_*.c) and the helpers they share. Loop thread. */
+#ifndef NR_HANDLERS_H
+#define NR_HANDLERS_H
+
+#include "call.h"
+#include "nvme_cmd.h"
+
+/* rpc.* and server.* */
+void nr_m_rpc_discover(struct nr_call *call);
+void nr_m_rpc_ping(struct nr_call *call);
+void nr_m_rpc_cancel(struct nr_call *call);
+void nr_m_server_info(struct nr_call *call);
+void nr_m_server_stats(struct nr_call *call);
+
+/* nvme.* */
+void nr_m_nvme_list(struct nr_call *call);
+void nr_m_nvme_id_ctrl(struct nr_call *call);
+void nr_m_nvme_id_ns(struct nr_call *call);
+void nr_m_nvme_smart_log(struct nr_call *call);
+void nr_m_zns_report_zones(struct nr_call *call);
+void nr_m_zns_mgmt_send(struct nr_call *call);
+
+/*
+ * One command, one answer: the common shape of a device method. The handler
+ * gets a context with a zeroed command and a buffer, fills the command, and
+ * submits; @encode turns the completed buffer into the result (new
+ * reference) on the loop thread.
+ */
+struct nr_single;
+typedef json_t *(*nr_single_encode_fn)(struct nr_call *call, const struct nr_single *single);
+
+struct nr_single {
+	struct nr_cmd cmd;
+	nr_single_encode_fn encode;
+	const char *what; /* "Identify Controller": names the command in errors */
+	size_t buf_len;
+	unsigned char buf[];
+};
+
+/* Returns the context (owned by the call) or NULL after ending the call. */
+struct nr_single *nr_single_new(struct nr_call *call, size_t buf_len, nr_single_encode_fn encode,
+				const char *what);
+/* Queues the command on the call's controller; ends the call on failure. */
+void nr_single_submit(struct nr_call *call);
+
+/* Ends the call with the error a failed submission or completion means:
+ * -errno (DeviceBusy, Timeout, TransportError...) or an NVMe status.
+ * Returns true if it ended the call. */
+bool nr_call_fail_cmd(struct nr_call *call, int rc, const struct nr_cmd *cmd, const char *what);
+
+/* Ends the call with InvalidParams for @field. */
+void nr_call_invalid(struct nr_call *call, const char *field, const char *reason);
+
+#endif

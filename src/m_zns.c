@@ -1,0 +1,250 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Zoned namespaces. Report Zones fetches the report in partial chunks so
+ * memory stays flat however many zones the namespace has; streamed, each
+ * chunk becomes one rpc.stream notification and production pauses while the
+ * peer is behind.
+ */
+#include <endian.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "encode.h"
+#include "handlers.h"
+#include "rpc_error.h"
+
+#define ZONE_CHUNK 4096u /* descriptors per Zone Management Receive */
+#define ZONE_DESC_SIZE 64u
+#define ZONE_HDR_SIZE 64u
+
+static const char *const state_filters[] = {
+	[NR_ZRASF_ALL] = "all",
+	[NR_ZRASF_EMPTY] = "empty",
+	[NR_ZRASF_IMPL_OPEN] = "implicitly_open",
+	[NR_ZRASF_EXPL_OPEN] = "explicitly_open",
+	[NR_ZRASF_CLOSED] = "closed",
+	[NR_ZRASF_FULL] = "full",
+	[NR_ZRASF_READ_ONLY] = "read_only",
+	[NR_ZRASF_OFFLINE] = "offline",
+};
+
+struct report {
+	struct nr_cmd cmd;
+	enum nr_zrasf filter;
+	uint64_t next_slba;
+	uint64_t total;    /* zones answered so far */
+	uint64_t cap;      /* stop after this many */
+	bool cap_is_error; /* reaching cap + 1 means ResultTooLarge */
+	uint32_t want;     /* descriptors asked in the chunk in flight */
+	json_t *zone_list; /* not streamed: the whole answer */
+	unsigned char buf[ZONE_HDR_SIZE + ZONE_CHUNK * ZONE_DESC_SIZE];
+};
+
+static void report_free(void *ctx)
+{
+	struct report *r = ctx;
+
+	json_decref(r->zone_list);
+	free(r);
+}
+
+static enum nr_zrasf filter_parse(const json_t *state)
+{
+	for (size_t i = 0; state && i < sizeof(state_filters) / sizeof(state_filters[0]); i++) {
+		if (strcmp(state_filters[i], json_string_value(state)) == 0)
+			return (enum nr_zrasf)i;
+	}
+	return NR_ZRASF_ALL;
+}
+
+/* Returns true when @call addresses a zoned namespace; ends the call if not. */
+static bool require_zoned(struct nr_call *call)
+{
+	if (!call->dev.ns) {
+		nr_call_invalid(call, "params.device", "must be a namespace, not a controller");
+		return false;
+	}
+	if (call->dev.ns->csi != NR_CSI_ZNS || call->dev.ns->zone_size == 0) {
+		nr_call_fail(call, NR_E_NOT_SUPPORTED, "%s is not a zoned namespace",
+			     call->dev.ns->name);
+		return false;
+	}
+	return true;
+}
+
+static int report_work(struct nr_call *call)
+{
+	struct report *r = call->ctx;
+
+	return call->dev.ctrl->ops->submit(call->dev.ctrl->backend_ctrl, &r->cmd);
+}
+
+static void report_done(struct nr_call *call, int rc);
+
+static void report_next(struct nr_call *call)
+{
+	struct report *r = call->ctx;
+	uint64_t left = r->cap + 1 - r->total; /* one more than wanted shows truncation */
+	int rc;
+
+	r->want = left < ZONE_CHUNK ? (uint32_t)left : ZONE_CHUNK;
+	nr_cmd_zone_report(&r->cmd, call->dev.ns->nsid, r->next_slba, r->filter, true, false,
+			   r->buf, ZONE_HDR_SIZE + r->want * ZONE_DESC_SIZE);
+	rc = nr_exec_submit(call, call->dev.ctrl, report_work, report_done);
+	if (rc)
+		nr_call_fail_cmd(call, rc, NULL, "Report Zones");
+}
+
+/* Encodes the chunk's descriptors. Returns a new array; sets *end when the
+ * namespace has no zones past this chunk. */
+static json_t *chunk_items(struct nr_call *call, struct report *r, bool *end)
+{
+	uint64_t got = le64toh(*(const uint64_t *)r->buf);
+	json_t *items = json_array();
+	const struct nvme_zns_desc *desc = NULL;
+
+	got = got < r->want ? got : r->want;
+	for (uint64_t i = 0; i < got; i++) {
+		desc = (const struct nvme_zns_desc *)(r->buf + ZONE_HDR_SIZE + i * ZONE_DESC_SIZE);
+		json_array_append_new(items, nr_enc_zone_desc(desc));
+	}
+	if (desc)
+		r->next_slba = le64toh(desc->zslba) + call->dev.ns->zone_size;
+	*end = got < r->want || !desc || r->next_slba >= call->dev.ns->nsze;
+	return items;
+}
+
+/* Drops items past the cap; returns true when the cap was passed, leaving
+ * next_slba at the first dropped zone. */
+static bool chunk_trim(struct report *r, json_t *items)
+{
+	uint64_t keep;
+
+	if (r->total + json_array_size(items) <= r->cap)
+		return false;
+	keep = r->cap - r->total;
+	r->next_slba = (uint64_t)json_integer_value(
+		json_object_get(json_array_get(items, (size_t)keep), "slba"));
+	while (json_array_size(items) > keep)
+		json_array_remove(items, json_array_size(items) - 1);
+	return true;
+}
+
+static void report_finish(struct nr_call *call, bool truncated)
+{
+	struct report *r = call->ctx;
+	json_t *result = json_pack("{s:I}", "nr_zones", (json_int_t)r->total);
+
+	if (call->stream)
+		json_object_set_new(result, "chunks", json_integer(call->stream_seq));
+	else
+		json_object_set(result, "zone_list", r->zone_list);
+	if (truncated)
+		json_object_set_new(result, "next_slba", nr_json_u64(r->next_slba));
+	nr_call_result(call, result);
+}
+
+static void report_done(struct nr_call *call, int rc)
+{
+	struct report *r = call->ctx;
+	bool end, truncated;
+	json_t *items;
+
+	if (nr_call_fail_cmd(call, rc, &r->cmd, "Report Zones"))
+		return;
+	items = chunk_items(call, r, &end);
+	truncated = chunk_trim(r, items);
+	if (truncated && r->cap_is_error) {
+		json_decref(items);
+		return nr_call_error(call, nr_rpc_error_object(
+					   NR_E_RESULT_TOO_LARGE,
+					   "more zones than max_result_items: pass stream: true, or "
+					   "page with slba and limit",
+					   json_pack("{s:I}", "max_result_items",
+						     (json_int_t)call->svc->limits.max_result_items)));
+	}
+	r->total += json_array_size(items);
+	if (call->stream && json_array_size(items) > 0)
+		nr_call_stream_items(call, items);
+	else if (!call->stream)
+		json_array_extend(r->zone_list, items);
+	if (!call->stream || json_array_size(items) == 0)
+		json_decref(items);
+	if (end || truncated)
+		return report_finish(call, truncated);
+	if (nr_call_backlogged(call))
+		return nr_call_pause(call, report_next);
+	report_next(call);
+}
+
+void nr_m_zns_report_zones(struct nr_call *call)
+{
+	json_t *limit = json_object_get(call->params, "limit");
+	uint64_t max = call->svc->limits.max_result_items;
+	struct report *r;
+
+	if (!require_zoned(call))
+		return;
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return nr_call_fail(call, NR_E_INTERNAL, "out of memory");
+	call->ctx = r;
+	call->ctx_free = report_free;
+	r->filter = filter_parse(json_object_get(call->params, "state"));
+	r->next_slba = (uint64_t)json_integer_value(json_object_get(call->params, "slba"));
+	r->zone_list = json_array();
+	r->cap = limit ? (uint64_t)json_integer_value(limit) : (call->stream ? UINT64_MAX - 1 : max);
+	r->cap_is_error = !call->stream && (!limit || r->cap > max);
+	if (r->cap_is_error)
+		r->cap = max;
+	report_next(call);
+}
+
+static const char *const send_actions[] = {
+	[NR_ZSA_CLOSE] = "close", [NR_ZSA_FINISH] = "finish",	[NR_ZSA_OPEN] = "open",
+	[NR_ZSA_RESET] = "reset", [NR_ZSA_OFFLINE] = "offline",
+};
+
+static uint8_t action_parse(const char *name)
+{
+	for (size_t i = 0; i < sizeof(send_actions) / sizeof(send_actions[0]); i++) {
+		if (send_actions[i] && strcmp(send_actions[i], name) == 0)
+			return (uint8_t)i;
+	}
+	return 0;
+}
+
+static json_t *send_encode(struct nr_call *call, const struct nr_single *single)
+{
+	json_t *result = json_pack("{s:O, s:I}", "action", json_object_get(call->params, "action"),
+				   "cdw0", (json_int_t)single->cmd.result);
+	json_t *slba = json_object_get(call->params, "slba");
+
+	if (slba)
+		json_object_set(result, "slba", slba);
+	else
+		json_object_set_new(result, "all", json_true());
+	return result;
+}
+
+void nr_m_zns_mgmt_send(struct nr_call *call)
+{
+	json_t *slba = json_object_get(call->params, "slba");
+	bool all = json_is_true(json_object_get(call->params, "all"));
+	struct nr_single *single;
+
+	if (!require_zoned(call))
+		return;
+	if (!slba == !all)
+		return nr_call_invalid(call, slba ? "params.all" : "params.slba",
+				       "pass exactly one of slba and all: true");
+	single = nr_single_new(call, 0, send_encode, "Zone Management Send");
+	if (!single)
+		return;
+	nr_cmd_zone_send(&single->cmd, call->dev.ns->nsid,
+			 (uint64_t)json_integer_value(slba),
+			 action_parse(json_string_value(json_object_get(call->params, "action"))),
+			 all);
+	nr_single_submit(call);
+}

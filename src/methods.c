@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: MIT */
+/* The method table, checked against the OpenRPC document at build time. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "handlers.h"
+
+/* Sorted by name: nr_method_find bisects it. */
+static const struct nr_method method_table[] = {
+	{"nvme.id_ctrl", NR_CLASS_READ, false, nr_m_nvme_id_ctrl},
+	{"nvme.id_ns", NR_CLASS_READ, false, nr_m_nvme_id_ns},
+	{"nvme.list", NR_CLASS_READ, false, nr_m_nvme_list},
+	{"nvme.smart_log", NR_CLASS_READ, false, nr_m_nvme_smart_log},
+	{"nvme.zns.mgmt_send", NR_CLASS_DESTRUCTIVE, false, nr_m_zns_mgmt_send},
+	{"nvme.zns.report_zones", NR_CLASS_READ, true, nr_m_zns_report_zones},
+	{"rpc.cancel", NR_CLASS_READ, false, nr_m_rpc_cancel},
+	{"rpc.discover", NR_CLASS_READ, false, nr_m_rpc_discover},
+	{"rpc.ping", NR_CLASS_READ, false, nr_m_rpc_ping},
+	{"server.info", NR_CLASS_READ, false, nr_m_server_info},
+	{"server.stats", NR_CLASS_READ, false, nr_m_server_stats},
+};
+
+#define METHOD_COUNT (sizeof(method_table) / sizeof(method_table[0]))
+
+static int method_cmp(const void *key, const void *elem)
+{
+	return strcmp(key, ((const struct nr_method *)elem)->name);
+}
+
+const struct nr_method *nr_method_find(const char *name)
+{
+	return bsearch(name, method_table, METHOD_COUNT, sizeof(method_table[0]), method_cmp);
+}
+
+size_t nr_method_count(void)
+{
+	return METHOD_COUNT;
+}
+
+const struct nr_method *nr_method_at(size_t index)
+{
+	return index < METHOD_COUNT ? &method_table[index] : NULL;
+}
+
+int nr_methods_check(const struct nr_schema *schema, char *err, size_t err_len)
+{
+	for (size_t i = 0; i < METHOD_COUNT; i++) {
+		const struct nr_method *m = &method_table[i];
+		const struct nr_schema_method *sm = nr_schema_method(schema, m->name);
+		if (i > 0 && strcmp(method_table[i - 1].name, m->name) >= 0) {
+			snprintf(err, err_len, "method table not sorted at %s", m->name);
+			return -EINVAL;
+		}
+		if (!sm || sm->cls != m->cls || sm->streaming != m->streaming) {
+			snprintf(err, err_len, "%s: %s", m->name,
+				 sm ? "class or streaming flag differs from the schema"
+				    : "missing from the schema");
+			return -EINVAL;
+		}
+	}
+	if (nr_schema_method_count(schema) != METHOD_COUNT) {
+		snprintf(err, err_len, "the schema has %zu methods, the table %zu",
+			 nr_schema_method_count(schema), (size_t)METHOD_COUNT);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+bool nr_policy_allows(const struct nr_peer *peer, enum nr_class cls)
+{
+	return cls == NR_CLASS_READ || peer->uid == 0;
+}
+
+void nr_limits_default(struct nr_limits *limits)
+{
+	*limits = (struct nr_limits){
+		.max_line = NR_DEFAULT_MAX_LINE,
+		.max_result_items = NR_DEFAULT_MAX_RESULT_ITEMS,
+		.timeout_ms = NR_DEFAULT_TIMEOUT_MS,
+		.max_queue = NR_DEFAULT_MAX_QUEUE,
+		.write_buffer = NR_DEFAULT_WRITE_BUFFER,
+		.threads = 4,
+	};
+}
+
+int nr_service_init(struct nr_service *svc, uv_loop_t *loop, char *err, size_t err_len)
+{
+	int rc;
+
+	svc->loop = loop;
+	svc->start_ms = uv_now(loop);
+	rc = nr_schema_load(&svc->schema, err, err_len);
+	if (rc)
+		return rc;
+	rc = nr_methods_check(svc->schema, err, err_len);
+	if (rc)
+		return rc;
+	svc->stats.methods = calloc(nr_schema_method_count(svc->schema), sizeof(*svc->stats.methods));
+	svc->topology = nr_topology_new();
+	if (!svc->stats.methods || !svc->topology)
+		return -ENOMEM;
+	return 0;
+}
+
+void nr_service_fini(struct nr_service *svc)
+{
+	nr_topology_free(svc->topology);
+	nr_schema_free(svc->schema);
+	free(svc->stats.methods);
+	svc->topology = NULL;
+	svc->schema = NULL;
+	svc->stats.methods = NULL;
+}

@@ -1,0 +1,285 @@
+/* SPDX-License-Identifier: MIT */
+#include "schema.h"
+#include "schema_internal.h"
+
+#include <errno.h>
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+extern const char nr_openrpc_doc[];
+extern const size_t nr_openrpc_doc_len;
+
+#define MAX_PATTERNS 32
+#define MAX_DEPTH 16
+
+struct pattern {
+	const char *source; /* borrowed from the document */
+	regex_t regex;
+};
+
+struct nr_schema {
+	json_t *doc;
+	json_t *index; /* method name -> integer index */
+	struct nr_schema_method *methods;
+	size_t method_count;
+	struct pattern patterns[MAX_PATTERNS];
+	size_t pattern_count;
+};
+
+static const char *const known_keywords[] = {
+	"$ref",	    "type",	 "enum",      "const",	   "properties", "required",
+	"additionalProperties", "items", "minItems",  "maxItems",   "minimum",
+	"maximum",  "minLength", "maxLength", "pattern",   "description", "title",
+	"default",  "examples",
+};
+
+static const char *const class_names[] = {
+	[NR_CLASS_READ] = "read",
+	[NR_CLASS_WRITE] = "write",
+	[NR_CLASS_DESTRUCTIVE] = "destructive",
+};
+
+static const struct {
+	const char *name;
+	unsigned bit;
+} backend_bits[] = {
+	{"sim", NR_BACKEND_BIT_SIM},
+	{"passthru", NR_BACKEND_BIT_PASSTHRU},
+	{"mi", NR_BACKEND_BIT_MI},
+};
+
+/* Returns the schema a $ref names (borrowed), or NULL. */
+const json_t *nr_schema_resolve_ref(const struct nr_schema *schema, const char *ref)
+{
+	static const char prefix[] = "#/components/schemas/";
+
+	if (strncmp(ref, prefix, sizeof(prefix) - 1) != 0)
+		return NULL;
+	return json_object_get(json_object_get(json_object_get(schema->doc, "components"),
+					       "schemas"),
+			       ref + sizeof(prefix) - 1);
+}
+
+regex_t *nr_schema_pattern(struct nr_schema *schema, const char *source)
+{
+	for (size_t i = 0; i < schema->pattern_count; i++) {
+		if (schema->patterns[i].source == source ||
+		    strcmp(schema->patterns[i].source, source) == 0)
+			return &schema->patterns[i].regex;
+	}
+	return NULL;
+}
+
+static int pattern_add(struct nr_schema *schema, const char *source, char *err, size_t err_len)
+{
+	struct pattern *p;
+
+	if (nr_schema_pattern(schema, source))
+		return 0;
+	if (schema->pattern_count == MAX_PATTERNS) {
+		snprintf(err, err_len, "more than %d patterns", MAX_PATTERNS);
+		return -EINVAL;
+	}
+	p = &schema->patterns[schema->pattern_count];
+	if (regcomp(&p->regex, source, REG_EXTENDED | REG_NOSUB) != 0) {
+		snprintf(err, err_len, "pattern %s is not POSIX extended", source);
+		return -EINVAL;
+	}
+	p->source = source;
+	schema->pattern_count++;
+	return 0;
+}
+
+static bool keyword_known(const char *key)
+{
+	for (size_t i = 0; i < sizeof(known_keywords) / sizeof(known_keywords[0]); i++) {
+		if (strcmp(known_keywords[i], key) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Walks a params schema: every keyword is one the validator implements,
+ * every $ref resolves, every pattern compiles. */
+static int check_node(struct nr_schema *schema, const json_t *node, int depth, char *err,
+		      size_t err_len)
+{
+	const char *key;
+	json_t *value;
+	int rc;
+
+	if (depth > MAX_DEPTH || !json_is_object(node)) {
+		snprintf(err, err_len, "schema node too deep or not an object");
+		return -EINVAL;
+	}
+	json_object_foreach((json_t *)node, key, value) {
+		if (!keyword_known(key)) {
+			snprintf(err, err_len, "keyword %s is not implemented by the validator", key);
+			return -EINVAL;
+		}
+		rc = 0;
+		if (strcmp(key, "$ref") == 0) {
+			const json_t *target = nr_schema_resolve_ref(schema, json_string_value(value));
+			rc = target ? check_node(schema, target, depth + 1, err, err_len) : -EINVAL;
+			if (!target)
+				snprintf(err, err_len, "unresolved $ref");
+		} else if (strcmp(key, "pattern") == 0) {
+			rc = pattern_add(schema, json_string_value(value), err, err_len);
+		} else if (strcmp(key, "items") == 0 ||
+			   (strcmp(key, "additionalProperties") == 0 && json_is_object(value))) {
+			rc = check_node(schema, value, depth + 1, err, err_len);
+		} else if (strcmp(key, "properties") == 0) {
+			const char *prop;
+			json_t *sub;
+			json_object_foreach(value, prop, sub) {
+				rc = check_node(schema, sub, depth + 1, err, err_len);
+				if (rc)
+					break;
+			}
+		}
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static int parse_class(const char *text, enum nr_class *cls)
+{
+	for (size_t i = 0; i < sizeof(class_names) / sizeof(class_names[0]); i++) {
+		if (text && strcmp(class_names[i], text) == 0) {
+			*cls = (enum nr_class)i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+static unsigned parse_backends(const json_t *list)
+{
+	unsigned bits = 0;
+	size_t i;
+	json_t *item;
+
+	json_array_foreach(list, i, item) {
+		for (size_t b = 0; b < sizeof(backend_bits) / sizeof(backend_bits[0]); b++) {
+			if (json_is_string(item) && strcmp(json_string_value(item), backend_bits[b].name) == 0)
+				bits |= backend_bits[b].bit;
+		}
+	}
+	return bits;
+}
+
+/* Builds {type: object, properties, required, additionalProperties: false}
+ * from an OpenRPC params list. Returns a new reference or NULL. */
+static json_t *params_schema_build(const json_t *params)
+{
+	json_t *props = json_object();
+	json_t *required = json_array();
+	size_t i;
+	json_t *param;
+
+	json_array_foreach(params, i, param) {
+		const char *name = json_string_value(json_object_get(param, "name"));
+		json_t *sub = json_object_get(param, "schema");
+		if (!name || !json_is_object(sub))
+			goto fail;
+		json_object_set(props, name, sub);
+		if (json_is_true(json_object_get(param, "required")))
+			json_array_append_new(required, json_string(name));
+	}
+	return json_pack("{s:s, s:o, s:o, s:b}", "type", "object", "properties", props, "required",
+			 required, "additionalProperties", 0);
+fail:
+	json_decref(props);
+	json_decref(required);
+	return NULL;
+}
+
+static int method_load(struct nr_schema *schema, const json_t *obj, struct nr_schema_method *m,
+		       char *err, size_t err_len)
+{
+	m->name = json_string_value(json_object_get(obj, "name"));
+	if (!m->name ||
+	    parse_class(json_string_value(json_object_get(obj, "x-class")), &m->cls) != 0) {
+		snprintf(err, err_len, "method %s: missing name or x-class", m->name ? m->name : "?");
+		return -EINVAL;
+	}
+	m->streaming = json_is_true(json_object_get(obj, "x-streaming"));
+	m->backends = parse_backends(json_object_get(obj, "x-backends"));
+	m->params_schema = params_schema_build(json_object_get(obj, "params"));
+	if (!m->params_schema) {
+		snprintf(err, err_len, "method %s: malformed params", m->name);
+		return -EINVAL;
+	}
+	return check_node(schema, m->params_schema, 0, err, err_len);
+}
+
+int nr_schema_load(struct nr_schema **out, char *err, size_t err_len)
+{
+	struct nr_schema *schema = calloc(1, sizeof(*schema));
+	json_error_t jerr;
+	json_t *methods;
+	int rc = -EINVAL;
+
+	if (!schema)
+		return -ENOMEM;
+	schema->doc = json_loadb(nr_openrpc_doc, nr_openrpc_doc_len, 0, &jerr);
+	methods = json_object_get(schema->doc, "methods");
+	if (!json_is_array(methods)) {
+		snprintf(err, err_len, "embedded document: %s", schema->doc ? "no methods" : jerr.text);
+		goto fail;
+	}
+	schema->method_count = json_array_size(methods);
+	schema->methods = calloc(schema->method_count, sizeof(*schema->methods));
+	schema->index = json_object();
+	for (size_t i = 0; i < schema->method_count; i++) {
+		rc = method_load(schema, json_array_get(methods, i), &schema->methods[i], err,
+				 err_len);
+		if (rc)
+			goto fail;
+		json_object_set_new(schema->index, schema->methods[i].name, json_integer((json_int_t)i));
+	}
+	*out = schema;
+	return 0;
+fail:
+	nr_schema_free(schema);
+	return rc;
+}
+
+void nr_schema_free(struct nr_schema *schema)
+{
+	if (!schema)
+		return;
+	for (size_t i = 0; i < schema->method_count; i++)
+		json_decref(schema->methods[i].params_schema);
+	for (size_t i = 0; i < schema->pattern_count; i++)
+		regfree(&schema->patterns[i].regex);
+	free(schema->methods);
+	json_decref(schema->index);
+	json_decref(schema->doc);
+	free(schema);
+}
+
+json_t *nr_schema_document(const struct nr_schema *schema)
+{
+	return schema->doc;
+}
+
+const struct nr_schema_method *nr_schema_method(const struct nr_schema *schema, const char *name)
+{
+	json_t *idx = json_object_get(schema->index, name);
+
+	return idx ? &schema->methods[json_integer_value(idx)] : NULL;
+}
+
+size_t nr_schema_method_count(const struct nr_schema *schema)
+{
+	return schema->method_count;
+}
+
+const struct nr_schema_method *nr_schema_method_at(const struct nr_schema *schema, size_t index)
+{
+	return index < schema->method_count ? &schema->methods[index] : NULL;
+}

@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The service: everything a request needs that outlives a connection (schema,
+ * topology, limits, counters). Owned by the loop thread.
+ */
+#ifndef NR_SERVICE_H
+#define NR_SERVICE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <uv.h>
+
+#include "schema.h"
+
+struct nr_topology;
+struct nr_call;
+
+/* Defaults for the tunables; the server's flags override them. */
+#define NR_DEFAULT_MAX_LINE (1u << 20)
+#define NR_DEFAULT_MAX_RESULT_ITEMS 1024u
+#define NR_DEFAULT_TIMEOUT_MS 30000u
+#define NR_DEFAULT_MAX_QUEUE 128u
+#define NR_DEFAULT_WRITE_BUFFER (1u << 20)
+
+struct nr_limits {
+	uint32_t max_line;         /* bytes of one JSON text */
+	uint32_t max_result_items; /* items in one non-streamed result */
+	uint32_t timeout_ms;       /* per device command */
+	uint32_t max_queue;        /* queued + running calls per device */
+	uint32_t write_buffer;     /* unsent bytes above which producers pause */
+	uint32_t threads;          /* worker pool size */
+};
+
+struct nr_method_stats {
+	uint64_t calls;
+	uint64_t errors;
+};
+
+struct nr_stats {
+	uint64_t connections;
+	uint64_t connections_total;
+	uint64_t requests;
+	uint64_t notifications;
+	uint64_t errors;
+	uint64_t in_flight;
+	struct nr_method_stats *methods; /* parallel to the schema's methods */
+};
+
+struct nr_service {
+	uv_loop_t *loop;
+	struct nr_schema *schema;
+	struct nr_topology *topology;
+	struct nr_limits limits;
+	struct nr_stats stats;
+	uint64_t start_ms;
+	bool have_sim;
+};
+
+/* The peer's credentials, from SO_PEERCRED (or the daemon's own in --stdio). */
+struct nr_peer {
+	uid_t uid;
+	gid_t gid;
+	pid_t pid;
+};
+
+/*
+ * Initialises @svc: loads the schema and checks the method table against it.
+ * Returns 0 or -errno with a sentence in @err.
+ */
+int nr_service_init(struct nr_service *svc, uv_loop_t *loop, char *err, size_t err_len);
+void nr_service_fini(struct nr_service *svc);
+
+/* Fills the limits with the defaults above. */
+void nr_limits_default(struct nr_limits *limits);
+
+/*
+ * Checks the C method table against the OpenRPC document: the same names,
+ * classes and streaming flags. Returns 0, or -EINVAL with the first mismatch
+ * in @err.
+ */
+int nr_methods_check(const struct nr_schema *schema, char *err, size_t err_len);
+
+/*
+ * The authorization hook: whether @peer may call a method of class @cls.
+ * Default policy: uid 0 may call everything, others only read methods.
+ */
+bool nr_policy_allows(const struct nr_peer *peer, enum nr_class cls);
+
+#endif

@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The known devices. A client's device name is resolved against this list
+ * only; it is never opened as a path.
+ */
+#ifndef NR_TOPOLOGY_H
+#define NR_TOPOLOGY_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "backend.h"
+#include "exec.h"
+
+#define NR_NAME_MAX 64
+
+struct nr_ns;
+
+struct nr_ctrl {
+	char name[NR_NAME_MAX];
+	const struct nr_backend_ops *ops;
+	void *backend_ctrl;
+	char sn[21];
+	char mn[41];
+	char fr[9];
+	char subnqn[257];
+	uint16_t cntlid;
+	uint8_t oacs_lo;
+	struct nr_devq queue; /* one command in flight per controller */
+	struct nr_ns **namespaces;
+	size_t ns_count;
+};
+
+struct nr_ns {
+	char name[NR_NAME_MAX];
+	uint32_t nsid;
+	uint8_t csi;
+	uint64_t nsze;
+	uint64_t ncap;
+	uint64_t nuse;
+	uint32_t lba_size;
+	uint64_t zone_size; /* blocks; 0 when not zoned */
+	uint64_t nr_zones;
+	struct nr_ctrl *ctrl;
+};
+
+struct nr_device {
+	struct nr_ctrl *ctrl;
+	struct nr_ns *ns; /* NULL when the name is a controller */
+};
+
+struct nr_topology;
+
+struct nr_topology *nr_topology_new(void);
+void nr_topology_free(struct nr_topology *topo);
+
+/*
+ * Adds a controller reached through @ops and learns its identity and
+ * namespaces by issuing Identify commands through it (synchronously: call
+ * before the loop serves requests). @prefix names it: "sim" gives sim0,
+ * sim0n1... Returns 0 or -errno (-EIO when the controller answered Identify
+ * with an error status).
+ */
+int nr_topology_add_ctrl(struct nr_topology *topo, const char *prefix,
+			 const struct nr_backend_ops *ops, void *backend_ctrl);
+
+/* Resolves a name. Returns 0 or -ENODEV. */
+int nr_topology_find(struct nr_topology *topo, const char *name, struct nr_device *out);
+
+/* Backends present, as a JSON array of names. New reference. */
+json_t *nr_topology_backends(const struct nr_topology *topo);
+
+/* The nvme.list result. New reference. */
+json_t *nr_topology_list(const struct nr_topology *topo);
+
+size_t nr_topology_ctrl_count(const struct nr_topology *topo);
+struct nr_ctrl *nr_topology_ctrl_at(struct nr_topology *topo, size_t index);
+
+#endif
