@@ -1,0 +1,43 @@
+#!/bin/sh
+# Installs what nvmerpcd needs from Debian 12 packages, builds it, and then:
+#   setup.sh run    starts the daemon on the simulated controller (foreground)
+#   setup.sh test   runs the whole test suite (ctest: unit, integration)
+#   setup.sh bench  runs the benchmark and prints its table
+#   setup.sh build  only installs and builds
+# Environment: BUILD_DIR (default ./build), SOCKET (default /run/nvmerpcd.sock).
+set -eu
+cd "$(dirname "$0")/.."
+BUILD_DIR=${BUILD_DIR:-build}
+SOCKET=${SOCKET:-/run/nvmerpcd.sock}
+PACKAGES="build-essential cmake pkg-config clang-format libuv1-dev libjansson-dev libnvme-dev
+  libcriterion-dev socat python3 python3-pytest python3-jsonschema valgrind"
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+install_packages() {
+  missing=""
+  for p in $PACKAGES; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
+  done
+  [ -z "$missing" ] && return 0
+  echo "setup: installing$missing"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing
+}
+
+build() {
+  cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  cmake --build "$BUILD_DIR" -j "$(nproc)"
+}
+
+install_packages
+build
+case "${1:-run}" in
+  run) exec "$BUILD_DIR/nvmerpcd" --simulate --socket "$SOCKET" ;;
+  test) exec ctest --test-dir "$BUILD_DIR" --output-on-failure -j 2 ;;
+  bench) exec "$BUILD_DIR/bench/nrbench" --daemon "$BUILD_DIR/nvmerpcd" --echo "$BUILD_DIR/bench/echo_server" ;;
+  build) ;;
+  *) echo "usage: $0 [run|test|bench|build]" >&2; exit 2 ;;
+esac

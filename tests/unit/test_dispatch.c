@@ -1,0 +1,229 @@
+/* SPDX-License-Identifier: MIT */
+/* The dispatcher with a fake session on a real loop and the simulator. */
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "call.h"
+#include "rpc_error.h"
+#include "sim.h"
+
+struct fake {
+	struct nr_session session;
+	json_t *sent; /* every message, parsed */
+	size_t unsent;
+};
+
+static int fake_send(struct nr_session *session, char *text, size_t len)
+{
+	struct fake *f = (struct fake *)session;
+
+	json_array_append_new(f->sent, json_loadb(text, len, 0, NULL));
+	free(text);
+	return 0;
+}
+
+static size_t fake_unsent(struct nr_session *session)
+{
+	return ((struct fake *)session)->unsent;
+}
+
+static const struct nr_session_ops fake_ops = {.send = fake_send, .unsent = fake_unsent};
+
+static struct nr_service svc;
+static struct nr_sim *sim;
+static struct fake fake;
+static uv_loop_t loop;
+
+static void setup(void)
+{
+	char err[256];
+
+	uv_loop_init(&loop);
+	cr_assert_eq(nr_service_init(&svc, &loop, err, sizeof(err)), 0, "%s", err);
+	nr_limits_default(&svc.limits);
+	cr_assert_eq(nr_sim_new_default(&sim), 0);
+	cr_assert_eq(nr_topology_add_ctrl(svc.topology, "sim", &nr_sim_ops, nr_sim_ctrl_at(sim, 0)),
+		     0);
+	fake = (struct fake){.session = {.ops = &fake_ops, .svc = &svc}, .sent = json_array()};
+}
+
+static void teardown(void)
+{
+	nr_session_close(&fake.session);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	json_decref(fake.sent);
+	nr_service_fini(&svc);
+	nr_sim_free(sim);
+	uv_loop_close(&loop);
+}
+
+static void handle(const char *text)
+{
+	json_t *value = json_loads(text, JSON_DECODE_ANY, NULL);
+
+	cr_assert_not_null(value, "%s", text);
+	nr_session_handle(&fake.session, value);
+	json_decref(value);
+	uv_run(&loop, UV_RUN_DEFAULT);
+}
+
+static json_t *sent(size_t i)
+{
+	cr_assert_gt(json_array_size(fake.sent), i, "only %zu messages", json_array_size(fake.sent));
+	return json_array_get(fake.sent, i);
+}
+
+static int error_code(json_t *msg)
+{
+	return (int)json_integer_value(json_object_get(json_object_get(msg, "error"), "code"));
+}
+
+Test(dispatch, ping, .init = setup, .fini = teardown, .timeout = 10)
+{
+	handle("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"rpc.ping\"}");
+	cr_assert_str_eq(json_string_value(json_object_get(sent(0), "result")), "pong");
+}
+
+Test(dispatch, notification_gets_no_reply_even_on_error, .init = setup, .fini = teardown,
+     .timeout = 10)
+{
+	handle("{\"jsonrpc\":\"2.0\",\"method\":\"rpc.ping\"}");
+	handle("{\"jsonrpc\":\"2.0\",\"method\":\"no.such\"}");
+	cr_assert_eq(json_array_size(fake.sent), 0);
+	cr_assert_eq(svc.stats.notifications, 2);
+}
+
+Test(dispatch, envelope_errors, .init = setup, .fini = teardown, .timeout = 10)
+{
+	handle("{\"jsonrpc\":\"1.0\",\"id\":1,\"method\":\"rpc.ping\"}");
+	handle("{\"jsonrpc\":\"2.0\",\"id\":2}");
+	handle("{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"rpc.ping\",\"extra\":1}");
+	handle("{\"jsonrpc\":\"2.0\",\"id\":{},\"method\":\"rpc.ping\"}");
+	handle("17");
+	for (size_t i = 0; i < 5; i++)
+		cr_assert_eq(error_code(sent(i)), NR_E_INVALID_REQUEST, "message %zu", i);
+	cr_assert(json_is_null(json_object_get(sent(3), "id")));
+	cr_assert_eq(json_integer_value(json_object_get(sent(2), "id")), 3);
+}
+
+Test(dispatch, positional_params_are_invalid_params, .init = setup, .fini = teardown,
+     .timeout = 10)
+{
+	handle("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"nvme.id_ctrl\",\"params\":[\"sim0\"]}");
+	cr_assert_eq(error_code(sent(0)), NR_E_INVALID_PARAMS);
+}
+
+Test(dispatch, batch_omits_notifications_and_keeps_errors, .init = setup, .fini = teardown,
+     .timeout = 10)
+{
+	handle("[{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"rpc.ping\"},"
+	       "{\"jsonrpc\":\"2.0\",\"method\":\"rpc.ping\"},"
+	       "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"nvme.id_ctrl\",\"params\":{\"device\":\"sim0\"}},"
+	       "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"nope\"}, 5]");
+	cr_assert_eq(json_array_size(fake.sent), 1);
+	cr_assert_eq(json_array_size(sent(0)), 4);
+	handle("[]");
+	cr_assert_eq(error_code(sent(1)), NR_E_INVALID_REQUEST);
+	handle("[{\"jsonrpc\":\"2.0\",\"method\":\"rpc.ping\"}]");
+	cr_assert_eq(json_array_size(fake.sent), 2, "an all-notification batch gets no reply");
+}
+
+Test(dispatch, device_name_is_never_a_path, .init = setup, .fini = teardown, .timeout = 10)
+{
+	handle("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"nvme.id_ctrl\",\"params\":{\"device\":\"/dev/null\"}}");
+	handle("{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"nvme.id_ctrl\",\"params\":{\"device\":\"sim0n9\"}}");
+	cr_assert_eq(error_code(sent(0)), NR_E_DEVICE_NOT_FOUND);
+	cr_assert_eq(error_code(sent(1)), NR_E_DEVICE_NOT_FOUND);
+}
+
+Test(dispatch, destructive_needs_serial_and_root, .init = setup, .fini = teardown, .timeout = 10)
+{
+	const char *req = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"nvme.zns.mgmt_send\","
+			  "\"params\":{\"device\":\"sim0n2\",\"action\":\"reset\",\"all\":true%s}}";
+	char text[512];
+
+	snprintf(text, sizeof(text), req, "");
+	handle(text);
+	cr_assert_eq(error_code(sent(0)), NR_E_CONFIRMATION_REQUIRED);
+	snprintf(text, sizeof(text), req, ",\"confirm\":\"NRSIM0000000001\"");
+	handle(text);
+	cr_assert_not_null(json_object_get(sent(1), "result"));
+	fake.session.peer.uid = 1000;
+	handle(text);
+	cr_assert_eq(error_code(sent(2)), NR_E_PERMISSION_DENIED);
+	handle("{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"nvme.id_ctrl\",\"params\":{\"device\":\"sim0\"}}");
+	cr_assert_not_null(json_object_get(sent(3), "result"), "read methods stay open");
+}
+
+Test(dispatch, queue_limit_gives_device_busy, .init = setup, .fini = teardown, .timeout = 10)
+{
+	json_t *batch = json_array();
+
+	svc.limits.max_queue = 2;
+	for (int i = 0; i < 4; i++)
+		json_array_append_new(batch, json_pack("{s:s, s:i, s:s, s:{s:s}}", "jsonrpc", "2.0",
+						       "id", i, "method", "nvme.id_ctrl", "params",
+						       "device", "sim0"));
+	nr_session_handle(&fake.session, batch);
+	json_decref(batch);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	size_t i, busy = 0, ok = 0;
+	json_t *msg;
+
+	json_array_foreach(sent(0), i, msg) {
+		busy += error_code(msg) == NR_E_DEVICE_BUSY;
+		ok += json_object_get(msg, "result") != NULL;
+	}
+	cr_assert_eq(busy, 2);
+	cr_assert_eq(ok, 2);
+}
+
+Test(dispatch, report_zones_over_the_item_limit, .init = setup, .fini = teardown, .timeout = 10)
+{
+	svc.limits.max_result_items = 10;
+	handle("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"nvme.zns.report_zones\",\"params\":{\"device\":\"sim0n2\"}}");
+	cr_assert_eq(error_code(sent(0)), NR_E_RESULT_TOO_LARGE);
+	handle("{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"nvme.zns.report_zones\",\"params\":{\"device\":\"sim0n2\",\"limit\":10,\"slba\":4096}}");
+	json_t *result = json_object_get(sent(1), "result");
+	cr_assert_eq(json_integer_value(json_object_get(result, "nr_zones")), 10);
+	cr_assert_eq(json_integer_value(json_object_get(result, "next_slba")), 4096 + 10 * 2048);
+	handle("{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"nvme.zns.report_zones\",\"params\":{\"device\":\"sim0n1\"}}");
+	cr_assert_eq(error_code(sent(2)), NR_E_NOT_SUPPORTED);
+}
+
+Test(dispatch, stream_pauses_while_backlogged, .init = setup, .fini = teardown, .timeout = 10)
+{
+	json_t *req = json_pack("{s:s, s:i, s:s, s:{s:s, s:b}}", "jsonrpc", "2.0", "id", 9, "method",
+				"nvme.zns.report_zones", "params", "device", "sim0n2", "stream", 1);
+
+	char err[256];
+	struct nr_sim *big;
+	json_t *desc = json_loads(
+		"{\"subsystems\":[{\"nqn\":\"nqn.2026-11.io.nvmerpcd:t\",\"controllers\":[{\"sn\":\"T1\","
+		"\"mn\":\"t\",\"fr\":\"1\",\"cntlid\":1}],\"namespaces\":[{\"nsid\":1,\"lba_size\":512,"
+		"\"zoned\":{\"zone_size\":64,\"nr_zones\":20000,\"max_open\":14,\"max_active\":14}}]}]}",
+		0, NULL);
+
+	cr_assert_eq(nr_sim_new_from_json(desc, &big, err, sizeof(err)), 0, "%s", err);
+	json_decref(desc);
+	cr_assert_eq(nr_topology_add_ctrl(svc.topology, "sim", &nr_sim_ops, nr_sim_ctrl_at(big, 0)), 0);
+	json_object_set_new(json_object_get(req, "params"), "device", json_string("sim1n1"));
+	svc.limits.write_buffer = 100;
+	fake.unsent = 1000; /* the peer is not reading */
+	nr_session_handle(&fake.session, req);
+	json_decref(req);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	cr_assert_eq(json_array_size(fake.sent), 1, "one chunk, then paused");
+	cr_assert_eq(svc.stats.in_flight, 1);
+	fake.unsent = 0;
+	nr_session_drained(&fake.session);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	json_t *last = json_array_get(fake.sent, json_array_size(fake.sent) - 1);
+	cr_assert_eq(json_integer_value(json_object_get(json_object_get(last, "result"), "nr_zones")),
+		     20000);
+	cr_assert_eq(json_array_size(fake.sent), 6, "five chunks of 4096 and the summary");
+	nr_session_close(&fake.session);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	nr_sim_free(big);
+}

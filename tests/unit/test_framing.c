@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: MIT */
+/* Framing: value boundaries, resynchronisation, limits. */
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+#include <string.h>
+
+#include "framing.h"
+
+struct sink {
+	char out[4096]; /* values and errors, one per line: "V:<text>" or "E<n>" */
+	bool reject;    /* pretend the value did not parse (discard the line) */
+};
+
+static bool on_value(void *opaque, const char *text, size_t len)
+{
+	struct sink *s = opaque;
+
+	strcat(s->out, "V:");
+	strncat(s->out, text, len);
+	strcat(s->out, "\n");
+	return s->reject;
+}
+
+static void on_error(void *opaque, enum nr_frame_error error, const char *reason)
+{
+	struct sink *s = opaque;
+
+	strcat(s->out, error == NR_FRAME_TOO_LONG ? "E2\n" : "E1\n");
+}
+
+static const struct nr_framer_ops ops = {on_value, on_error};
+
+static void run(const char *input, size_t max, struct sink *s)
+{
+	struct nr_framer f;
+
+	nr_framer_init(&f, &ops, s, max);
+	/* Byte by byte as well as whole must agree: feed in two uneven halves. */
+	size_t half = strlen(input) / 3;
+	cr_assert_eq(nr_framer_feed(&f, input, half), 0);
+	cr_assert_eq(nr_framer_feed(&f, input + half, strlen(input) - half), 0);
+	nr_framer_finish(&f);
+	nr_framer_fini(&f);
+}
+
+/* Criterion re-executes the binary for each test: parameters are copied
+ * bytes, so they hold arrays, not pointers. */
+struct vector {
+	char input[64];
+	char expect[64];
+};
+
+ParameterizedTestParameters(framing, vectors)
+{
+	static struct vector v[] = {
+		{"{\"a\":1}\n", "V:{\"a\":1}\n"},
+		{"{\"a\":1}{\"b\":2}\n", "V:{\"a\":1}\nV:{\"b\":2}\n"},
+		{"  [1,[2]]  \r\n", "V:[1,[2]]\n"},
+		{"{\"s\":\"}{\\\"\"}\n", "V:{\"s\":\"}{\\\"\"}\n"},
+		{"{\"a\":\n{\"b\":2}\n", "E1\nV:{\"b\":2}\n"},
+		{"{\"a\":\"x\ny\"}\n{}\n", "E1\nV:y\nE1\nV:{}\n"},
+		{"} junk {\"x\":1}\n{\"y\":2}\n", "E1\nV:{\"y\":2}\n"},
+		{"123\n\"str\"\n", "V:123\nV:\"str\"\n"},
+		{"true{}\n", "V:true\nV:{}\n"},
+		{"{\"a\":1}", "V:{\"a\":1}\n"},
+		{"{\"a\":", "E1\n"},
+		{"\n\n\n", ""},
+	};
+	return cr_make_param_array(struct vector, v, sizeof(v) / sizeof(v[0]));
+}
+
+ParameterizedTest(struct vector *v, framing, vectors, .timeout = 10)
+{
+	struct sink s = {.out = ""};
+
+	run(v->input, 1024, &s);
+	cr_assert_str_eq(s.out, v->expect, "input %s", v->input);
+}
+
+Test(framing, too_long_value_is_rejected_and_line_discarded, .timeout = 10)
+{
+	struct sink s = {.out = ""};
+
+	run("{\"a\":\"0123456789012345678901234567890123456789\"} {\"b\":1}\n{\"c\":1}\n", 32, &s);
+	cr_assert_str_eq(s.out, "E2\nV:{\"c\":1}\n");
+}
+
+Test(framing, value_exactly_at_limit_is_accepted, .timeout = 10)
+{
+	struct sink s = {.out = ""};
+
+	run("{\"k\":\"123456\"}\n", 14, &s);
+	cr_assert_str_eq(s.out, "V:{\"k\":\"123456\"}\n");
+}
+
+Test(framing, parse_failure_discards_rest_of_line, .timeout = 10)
+{
+	struct sink s = {.out = "", .reject = true};
+
+	run("{bad} {\"x\":1}\n", 1024, &s);
+	cr_assert_str_eq(s.out, "V:{bad}\n");
+}
+
+Test(framing, garbage_scalar_resyncs_at_newline, .timeout = 10)
+{
+	struct sink s = {.out = "", .reject = true};
+
+	run("garbage more {\"x\":1}\n", 1024, &s);
+	cr_assert_str_eq(s.out, "V:garbage\n");
+}

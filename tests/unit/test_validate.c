@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: MIT */
+/* The validator against the real embedded schema: every keyword, with the
+ * JSON path it reports. */
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+#include <string.h>
+
+#include "schema.h"
+#include "service.h"
+
+static struct nr_schema *schema;
+
+static void setup(void)
+{
+	char err[256];
+
+	cr_assert_eq(nr_schema_load(&schema, err, sizeof(err)), 0, "%s", err);
+}
+
+static void teardown(void)
+{
+	nr_schema_free(schema);
+}
+
+/* Criterion re-executes the binary for each test: parameters are copied
+ * bytes, so they hold arrays, not pointers. */
+struct vector {
+	char method[32];
+	char params[128];
+	char field[32]; /* empty: valid */
+	char reason_part[32];
+};
+
+ParameterizedTestParameters(validate, vectors)
+{
+	static struct vector v[] = {
+		{"rpc.ping", "{}", "", ""},
+		{"rpc.ping", "{\"x\":1}", "params.x", "not a known parameter"},
+		{"nvme.id_ctrl", "{\"device\":\"sim0\"}", "", ""},
+		{"nvme.id_ctrl", "{}", "params.device", "required"},
+		{"nvme.id_ctrl", "{\"device\":5}", "params.device", "must be string"},
+		{"nvme.id_ctrl", "{\"device\":\"a b\"}", "params.device", "must match"},
+		{"nvme.id_ctrl", "{\"device\":\"\"}", "params.device", "must match"},
+		{"nvme.id_ns", "{\"device\":\"sim0\",\"nsid\":0}", "params.nsid", ">= 1"},
+		{"nvme.id_ns", "{\"device\":\"sim0\",\"nsid\":4294967296}", "params.nsid", "<= 4294967295"},
+		{"nvme.id_ns", "{\"device\":\"sim0\",\"nsid\":1.5}", "params.nsid", "must be integer"},
+		{"nvme.zns.report_zones", "{\"device\":\"sim0n2\",\"state\":\"full\"}", "", ""},
+		{"nvme.zns.report_zones", "{\"device\":\"sim0n2\",\"state\":\"fool\"}", "params.state", "one of"},
+		{"nvme.zns.report_zones", "{\"device\":\"sim0n2\",\"stream\":1}", "params.stream", "boolean"},
+		{"nvme.zns.report_zones", "{\"device\":\"sim0n2\",\"slba\":-1}", "params.slba", ">= 0"},
+		{"rpc.cancel", "{\"id\":7}", "", ""},
+		{"rpc.cancel", "{\"id\":\"x\"}", "", ""},
+		{"rpc.cancel", "{\"id\":[1]}", "params.id", "wrong type"},
+		{"nvme.zns.mgmt_send", "{\"device\":\"d\",\"action\":\"reset\",\"confirm\":\"012345678901234567890\"}", "params.confirm", "at most 20"},
+	};
+	return cr_make_param_array(struct vector, v, sizeof(v) / sizeof(v[0]));
+}
+
+ParameterizedTest(struct vector *v, validate, vectors, .init = setup, .fini = teardown,
+		  .timeout = 10)
+{
+	const struct nr_schema_method *m = nr_schema_method(schema, v->method);
+	json_t *params = json_loads(v->params, 0, NULL);
+	char field[256] = "", reason[256] = "";
+	int rc;
+
+	cr_assert_not_null(m);
+	cr_assert_not_null(params);
+	rc = nr_schema_validate(schema, m->params_schema, params, "params", field, sizeof(field),
+				reason, sizeof(reason));
+	if (!v->field[0]) {
+		cr_assert_eq(rc, 0, "%s %s: %s %s", v->method, v->params, field, reason);
+	} else {
+		cr_assert_neq(rc, 0, "%s %s accepted", v->method, v->params);
+		cr_assert_str_eq(field, v->field);
+		cr_assert(strstr(reason, v->reason_part), "reason '%s' lacks '%s'", reason,
+			  v->reason_part);
+	}
+	json_decref(params);
+}
+
+Test(validate, method_table_matches_schema, .init = setup, .fini = teardown)
+{
+	char err[256] = "";
+
+	cr_assert_eq(nr_methods_check(schema, err, sizeof(err)), 0, "%s", err);
+}
+
+Test(validate, classes_come_from_schema, .init = setup, .fini = teardown)
+{
+	cr_assert_eq(nr_schema_method(schema, "nvme.zns.mgmt_send")->cls, NR_CLASS_DESTRUCTIVE);
+	cr_assert(nr_schema_method(schema, "nvme.zns.report_zones")->streaming);
+	cr_assert_eq(nr_schema_method(schema, "nvme.id_ctrl")->backends & NR_BACKEND_BIT_MI,
+		     NR_BACKEND_BIT_MI);
+	cr_assert_null(nr_schema_method(schema, "nvme.nope"));
+}
