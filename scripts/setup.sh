@@ -9,7 +9,7 @@ set -eu
 cd "$(dirname "$0")/.."
 BUILD_DIR=${BUILD_DIR:-build}
 SOCKET=${SOCKET:-/run/nvmerpcd.sock}
-PACKAGES="build-essential cmake pkg-config clang-format libuv1-dev libjansson-dev libnvme-dev
+PACKAGES="build-essential cmake pkg-config clang-format libuv1-dev libjansson-dev libnvme-dev libjson-c-dev libdbus-1-dev
   libcriterion-dev socat python3 python3-pytest python3-jsonschema valgrind"
 
 as_root() {

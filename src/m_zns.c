@@ -165,11 +165,11 @@ static void report_done(struct nr_call *call, int rc)
 						     (json_int_t)call->svc->limits.max_result_items)));
 	}
 	r->total += json_array_size(items);
-	if (call->stream && json_array_size(items) > 0)
-		nr_call_stream_items(call, items);
-	else if (!call->stream)
+	if (!call->stream)
 		json_array_extend(r->zone_list, items);
-	if (!call->stream || json_array_size(items) == 0)
+	if (call->stream && json_array_size(items) > 0)
+		nr_call_stream_items(call, items); /* steals items */
+	else
 		json_decref(items);
 	if (end || truncated)
 		return report_finish(call, truncated);
