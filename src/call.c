@@ -256,6 +256,7 @@ static const char *envelope_problem(const json_t *req)
 	json_t *value;
 	json_t *id = json_object_get(req, "id");
 	json_t *version = json_object_get(req, "jsonrpc");
+	json_t *params = json_object_get(req, "params");
 
 	if (!json_is_string(version) || strcmp(json_string_value(version), "2.0") != 0)
 		return "\"jsonrpc\" must be \"2.0\"";
@@ -263,6 +264,8 @@ static const char *envelope_problem(const json_t *req)
 		return "\"method\" must be a string";
 	if (id && !json_is_string(id) && !json_is_integer(id) && !json_is_null(id))
 		return "\"id\" must be a string, an integer or null";
+	if (params && !json_is_object(params) && !json_is_array(params))
+		return "\"params\" must be an object (or an array, which this server rejects)";
 	json_object_foreach((json_t *)req, key, value) {
 		bool known = false;
 		for (size_t i = 0; i < sizeof(envelope_keys) / sizeof(envelope_keys[0]); i++)

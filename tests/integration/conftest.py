@@ -25,6 +25,8 @@ DAEMON = os.environ.get("NVMERPCD") or os.path.join(SOURCE_DIR, "build", "nvmerp
 START_TIMEOUT_S = 10.0
 STOP_TIMEOUT_S = 10.0
 SIM_SN = "NRSIM0000000001"
+# server.stats counts the request that asks for it: an idle daemon reports 1.
+STATS_SELF = 1
 
 
 def sim_json(subsystems):
@@ -44,10 +46,11 @@ def slow_fast_sim(slow_us=300000):
     ])
 
 
-def rpc(method, id=1, **params):
+def rpc(method, id=1, params=None, **kw):
+    """A request dict; params from @params (e.g. holding "id") and/or **kw."""
     msg = {"jsonrpc": "2.0", "id": id, "method": method}
-    if params:
-        msg["params"] = params
+    if params is not None or kw:
+        msg["params"] = dict(params or {}, **kw)
     return msg
 
 
@@ -140,7 +143,8 @@ class Daemon:
         return RawConn(self.socket, timeout)
 
     def stderr_text(self):
-        self._stderr.flush()
+        if not self._stderr.closed:
+            self._stderr.flush()
         try:
             with open(self.stderr_path, "rb") as f:
                 return f.read().decode(errors="replace")

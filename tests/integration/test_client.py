@@ -98,8 +98,9 @@ def test_error_classes_match_schema(schema):
 def test_errors_from_daemon_carry_code_and_data(daemon):
     d = daemon()
     with d.client() as c:
+        nn = c.nvme_id_ctrl(device="sim0")["nn"]
         with pytest.raises(nvmerpc.NvmeStatus) as e:
-            c.nvme_id_ns(device="sim0", nsid=9)
+            c.nvme_id_ns(device="sim0", nsid=nn + 1)
         assert e.value.code == -32004
         assert e.value.data["name"] == "NvmeStatus"
         assert (e.value.data["sct"], e.value.data["sc"]) == (0, 0x0b)
@@ -225,7 +226,7 @@ def test_cli(daemon):
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["sn"] == SIM_SN
     out = subprocess.run([PY, "-m", "nvmerpc", "--socket", d.socket, "nvme.id_ns",
-                          "device=sim0", "nsid=9"], capture_output=True, text=True, env=env,
+                          "device=sim0", "nsid=4294967294"], capture_output=True, text=True, env=env,
                          timeout=30)
     assert out.returncode == 1
     assert json.loads(out.stderr)["code"] == -32004

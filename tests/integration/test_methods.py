@@ -8,7 +8,7 @@ import threading
 import pytest
 
 import nvmerpc
-from conftest import SIM_SN, SOURCE_DIR, assert_error, rpc, slow_fast_sim
+from conftest import STATS_SELF, SIM_SN, SOURCE_DIR, assert_error, rpc, slow_fast_sim
 
 @pytest.fixture
 def d(daemon):
@@ -65,7 +65,7 @@ def test_server_stats_counts(c, validate_result):
     after = validate_result("server.stats", c.server_stats())
     assert after["connections"] == 1
     assert after["connections_total"] >= 1
-    assert after["in_flight"] == 0
+    assert after["in_flight"] == STATS_SELF
     ping_before = before["methods"].get("rpc.ping", {"calls": 0})["calls"]
     assert after["methods"]["rpc.ping"]["calls"] == ping_before + 5
     assert after["methods"]["nvme.id_ctrl"]["errors"] >= 1
@@ -124,21 +124,39 @@ def test_id_ns_of_controller_needs_nsid(c):
     assert e.value.data["field"] == "params.nsid"
 
 
-def test_id_ns_invalid_nsid_is_nvme_status(d):
+def test_id_ns_inactive_nsid_is_zeroed(c):
+    # NVMe base spec, Identify CNS 00h: an inactive NSID (1..NN, not attached)
+    # returns a zero-filled structure.
+    nn = c.nvme_id_ctrl(device="sim0")["nn"]
+    assert nn >= 9
+    ns = c.nvme_id_ns(device="sim0", nsid=9)
+    assert (ns["nsze"], ns["ncap"], ns["nlbaf"]) == (0, 0, 0)
+
+
+@pytest.mark.parametrize("beyond", [1, 1000])
+def test_id_ns_invalid_nsid_is_nvme_status(d, beyond):
+    with d.client() as c:
+        nn = c.nvme_id_ctrl(device="sim0")["nn"]
     with d.raw() as conn:
-        data = assert_error(conn.call(rpc("nvme.id_ns", id=1, device="sim0", nsid=9)),
+        data = assert_error(conn.call(rpc("nvme.id_ns", id=1, device="sim0", nsid=nn + beyond)),
                             -32004, "NvmeStatus", id=1)
     assert data["sct"] == 0
     assert data["sc"] == 0x0b
-    assert data["dnr"] in (0, 1) and data["more"] == 0 and data["crd"] == 0
-    assert data["raw"] == (data["dnr"] << 14) | (0 << 8) | 0x0b
+    assert data["dnr"] is True and data["more"] is False and data["crd"] == 0
+    assert data["raw"] == (1 << 14) | (0 << 8) | 0x0b
     assert isinstance(data["status"], str) and data["status"]
 
 
 def test_smart_log(c, validate_result):
     validate_result("nvme.smart_log", c.nvme_smart_log(device="sim0"))
     validate_result("nvme.smart_log", c.nvme_smart_log(device="sim0n1"))
-    validate_result("nvme.smart_log", c.nvme_smart_log(device="sim0", nsid=1))
+    lpa = c.nvme_id_ctrl(device="sim0")["lpa"]
+    if lpa & 1:  # SMART per namespace supported
+        validate_result("nvme.smart_log", c.nvme_smart_log(device="sim0", nsid=1))
+    else:  # the spec's answer to a namespace's SMART log then: Invalid Field
+        with pytest.raises(nvmerpc.NvmeStatus) as e:
+            c.nvme_smart_log(device="sim0", nsid=1)
+        assert (e.value.data["sct"], e.value.data["sc"]) == (0, 0x02)
 
 
 @pytest.mark.parametrize("name", ["/dev/null", "../x", "sim0n9", "sim1", "nvme0", "sim0n",

@@ -198,7 +198,7 @@ def test_null_id_is_answered(sim_daemon):
 ])
 def test_invalid_params(sim_daemon, method, params, field):
     with sim_daemon.raw() as conn:
-        assert_error(conn.call(rpc(method, id=11, **params)), -32602, "InvalidParams",
+        assert_error(conn.call(rpc(method, id=11, params=params)), -32602, "InvalidParams",
                      id=11, field=field)
 
 

@@ -11,7 +11,7 @@ import time
 import pytest
 
 import nvmerpc
-from conftest import (DAEMON, SIM_SN, assert_result, rpc, slow_fast_sim)
+from conftest import DAEMON, SIM_SN, STATS_SELF, assert_result, rpc, slow_fast_sim
 
 
 def ctrl_by_sn(client):
@@ -111,7 +111,7 @@ def test_slow_device_does_not_block_other_clients(daemon):
         time.sleep(0.1)
         assert other.rpc_ping() == "pong"
         assert other.nvme_id_ctrl(device=names["FAST0001"])["sn"] == "FAST0001"
-        assert other.server_stats()["in_flight"] >= 1
+        assert other.server_stats()["in_flight"] >= STATS_SELF + 1
         answered = time.monotonic() - t0
         assert answered < 1.0, f"other client waited {answered:.2f} s behind the slow device"
         assert slow_client.result(rid)["sn"] == "SLOW0001"
@@ -157,7 +157,7 @@ def test_100_concurrent_connections(daemon):
         stats = c.server_stats()
     assert stats["connections_total"] >= n + 1
     assert stats["connections"] == 1
-    assert stats["in_flight"] == 0
+    assert stats["in_flight"] == STATS_SELF
 
 
 def test_stdio_mode(tmp_path):
@@ -221,5 +221,5 @@ def test_client_disconnect_with_pending_slow_request(daemon):
     time.sleep(0.7)  # the worker finishes after its connection is gone
     with d.client() as c:
         assert c.rpc_ping() == "pong"
-        assert c.server_stats()["in_flight"] == 0
+        assert c.server_stats()["in_flight"] == STATS_SELF
     assert d.proc.poll() is None

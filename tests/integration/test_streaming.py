@@ -5,7 +5,7 @@ import time
 import pytest
 
 import nvmerpc
-from conftest import assert_error, assert_result, rpc, sim_json, slow_fast_sim
+from conftest import STATS_SELF, assert_error, assert_result, rpc, sim_json, slow_fast_sim
 
 BIG_ZONES = 100000
 BIG_ZONE_SIZE = 2048
@@ -108,7 +108,7 @@ def test_stream_100k_zones_with_slow_reader(daemon):
             peak = max(peak, d.rss_kib())
         stats = other.server_stats()
         assert stats["connections"] == 2
-        assert stats["in_flight"] >= 1
+        assert stats["in_flight"] >= STATS_SELF + 1
         notes = []
         t0 = time.monotonic()
         while True:
@@ -126,7 +126,7 @@ def test_stream_100k_zones_with_slow_reader(daemon):
         peak = max(peak, d.rss_kib())
         assert peak < RSS_LIMIT_KIB, f"daemon VmRSS peaked at {peak} KiB"
         assert other.rpc_ping() == "pong"
-        assert other.server_stats()["in_flight"] == 0
+        assert other.server_stats()["in_flight"] == STATS_SELF
 
 
 def test_stream_small_write_buffer(daemon):
@@ -160,7 +160,7 @@ def test_cancel_stream_midway(daemon):
         # The id is gone now: a second cancel finds nothing.
         assert c.rpc_cancel(id=s.id) == {"cancelled": False}
         assert c.rpc_ping() == "pong"
-        assert c.server_stats()["in_flight"] == 0
+        assert c.server_stats()["in_flight"] == STATS_SELF
 
 
 def test_cancel_unknown_id(daemon):
@@ -215,7 +215,7 @@ def test_disconnect_mid_stream(daemon):
         deadline = time.monotonic() + 5
         while True:
             stats = c.server_stats()
-            if stats["in_flight"] == 0 and stats["connections"] == 1:
+            if stats["in_flight"] == STATS_SELF and stats["connections"] == 1:
                 break
             assert time.monotonic() < deadline, stats
             time.sleep(0.05)

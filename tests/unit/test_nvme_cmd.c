@@ -99,9 +99,10 @@ Test(nvme_cmd, status_macros_decode_fields, .timeout = 30)
 	cr_expect_eq(NR_STATUS_DNR(status), 1);
 }
 
+/* Parameters are copied into a re-executed test process: no pointers. */
 struct status_vec {
 	uint16_t status;
-	const char *name;
+	char name[64];
 };
 
 ParameterizedTestParameters(nvme_cmd, status_name)

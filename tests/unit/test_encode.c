@@ -1,0 +1,391 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Unit tests for src/encode.c. Fixtures are raw byte buffers filled at the
+ * NVMe specification's byte offsets (not through libnvme's structures), so a
+ * wrong offset, width or byte order in the encoder shows up.
+ */
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+#include <string.h>
+
+#include "encode.h"
+
+static void put_le(uint8_t *buf, size_t offset, uint64_t value, size_t size)
+{
+	for (size_t i = 0; i < size; i++)
+		buf[offset + i] = (uint8_t)(value >> (8 * i));
+}
+
+static json_int_t int_at(const json_t *obj, const char *key)
+{
+	json_t *value = json_object_get(obj, key);
+
+	cr_assert(json_is_integer(value), "%s is not an integer", key);
+	return json_integer_value(value);
+}
+
+static const char *str_at(const json_t *obj, const char *key)
+{
+	json_t *value = json_object_get(obj, key);
+
+	cr_assert(json_is_string(value), "%s is not a string", key);
+	return json_string_value(value);
+}
+
+struct u64_vec {
+	uint64_t value;
+	json_int_t expect;
+};
+
+ParameterizedTestParameters(encode, u64)
+{
+	static struct u64_vec vecs[] = {
+		{0, 0},
+		{1, 1},
+		{0x7fffffffffffffffull, INT64_MAX},
+		{0x8000000000000000ull, INT64_MIN},
+		{0xfffffffffffffffeull, -2},
+		{0xffffffffffffffffull, -1},
+	};
+	return cr_make_param_array(struct u64_vec, vecs, sizeof(vecs) / sizeof(vecs[0]));
+}
+
+ParameterizedTest(struct u64_vec *vec, encode, u64, .timeout = 30)
+{
+	json_t *value = nr_json_u64(vec->value);
+
+	cr_assert(json_is_integer(value));
+	cr_expect_eq(json_integer_value(value), vec->expect);
+	cr_expect_eq((uint64_t)json_integer_value(value), vec->value, "bits are recovered");
+	json_decref(value);
+}
+
+/* Parameters are copied into a re-executed test process: no pointers. */
+struct u128_vec {
+	uint64_t lo, hi;
+	char expect[48];
+};
+
+ParameterizedTestParameters(encode, u128)
+{
+	static struct u128_vec vecs[] = {
+		{0, 0, "0"},
+		{1, 0, "1"},
+		{10, 0, "10"},
+		{0xffffffffffffffffull, 0, "18446744073709551615"},
+		{0, 1, "18446744073709551616"},
+		{5, 1, "18446744073709551621"},
+		{0x6bc75e2d63100000ull, 0x5, "100000000000000000000"},
+		{0xffffffffffffffffull, 0xffffffffffffffffull,
+		 "340282366920938463463374607431768211455"},
+	};
+	return cr_make_param_array(struct u128_vec, vecs, sizeof(vecs) / sizeof(vecs[0]));
+}
+
+ParameterizedTest(struct u128_vec *vec, encode, u128, .timeout = 30)
+{
+	uint8_t le[16];
+	json_t *value;
+
+	put_le(le, 0, vec->lo, 8);
+	put_le(le, 8, vec->hi, 8);
+	value = nr_json_u128(le);
+	cr_assert(json_is_string(value));
+	cr_expect_str_eq(json_string_value(value), vec->expect);
+	json_decref(value);
+}
+
+struct ident_vec {
+	char field[8];
+	char expect[16];
+};
+
+ParameterizedTestParameters(encode, ident)
+{
+	static struct ident_vec vecs[] = {
+		{"ABC     ", "ABC"},
+		{"1.0\0\0\0\0\0", "1.0"},
+		{"AB\0CD   ", "AB"},
+		{"        ", ""},
+		{"  X  Y  ", "  X  Y"},
+		{"A\x01\xff" "B    ", "A..B"},
+		{"12345678", "12345678"},
+	};
+	return cr_make_param_array(struct ident_vec, vecs, sizeof(vecs) / sizeof(vecs[0]));
+}
+
+ParameterizedTest(struct ident_vec *vec, encode, ident, .timeout = 30)
+{
+	json_t *value = nr_json_ident(vec->field, sizeof(vec->field));
+
+	cr_assert(json_is_string(value));
+	cr_expect_str_eq(json_string_value(value), vec->expect);
+	json_decref(value);
+}
+
+Test(encode, id_ctrl_fixture, .timeout = 30)
+{
+	static uint8_t buf[4096];
+	json_t *obj, *psds, *psd;
+
+	memset(buf, 0, sizeof(buf));
+	memset(buf + 134, 0xaa, 119); /* reserved: must not leak into any field */
+	put_le(buf, 0, 0x1b36, 2);    /* vid */
+	put_le(buf, 2, 0x1af4, 2);    /* ssvid */
+	memcpy(buf + 4, "SN0001              ", 20);
+	memcpy(buf + 24, "Model X", 7);
+	memset(buf + 31, ' ', 33);
+	memcpy(buf + 64, "FW 1.2  ", 8);
+	buf[72] = 6;                                /* rab */
+	buf[73] = 0x00, buf[74] = 0x54, buf[75] = 0x52; /* ieee 52:54:00 */
+	buf[77] = 7;                                /* mdts */
+	put_le(buf, 78, 0x0102, 2);                 /* cntlid */
+	put_le(buf, 80, 0x00020000, 4);             /* ver */
+	put_le(buf, 96, 0x80000001u, 4);            /* ctratt */
+	buf[111] = 1;                               /* cntrltype */
+	for (int i = 0; i < 16; i++)
+		buf[112 + i] = (uint8_t)(0x10 + i); /* fguid */
+	put_le(buf, 256, 0x0017, 2);                /* oacs */
+	buf[263] = 1;                               /* npss: two power states */
+	put_le(buf, 266, 343, 2);                   /* wctemp */
+	put_le(buf, 268, 353, 2);                   /* cctemp */
+	put_le(buf, 280, 0x2000, 8);                /* tnvmcap low */
+	put_le(buf, 288, 0x1, 8);                   /* tnvmcap high: > 2^64 */
+	buf[512] = 0x66, buf[513] = 0x44;           /* sqes, cqes */
+	put_le(buf, 516, 1024, 4);                  /* nn */
+	put_le(buf, 536, 0xffffffffu, 4);           /* sgls */
+	memcpy(buf + 768, "nqn.2014-08.org.example:sub", 27);
+	put_le(buf, 2048, 2500, 2);                 /* psd0 mp */
+	put_le(buf, 2048 + 4, 16, 4);               /* psd0 enlat */
+	put_le(buf, 2080, 900, 2);                  /* psd1 mp */
+	buf[2080 + 3] = 0x3;                        /* psd1 flags */
+	buf[2080 + 22] = 0x42;                      /* psd1 apws */
+	put_le(buf, 2112, 777, 2);                  /* psd2: beyond npss, ignored */
+
+	obj = nr_enc_id_ctrl((const struct nvme_id_ctrl *)buf);
+	cr_assert_not_null(obj);
+	cr_expect_eq(int_at(obj, "vid"), 0x1b36);
+	cr_expect_eq(int_at(obj, "ssvid"), 0x1af4);
+	cr_expect_str_eq(str_at(obj, "sn"), "SN0001");
+	cr_expect_str_eq(str_at(obj, "mn"), "Model X");
+	cr_expect_str_eq(str_at(obj, "fr"), "FW 1.2");
+	cr_expect_eq(int_at(obj, "rab"), 6);
+	cr_expect_eq(int_at(obj, "ieee"), 0x525400);
+	cr_expect_eq(int_at(obj, "mdts"), 7);
+	cr_expect_eq(int_at(obj, "cntlid"), 0x0102);
+	cr_expect_eq(int_at(obj, "ver"), 0x20000);
+	cr_expect_eq(int_at(obj, "ctratt"), 0x80000001);
+	cr_expect_eq(int_at(obj, "rrls"), 0);
+	cr_expect_eq(int_at(obj, "cntrltype"), 1);
+	cr_expect_str_eq(str_at(obj, "fguid"), "10111213-1415-1617-1819-1a1b1c1d1e1f");
+	cr_expect_eq(int_at(obj, "crdt1"), 0);
+	cr_expect_eq(int_at(obj, "nvmsr"), 0);
+	cr_expect_eq(int_at(obj, "oacs"), 0x17);
+	cr_expect_eq(int_at(obj, "npss"), 1);
+	cr_expect_eq(int_at(obj, "wctemp"), 343);
+	cr_expect_eq(int_at(obj, "cctemp"), 353);
+	cr_expect_str_eq(str_at(obj, "tnvmcap"), "18446744073709559808");
+	cr_expect_str_eq(str_at(obj, "unvmcap"), "0");
+	cr_expect_str_eq(str_at(obj, "megcap"), "0");
+	cr_expect_str_eq(str_at(obj, "maxdna"), "0");
+	cr_expect_eq(int_at(obj, "sqes"), 0x66);
+	cr_expect_eq(int_at(obj, "cqes"), 0x44);
+	cr_expect_eq(int_at(obj, "nn"), 1024);
+	cr_expect_eq(int_at(obj, "sgls"), 0xffffffff);
+	cr_expect_str_eq(str_at(obj, "subnqn"), "nqn.2014-08.org.example:sub");
+	cr_expect_eq(int_at(obj, "ofcs"), 0);
+
+	psds = json_object_get(obj, "psds");
+	cr_assert(json_is_array(psds));
+	cr_assert_eq(json_array_size(psds), 2, "npss + 1 descriptors");
+	psd = json_array_get(psds, 0);
+	cr_expect_eq(int_at(psd, "max_power"), 2500);
+	cr_expect_eq(int_at(psd, "entry_lat"), 16);
+	psd = json_array_get(psds, 1);
+	cr_expect_eq(int_at(psd, "max_power"), 900);
+	cr_expect_eq(int_at(psd, "flags"), 3);
+	cr_expect_eq(int_at(psd, "active_work_scale"), 0x42);
+	cr_expect_eq(json_object_size(psd), 12);
+	/* 85 scalar fields + psds. */
+	cr_expect_eq(json_object_size(obj), 86);
+	json_decref(obj);
+}
+
+Test(encode, id_ns_fixture, .timeout = 30)
+{
+	static uint8_t buf[4096];
+	json_t *obj, *lbafs, *lbaf;
+
+	memset(buf, 0, sizeof(buf));
+	put_le(buf, 0, 0xffffffffffffffffull, 8); /* nsze all ones */
+	put_le(buf, 8, 0x8000000000000001ull, 8); /* ncap > 2^63 */
+	put_le(buf, 16, 123456789, 8);            /* nuse */
+	buf[24] = 0x10;                           /* nsfeat */
+	buf[25] = 1;                              /* nlbaf: two formats */
+	buf[26] = 1;                              /* flbas */
+	put_le(buf, 48, 1ull << 40, 8);           /* nvmcap */
+	put_le(buf, 64, 8, 2);                    /* npwg */
+	put_le(buf, 76, 0x11223344, 4);           /* mcl */
+	buf[83] = 0x5a;                           /* rsvd83: ignored */
+	put_le(buf, 92, 3, 4);                    /* anagrpid */
+	put_le(buf, 102, 9, 2);                   /* endgid */
+	for (int i = 0; i < 16; i++)
+		buf[104 + i] = (uint8_t)(0xa0 + i); /* nguid */
+	for (int i = 0; i < 8; i++)
+		buf[120 + i] = (uint8_t)(0x01 + i); /* eui64 */
+	buf[128 + 2] = 9;                         /* lbaf0 ds */
+	put_le(buf, 132, 8, 2);                   /* lbaf1 ms */
+	buf[132 + 2] = 12;                        /* lbaf1 ds */
+	buf[132 + 3] = 2;                         /* lbaf1 rp */
+	buf[136 + 2] = 13;                        /* lbaf2: beyond nlbaf */
+
+	obj = nr_enc_id_ns((const struct nvme_id_ns *)buf);
+	cr_assert_not_null(obj);
+	cr_expect_eq(int_at(obj, "nsze"), -1);
+	cr_expect_eq(int_at(obj, "ncap"), INT64_MIN + 1);
+	cr_expect_eq(int_at(obj, "nuse"), 123456789);
+	cr_expect_eq(int_at(obj, "nsfeat"), 0x10);
+	cr_expect_eq(int_at(obj, "nlbaf"), 1);
+	cr_expect_eq(int_at(obj, "flbas"), 1);
+	cr_expect_str_eq(str_at(obj, "nvmcap"), "1099511627776");
+	cr_expect_eq(int_at(obj, "npwg"), 8);
+	cr_expect_eq(int_at(obj, "mcl"), 0x11223344);
+	cr_expect_eq(int_at(obj, "nulbaf"), 0);
+	cr_expect_eq(int_at(obj, "anagrpid"), 3);
+	cr_expect_eq(int_at(obj, "endgid"), 9);
+	cr_expect_str_eq(str_at(obj, "nguid"), "a0a1a2a3a4a5a6a7a8a9aaabacadaeaf");
+	cr_expect_str_eq(str_at(obj, "eui64"), "0102030405060708");
+	lbafs = json_object_get(obj, "lbafs");
+	cr_assert_eq(json_array_size(lbafs), 2);
+	lbaf = json_array_get(lbafs, 1);
+	cr_expect_eq(int_at(lbaf, "ms"), 8);
+	cr_expect_eq(int_at(lbaf, "ds"), 12);
+	cr_expect_eq(int_at(lbaf, "rp"), 2);
+	cr_expect_eq(int_at(json_array_get(lbafs, 0), "ds"), 9);
+	cr_expect_eq(json_object_size(obj), 37);
+	json_decref(obj);
+}
+
+Test(encode, smart_log_fixture, .timeout = 30)
+{
+	static uint8_t buf[512];
+	json_t *obj, *bits;
+
+	memset(buf, 0, sizeof(buf));
+	memset(buf + 7, 0xee, 25); /* reserved */
+	buf[0] = 0x25;             /* critical warning: spare, reliability, pmr_read_only */
+	put_le(buf, 1, 308, 2);    /* temperature, Kelvin */
+	buf[3] = 100, buf[4] = 10, buf[5] = 3, buf[6] = 1;
+	put_le(buf, 32, 5, 8);     /* data_units_read = 2^64 + 5 */
+	put_le(buf, 40, 1, 8);
+	put_le(buf, 48, 0x1234, 8);  /* data_units_written */
+	put_le(buf, 64, 42, 8);      /* host_read_commands */
+	put_le(buf, 80, 43, 8);      /* host_write_commands */
+	put_le(buf, 96, 7, 8);       /* controller_busy_time */
+	put_le(buf, 112, 12, 8);     /* power_cycles */
+	put_le(buf, 128, 9999, 8);   /* power_on_hours */
+	put_le(buf, 144, 2, 8);      /* unsafe_shutdowns */
+	put_le(buf, 176, 77, 8);     /* num_err_log_entries */
+	put_le(buf, 192, 10, 4);     /* warning_temp_time */
+	put_le(buf, 196, 11, 4);     /* critical_comp_time */
+	put_le(buf, 200, 310, 2);    /* temperature sensor 1 */
+	put_le(buf, 204, 320, 2);    /* temperature sensor 3; sensor 2 absent */
+	put_le(buf, 216, 0x01020304, 4); /* thm_temp1_trans_count */
+	put_le(buf, 228, 99, 4);     /* thm_temp2_total_time */
+
+	obj = nr_enc_smart_log((const struct nvme_smart_log *)buf);
+	cr_assert_not_null(obj);
+	cr_expect_eq(int_at(obj, "critical_warning"), 0x25);
+	cr_expect_eq(int_at(obj, "temperature"), 308);
+	cr_expect_eq(int_at(obj, "avail_spare"), 100);
+	cr_expect_eq(int_at(obj, "spare_thresh"), 10);
+	cr_expect_eq(int_at(obj, "percent_used"), 3);
+	cr_expect_eq(int_at(obj, "endurance_grp_critical_warning_summary"), 1);
+	cr_expect_str_eq(str_at(obj, "data_units_read"), "18446744073709551621");
+	cr_expect_str_eq(str_at(obj, "data_units_written"), "4660");
+	cr_expect_str_eq(str_at(obj, "host_read_commands"), "42");
+	cr_expect_str_eq(str_at(obj, "host_write_commands"), "43");
+	cr_expect_str_eq(str_at(obj, "controller_busy_time"), "7");
+	cr_expect_str_eq(str_at(obj, "power_cycles"), "12");
+	cr_expect_str_eq(str_at(obj, "power_on_hours"), "9999");
+	cr_expect_str_eq(str_at(obj, "unsafe_shutdowns"), "2");
+	cr_expect_str_eq(str_at(obj, "media_errors"), "0");
+	cr_expect_str_eq(str_at(obj, "num_err_log_entries"), "77");
+	cr_expect_eq(int_at(obj, "warning_temp_time"), 10);
+	cr_expect_eq(int_at(obj, "critical_comp_time"), 11);
+	cr_expect_eq(int_at(obj, "temperature_sensor_1"), 310);
+	cr_expect_null(json_object_get(obj, "temperature_sensor_2"));
+	cr_expect_eq(int_at(obj, "temperature_sensor_3"), 320);
+	cr_expect_null(json_object_get(obj, "temperature_sensor_8"));
+	cr_expect_eq(int_at(obj, "thm_temp1_trans_count"), 0x01020304);
+	cr_expect_eq(int_at(obj, "thm_temp2_trans_count"), 0);
+	cr_expect_eq(int_at(obj, "thm_temp2_total_time"), 99);
+
+	bits = json_object_get(obj, "critical_warning_bits");
+	cr_assert(json_is_object(bits));
+	cr_expect(json_is_true(json_object_get(bits, "spare")));
+	cr_expect(json_is_false(json_object_get(bits, "temperature")));
+	cr_expect(json_is_true(json_object_get(bits, "reliability")));
+	cr_expect(json_is_false(json_object_get(bits, "read_only")));
+	cr_expect(json_is_false(json_object_get(bits, "volatile_backup")));
+	cr_expect(json_is_true(json_object_get(bits, "pmr_read_only")));
+	cr_expect_eq(json_object_size(bits), 6);
+	/* 18 head + 2 sensors + 4 thermal + critical_warning_bits. */
+	cr_expect_eq(json_object_size(obj), 25);
+	json_decref(obj);
+}
+
+Test(encode, zone_desc_fixture, .timeout = 30)
+{
+	uint8_t buf[64];
+	json_t *obj;
+
+	memset(buf, 0, sizeof(buf));
+	memset(buf + 32, 0x77, 32); /* reserved */
+	buf[0] = 0x02;               /* zt: sequential write required */
+	buf[1] = 0xe0;               /* zs: full */
+	buf[2] = 0x81;               /* za */
+	buf[3] = 0x04;               /* zai */
+	put_le(buf, 8, 2048, 8);     /* zcap */
+	put_le(buf, 16, 0x100000000ull, 8); /* zslba */
+	put_le(buf, 24, 0xffffffffffffffffull, 8); /* wp: none */
+
+	obj = nr_enc_zone_desc((const struct nvme_zns_desc *)buf);
+	cr_assert_not_null(obj);
+	cr_expect_eq(int_at(obj, "slba"), 0x100000000ll);
+	cr_expect_eq(int_at(obj, "wp"), -1);
+	cr_expect_eq(int_at(obj, "cap"), 2048);
+	cr_expect_str_eq(str_at(obj, "state"), "FULL");
+	cr_expect_str_eq(str_at(obj, "type"), "SEQWRITE_REQ");
+	cr_expect_eq(int_at(obj, "attrs"), 0x81);
+	cr_expect_eq(int_at(obj, "attrs_info"), 4);
+	cr_expect_eq(json_object_size(obj), 7);
+	json_decref(obj);
+}
+
+struct name_vec {
+	unsigned value;
+	char name[16];
+};
+
+ParameterizedTestParameters(encode, zone_state_names)
+{
+	static struct name_vec vecs[] = {
+		{0x1, "EMPTY"},  {0x2, "IMP_OPENED"}, {0x3, "EXP_OPENED"}, {0x4, "CLOSED"},
+		{0xd, "READONLY"}, {0xe, "FULL"},     {0xf, "OFFLINE"},    {0x0, "UNKNOWN"},
+		{0x5, "UNKNOWN"},  {0x10, "UNKNOWN"}, {1000, "UNKNOWN"},
+	};
+	return cr_make_param_array(struct name_vec, vecs, sizeof(vecs) / sizeof(vecs[0]));
+}
+
+ParameterizedTest(struct name_vec *vec, encode, zone_state_names, .timeout = 30)
+{
+	cr_expect_str_eq(nr_zone_state_name(vec->value), vec->name);
+}
+
+Test(encode, zone_type_names, .timeout = 30)
+{
+	cr_expect_str_eq(nr_zone_type_name(0x2), "SEQWRITE_REQ");
+	cr_expect_str_eq(nr_zone_type_name(0x1), "UNKNOWN");
+	cr_expect_str_eq(nr_zone_type_name(0x20), "UNKNOWN");
+}
