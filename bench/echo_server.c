@@ -9,6 +9,9 @@
  *
  * Usage: echo_server SOCKET_PATH
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* memmem, memrchr, getopt_long, mkdtemp */
+#endif
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,6 +65,7 @@ static void conn_alloc_cb(uv_handle_t *handle, size_t suggested, uv_buf_t *buf)
 	struct echo_conn *conn = handle->data;
 	char *grown;
 
+	(void)suggested;
 	*buf = uv_buf_init(NULL, 0);
 	if (conn->inbuf_len == conn->inbuf_cap) {
 		if (conn->inbuf_cap >= ECHO_INBUF_MAX)
@@ -158,6 +162,7 @@ static void conn_read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf
 {
 	struct echo_conn *conn = stream->data;
 
+	(void)buf; /* It points into conn->inbuf, past inbuf_len. */
 	if (nread < 0) {
 		conn_close(conn);
 		return;
@@ -191,6 +196,7 @@ static void listener_connection_cb(uv_stream_t *server, int status)
 
 static void close_walk_cb(uv_handle_t *handle, void *arg)
 {
+	(void)arg;
 	if (uv_is_closing(handle))
 		return;
 	if (handle->type == UV_NAMED_PIPE && handle != (uv_handle_t *)&listener)
@@ -202,6 +208,7 @@ static void close_walk_cb(uv_handle_t *handle, void *arg)
 /* SIGINT or SIGTERM: close everything so uv_run returns and the socket goes. */
 static void signal_cb(uv_signal_t *handle, int signum)
 {
+	(void)signum;
 	uv_walk(handle->loop, close_walk_cb, NULL);
 }
 

@@ -6,6 +6,9 @@
  * watches the daemon's peak RSS. Missed targets are marked MISSED; the exit
  * status is 0 unless --check is given. See bench/README.md.
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* memmem, memrchr, getopt_long, mkdtemp */
+#endif
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -23,6 +26,10 @@
 #define TARGET_PEAK_MIB 64.0
 #define TARGET_FLAT_FACTOR 1.25
 #define TARGET_FLAT_SLACK_MIB 4.0
+
+/* A row during which other processes used more CPU than this is run again. */
+#define BUSY_OTHER_CPU 20.0
+#define BUSY_RETRIES 2
 
 #define NR_PING_ROWS 4
 #define NR_ZONE_RUNS 2
@@ -87,6 +94,24 @@ usage:
 	return -EINVAL;
 }
 
+/*
+ * Measures one row, again up to BUSY_RETRIES times while other processes
+ * take a CPU away (this is a shared two-core machine); keeps the least
+ * disturbed attempt.
+ */
+static void ping_row(const struct bench_opts *o, const struct bench_child *server, int row,
+		     struct bench_ping_result *res)
+{
+	struct bench_ping_result attempt;
+
+	bench_ping_run(o, server, ping_conns[row], ping_depths[row], res);
+	for (int i = 0; i < BUSY_RETRIES && res->ok && res->other_cpu > BUSY_OTHER_CPU; i++) {
+		bench_ping_run(o, server, ping_conns[row], ping_depths[row], &attempt);
+		if (!attempt.ok || attempt.other_cpu < res->other_cpu)
+			*res = attempt;
+	}
+}
+
 /* Starts one ping server (echo or daemon) and measures every row against it. */
 static int ping_server(const struct bench_opts *o, bool daemon, struct bench_ping_result *res)
 {
@@ -106,7 +131,7 @@ static int ping_server(const struct bench_opts *o, bool daemon, struct bench_pin
 	if (bench_child_start(&server, name, argv) < 0)
 		return -ECHILD;
 	for (i = 0; i < NR_PING_ROWS; i++)
-		bench_ping_run(o, &server, ping_conns[i], ping_depths[i], &res[i]);
+		ping_row(o, &server, i, &res[i]);
 	if (!bench_child_stop(&server))
 		fprintf(stderr, "nrbench: %s ignored SIGTERM for 3 s\n", name);
 	for (i = 0; i < NR_PING_ROWS && res[i].ok; i++)
@@ -119,16 +144,20 @@ static int ping_server(const struct bench_opts *o, bool daemon, struct bench_pin
 static void print_ping_cells(const struct bench_ping_result *r)
 {
 	if (r->rps == 0) {
-		printf(" %-38s |", "FAILED");
+		printf(" %-44s |", "FAILED");
 		return;
 	}
-	printf(" %9.0f %8.1f %8.1f %4.0f%% %4.0f%% |", r->rps, r->p50_us, r->p99_us, r->srv_cpu,
-	       r->cli_cpu);
+	printf(" %9.0f %8.1f %8.1f %4.0f%% %4.0f%% %4.0f%% |", r->rps, r->p50_us, r->p99_us,
+	       r->srv_cpu, r->cli_cpu, r->other_cpu);
 }
 
 /* Prints a row's failure reasons under the table. */
 static void print_ping_notes(const char *who, int row, const struct bench_ping_result *r)
 {
+	if (r->ok && r->other_cpu > BUSY_OTHER_CPU)
+		printf("  note: %s %dx%d: other processes used %.0f%% CPU during the row; "
+		       "its figures are disturbed\n",
+		       who, ping_conns[row], ping_depths[row], r->other_cpu);
 	if (r->ok)
 		return;
 	printf("  note: %s %dx%d: %s (out-of-order replies %" PRIu64 ", error replies %" PRIu64
@@ -142,9 +171,9 @@ static void print_ping_table(const struct bench_opts *o, const struct bench_ping
 	printf("ping: rpc.ping, %.1f s per row after %.1f s warm-up; client: one libuv thread; "
 	       "%ld CPUs\n",
 	       o->seconds, o->warmup, sysconf(_SC_NPROCESSORS_ONLN));
-	printf("            | %-38s | %-38s |\n", "echo_server", "nvmerpcd");
-	printf("conns depth |     req/s   p50 us   p99 us  srv   cli |"
-	       "     req/s   p50 us   p99 us  srv   cli | daemon/echo\n");
+	printf("            | %-44s | %-44s |\n", "echo_server", "nvmerpcd");
+	printf("conns depth |     req/s   p50 us   p99 us   srv   cli   oth |"
+	       "     req/s   p50 us   p99 us   srv   cli   oth | daemon/echo\n");
 	for (int i = 0; i < NR_PING_ROWS; i++) {
 		double ratio = echo[i].rps > 0 ? daemon[i].rps / echo[i].rps : 0;
 		bool ok = echo[i].ok && daemon[i].ok && daemon[i].rps > 0 && ratio >= TARGET_PING_RATIO;
@@ -155,6 +184,8 @@ static void print_ping_table(const struct bench_opts *o, const struct bench_ping
 		printf("   %5.2f", ratio);
 		if (ping_conns[i] == TARGET_PING_CONNS)
 			printf("  %s", mark(ok));
+		if (echo[i].other_cpu > BUSY_OTHER_CPU || daemon[i].other_cpu > BUSY_OTHER_CPU)
+			printf("  (disturbed)");
 		printf("\n");
 	}
 	for (int i = 0; i < NR_PING_ROWS; i++) {
@@ -193,10 +224,15 @@ static void print_zone_row(uint64_t n, const struct bench_zone_result *r)
 {
 	double rate = r->secs > 0 ? (double)r->counted / r->secs : 0;
 
-	printf("%8" PRIu64 " %8.3f %10.0f %7" PRIu64 " %9.1f %4.0f%% %9.1f %9.1f   %-6s", n,
-	       r->secs, rate, r->chunks_seen, (double)r->max_line / 1024.0, r->srv_cpu,
-	       mib(r->idle_kib), mib(r->peak_kib), mark(r->ok && rate >= TARGET_ZONES_PER_S));
+	printf("%8" PRIu64 " %8.3f %10.0f %7" PRIu64 " %9.1f %4.0f%% %4.0f%% %4.0f%% %9.1f %9.1f   %-6s",
+	       n, r->secs, rate, r->chunks_seen, (double)r->max_line / 1024.0, r->srv_cpu,
+	       r->cli_cpu, r->other_cpu, mib(r->idle_kib), mib(r->peak_kib),
+	       mark(r->ok && rate >= TARGET_ZONES_PER_S));
 	printf("  %s\n", mark(r->ok && r->peak_kib >= 0 && mib(r->peak_kib) < TARGET_PEAK_MIB));
+	if (r->ok && r->other_cpu > BUSY_OTHER_CPU)
+		printf("  note: %" PRIu64 " zones: other processes used %.0f%% CPU; the rate is "
+		       "disturbed\n",
+		       n, r->other_cpu);
 	if (!r->ok)
 		printf("  note: %" PRIu64 " zones: %s (counted %" PRIu64 ", result.nr_zones %" PRIu64
 		       ", chunks seen %" PRIu64 ", result.chunks %" PRIu64 ", seq errors %" PRIu64
@@ -214,7 +250,7 @@ static void bench_zones(const struct bench_opts *o)
 	for (int i = 0; i < NR_ZONE_RUNS; i++)
 		bench_zone_run(o, zone_counts[i], &res[i]);
 	printf("zones: streamed nvme.zns.report_zones of sim0n1, a fresh daemon per size\n");
-	printf("   zones     secs    zones/s  chunks  line KiB  srv  idle MiB  peak MiB"
+	printf("   zones     secs    zones/s  chunks  line KiB   srv   cli   oth  idle MiB  peak MiB"
 	       "   rate    peak\n");
 	for (int i = 0; i < NR_ZONE_RUNS; i++) {
 		print_zone_row(zone_counts[i], &res[i]);

@@ -35,7 +35,7 @@ struct bench_child {
 
 struct bench_ping_result {
 	bool ok;
-	double rps, p50_us, p99_us, srv_cpu, cli_cpu;
+	double rps, p50_us, p99_us, srv_cpu, cli_cpu, other_cpu;
 	uint64_t bad_ids, errors;
 	char why[160];
 };
@@ -43,7 +43,7 @@ struct bench_ping_result {
 struct bench_zone_result {
 	bool ok;
 	uint64_t counted, reported, chunks_seen, chunks_reported, seq_errors;
-	double secs, srv_cpu;
+	double secs, srv_cpu, cli_cpu, other_cpu;
 	long idle_kib, peak_kib;
 	size_t max_line;
 	char why[256];
@@ -79,6 +79,12 @@ uint64_t bench_proc_cpu_ticks(pid_t pid);
 
 /* Returns a /proc/PID/status value such as "VmHWM" in KiB, or -1. */
 long bench_proc_status_kib(pid_t pid, const char *field);
+
+/*
+ * Returns the busy time of all CPUs (user, nice, system, irq, softirq and
+ * steal) in clock ticks from /proc/stat, or 0 if it cannot be read.
+ */
+uint64_t bench_sys_busy_ticks(void);
 
 double bench_cpu_percent(uint64_t ticks, double secs);
 double bench_rusage_secs(const struct rusage *ru);

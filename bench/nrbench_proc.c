@@ -3,6 +3,9 @@
  * nrbench's process plumbing: starting and stopping the servers it measures,
  * and reading their CPU time and memory from /proc. Runs on the main thread.
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* memmem, memrchr, getopt_long, mkdtemp */
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -35,6 +38,7 @@ static int child_spawn(struct bench_child *c, char *const argv[])
 	if (c->pid == 0) {
 		dup2(log_fd, STDOUT_FILENO);
 		dup2(log_fd, STDERR_FILENO);
+		setpgid(0, 0); /* Signals reach a wrapper's children too. */
 		execv(argv[0], argv);
 		_exit(127);
 	}
@@ -87,7 +91,7 @@ bool bench_child_stop(struct bench_child *c)
 
 	if (c->pid <= 0)
 		return true;
-	kill(c->pid, SIGTERM);
+	kill(-c->pid, SIGTERM);
 	for (waited = 0; waited < STOP_TIMEOUT_MS; waited += 10) {
 		if (waitpid(c->pid, &status, WNOHANG) == c->pid) {
 			c->pid = -1;
@@ -95,7 +99,7 @@ bool bench_child_stop(struct bench_child *c)
 		}
 		usleep(10000);
 	}
-	kill(c->pid, SIGKILL);
+	kill(-c->pid, SIGKILL);
 	waitpid(c->pid, &status, 0);
 	c->pid = -1;
 	return false;
@@ -214,4 +218,18 @@ double bench_rusage_secs(const struct rusage *ru)
 {
 	return ru->ru_utime.tv_sec + ru->ru_stime.tv_sec +
 	       (ru->ru_utime.tv_usec + ru->ru_stime.tv_usec) / 1e6;
+}
+
+uint64_t bench_sys_busy_ticks(void)
+{
+	unsigned long long user, nice, sys, idle, iowait, irq, softirq, steal;
+	FILE *f = fopen("/proc/stat", "r");
+	int n;
+
+	if (f == NULL)
+		return 0;
+	n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &user, &nice, &sys, &idle,
+		   &iowait, &irq, &softirq, &steal);
+	fclose(f);
+	return n == 8 ? user + nice + sys + irq + softirq + steal : 0;
 }

@@ -5,6 +5,9 @@
  * are counted by their "slba" keys, without parsing the chunks, and checked
  * against the final result; only that final line is parsed with jansson.
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* memmem, memrchr, getopt_long, mkdtemp */
+#endif
 #include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
@@ -214,7 +217,8 @@ static void zone_verify(struct bench_zone_result *res, uint64_t nr_zones)
 /* Runs the report against a daemon that is up; fills timing, CPU and RSS. */
 static void zone_measure(struct bench_child *d, uint64_t nr_zones, struct bench_zone_result *res)
 {
-	uint64_t ticks0;
+	struct rusage ru0, ru1;
+	uint64_t ticks0, sys0;
 	int fd, rc;
 
 	res->idle_kib = bench_proc_status_kib(d->pid, "VmRSS");
@@ -224,8 +228,16 @@ static void zone_measure(struct bench_child *d, uint64_t nr_zones, struct bench_
 		return;
 	}
 	ticks0 = bench_proc_cpu_ticks(d->pid);
+	sys0 = bench_sys_busy_ticks();
+	getrusage(RUSAGE_SELF, &ru0);
 	rc = zone_stream_report(fd, res);
+	getrusage(RUSAGE_SELF, &ru1);
 	res->srv_cpu = bench_cpu_percent(bench_proc_cpu_ticks(d->pid) - ticks0, res->secs);
+	res->cli_cpu = 100.0 * (bench_rusage_secs(&ru1) - bench_rusage_secs(&ru0)) / res->secs;
+	res->other_cpu = bench_cpu_percent(bench_sys_busy_ticks() - sys0, res->secs) -
+			 res->srv_cpu - res->cli_cpu;
+	if (res->other_cpu < 0)
+		res->other_cpu = 0; /* /proc/stat tick sampling undercounts slightly. */
 	res->peak_kib = bench_proc_status_kib(d->pid, "VmHWM");
 	close(fd);
 	if (rc < 0)

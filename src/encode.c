@@ -14,11 +14,11 @@
 #define IDENT_MAX 256 /* SUBNQN, the longest identifier field */
 
 enum field_kind {
-	F_UINT,  /* little-endian unsigned integer of 1..8 bytes */
-	F_U128,  /* 128-bit little-endian counter -> decimal string */
+	F_UINT,	 /* little-endian unsigned integer of 1..8 bytes */
+	F_U128,	 /* 128-bit little-endian counter -> decimal string */
 	F_IDENT, /* space-padded ASCII */
-	F_HEX,   /* byte string -> lowercase hex in byte order */
-	F_UUID,  /* 16 bytes -> 8-4-4-4-12 */
+	F_HEX,	 /* byte string -> lowercase hex in byte order */
+	F_UUID,	 /* 16 bytes -> 8-4-4-4-12 */
 };
 
 struct field {
@@ -29,105 +29,211 @@ struct field {
 };
 
 #define MEMBER_SIZE(type, member) sizeof(((type *)0)->member)
-#define NAMED(type, name, member, kind) \
-	{name, offsetof(type, member), MEMBER_SIZE(type, member), kind}
+#define NAMED(type, name, member, kind)                                                            \
+	{                                                                                          \
+		name, offsetof(type, member), MEMBER_SIZE(type, member), kind                      \
+	}
 #define FIELD(type, member, kind) NAMED(type, #member, member, kind)
 
 #define C(member) FIELD(struct nvme_id_ctrl, member, F_UINT)
 #define C_K(member, kind) FIELD(struct nvme_id_ctrl, member, kind)
 static const struct field id_ctrl_fields[] = {
-	C(vid), C(ssvid), C_K(sn, F_IDENT), C_K(mn, F_IDENT), C_K(fr, F_IDENT), C(rab), C(ieee),
-	C(cmic), C(mdts), C(cntlid), C(ver), C(rtd3r), C(rtd3e), C(oaes), C(ctratt), C(rrls),
-	C(cntrltype), C_K(fguid, F_UUID), C(crdt1), C(crdt2), C(crdt3), C(nvmsr), C(vwci), C(mec),
-	C(oacs), C(acl), C(aerl), C(frmw), C(lpa), C(elpe), C(npss), C(avscc), C(apsta), C(wctemp),
-	C(cctemp), C(mtfa), C(hmpre), C(hmmin), C_K(tnvmcap, F_U128), C_K(unvmcap, F_U128),
-	C(rpmbs), C(edstt), C(dsto), C(fwug), C(kas), C(hctma), C(mntmt), C(mxtmt), C(sanicap),
-	C(hmminds), C(hmmaxd), C(nsetidmax), C(endgidmax), C(anatt), C(anacap), C(anagrpmax),
-	C(nanagrpid), C(pels), C(domainid), C_K(megcap, F_U128), C(sqes), C(cqes), C(maxcmd), C(nn),
-	C(oncs), C(fuses), C(fna), C(vwc), C(awun), C(awupf), C(icsvscc), C(nwpc), C(acwu), C(ocfs),
-	C(sgls), C(mnan), C_K(maxdna, F_U128), C(maxcna), C_K(subnqn, F_IDENT), C(ioccsz),
-	C(iorcsz), C(icdoff), C(fcatt), C(msdbd), C(ofcs),
+    C(vid),
+    C(ssvid),
+    C_K(sn, F_IDENT),
+    C_K(mn, F_IDENT),
+    C_K(fr, F_IDENT),
+    C(rab),
+    C(ieee),
+    C(cmic),
+    C(mdts),
+    C(cntlid),
+    C(ver),
+    C(rtd3r),
+    C(rtd3e),
+    C(oaes),
+    C(ctratt),
+    C(rrls),
+    C(cntrltype),
+    C_K(fguid, F_UUID),
+    C(crdt1),
+    C(crdt2),
+    C(crdt3),
+    C(nvmsr),
+    C(vwci),
+    C(mec),
+    C(oacs),
+    C(acl),
+    C(aerl),
+    C(frmw),
+    C(lpa),
+    C(elpe),
+    C(npss),
+    C(avscc),
+    C(apsta),
+    C(wctemp),
+    C(cctemp),
+    C(mtfa),
+    C(hmpre),
+    C(hmmin),
+    C_K(tnvmcap, F_U128),
+    C_K(unvmcap, F_U128),
+    C(rpmbs),
+    C(edstt),
+    C(dsto),
+    C(fwug),
+    C(kas),
+    C(hctma),
+    C(mntmt),
+    C(mxtmt),
+    C(sanicap),
+    C(hmminds),
+    C(hmmaxd),
+    C(nsetidmax),
+    C(endgidmax),
+    C(anatt),
+    C(anacap),
+    C(anagrpmax),
+    C(nanagrpid),
+    C(pels),
+    C(domainid),
+    C_K(megcap, F_U128),
+    C(sqes),
+    C(cqes),
+    C(maxcmd),
+    C(nn),
+    C(oncs),
+    C(fuses),
+    C(fna),
+    C(vwc),
+    C(awun),
+    C(awupf),
+    C(icsvscc),
+    C(nwpc),
+    C(acwu),
+    C(ocfs),
+    C(sgls),
+    C(mnan),
+    C_K(maxdna, F_U128),
+    C(maxcna),
+    C_K(subnqn, F_IDENT),
+    C(ioccsz),
+    C(iorcsz),
+    C(icdoff),
+    C(fcatt),
+    C(msdbd),
+    C(ofcs),
 };
 #undef C
 #undef C_K
 
 #define P(name, member) NAMED(struct nvme_id_psd, name, member, F_UINT)
 static const struct field psd_fields[] = {
-	P("max_power", mp),     P("flags", flags),         P("entry_lat", enlat),
-	P("exit_lat", exlat),   P("read_tput", rrt),       P("read_lat", rrl),
-	P("write_tput", rwt),   P("write_lat", rwl),       P("idle_power", idlp),
-	P("idle_scale", ips),   P("active_power", actp),   P("active_work_scale", apws),
+    P("max_power", mp),	  P("flags", flags),	   P("entry_lat", enlat),
+    P("exit_lat", exlat), P("read_tput", rrt),	   P("read_lat", rrl),
+    P("write_tput", rwt), P("write_lat", rwl),	   P("idle_power", idlp),
+    P("idle_scale", ips), P("active_power", actp), P("active_work_scale", apws),
 };
 #undef P
 
 #define N(member) FIELD(struct nvme_id_ns, member, F_UINT)
 static const struct field id_ns_fields[] = {
-	N(nsze), N(ncap), N(nuse), N(nsfeat), N(nlbaf), N(flbas), N(mc), N(dpc), N(dps), N(nmic),
-	N(rescap), N(fpi), N(dlfeat), N(nawun), N(nawupf), N(nacwu), N(nabsn), N(nabo), N(nabspf),
-	N(noiob), FIELD(struct nvme_id_ns, nvmcap, F_U128), N(npwg), N(npwa), N(npdg), N(npda),
-	N(nows), N(mssrl), N(mcl), N(msrc), N(nulbaf), N(anagrpid), N(nsattr), N(nvmsetid),
-	N(endgid), FIELD(struct nvme_id_ns, nguid, F_HEX), FIELD(struct nvme_id_ns, eui64, F_HEX),
+    N(nsze),
+    N(ncap),
+    N(nuse),
+    N(nsfeat),
+    N(nlbaf),
+    N(flbas),
+    N(mc),
+    N(dpc),
+    N(dps),
+    N(nmic),
+    N(rescap),
+    N(fpi),
+    N(dlfeat),
+    N(nawun),
+    N(nawupf),
+    N(nacwu),
+    N(nabsn),
+    N(nabo),
+    N(nabspf),
+    N(noiob),
+    FIELD(struct nvme_id_ns, nvmcap, F_U128),
+    N(npwg),
+    N(npwa),
+    N(npdg),
+    N(npda),
+    N(nows),
+    N(mssrl),
+    N(mcl),
+    N(msrc),
+    N(nulbaf),
+    N(anagrpid),
+    N(nsattr),
+    N(nvmsetid),
+    N(endgid),
+    FIELD(struct nvme_id_ns, nguid, F_HEX),
+    FIELD(struct nvme_id_ns, eui64, F_HEX),
 };
 #undef N
 
 static const struct field lbaf_fields[] = {
-	FIELD(struct nvme_lbaf, ms, F_UINT),
-	FIELD(struct nvme_lbaf, ds, F_UINT),
-	FIELD(struct nvme_lbaf, rp, F_UINT),
+    FIELD(struct nvme_lbaf, ms, F_UINT),
+    FIELD(struct nvme_lbaf, ds, F_UINT),
+    FIELD(struct nvme_lbaf, rp, F_UINT),
 };
 
 #define S(member) FIELD(struct nvme_smart_log, member, F_UINT)
 #define S128(name, member) NAMED(struct nvme_smart_log, name, member, F_U128)
 static const struct field smart_head_fields[] = {
-	S(critical_warning),
-	S(temperature),
-	S(avail_spare),
-	S(spare_thresh),
-	S(percent_used),
-	NAMED(struct nvme_smart_log, "endurance_grp_critical_warning_summary",
-	      endu_grp_crit_warn_sumry, F_UINT),
-	S128("data_units_read", data_units_read),
-	S128("data_units_written", data_units_written),
-	S128("host_read_commands", host_reads),
-	S128("host_write_commands", host_writes),
-	S128("controller_busy_time", ctrl_busy_time),
-	S128("power_cycles", power_cycles),
-	S128("power_on_hours", power_on_hours),
-	S128("unsafe_shutdowns", unsafe_shutdowns),
-	S128("media_errors", media_errors),
-	S128("num_err_log_entries", num_err_log_entries),
-	S(warning_temp_time),
-	S(critical_comp_time),
+    S(critical_warning),
+    S(temperature),
+    S(avail_spare),
+    S(spare_thresh),
+    S(percent_used),
+    NAMED(struct nvme_smart_log, "endurance_grp_critical_warning_summary", endu_grp_crit_warn_sumry,
+	  F_UINT),
+    S128("data_units_read", data_units_read),
+    S128("data_units_written", data_units_written),
+    S128("host_read_commands", host_reads),
+    S128("host_write_commands", host_writes),
+    S128("controller_busy_time", ctrl_busy_time),
+    S128("power_cycles", power_cycles),
+    S128("power_on_hours", power_on_hours),
+    S128("unsafe_shutdowns", unsafe_shutdowns),
+    S128("media_errors", media_errors),
+    S128("num_err_log_entries", num_err_log_entries),
+    S(warning_temp_time),
+    S(critical_comp_time),
 };
 
 static const struct field smart_tail_fields[] = {
-	S(thm_temp1_trans_count),
-	S(thm_temp2_trans_count),
-	S(thm_temp1_total_time),
-	S(thm_temp2_total_time),
+    S(thm_temp1_trans_count),
+    S(thm_temp2_trans_count),
+    S(thm_temp1_total_time),
+    S(thm_temp2_total_time),
 };
 #undef S
 #undef S128
 
 /* Critical Warning bits, SMART / Health log byte 0. */
 static const char *const critical_warning_bits[] = {
-	"spare", "temperature", "reliability", "read_only", "volatile_backup", "pmr_read_only",
+    "spare", "temperature", "reliability", "read_only", "volatile_backup", "pmr_read_only",
 };
 
 static const char *const temp_sensor_names[8] = {
-	"temperature_sensor_1", "temperature_sensor_2", "temperature_sensor_3",
-	"temperature_sensor_4", "temperature_sensor_5", "temperature_sensor_6",
-	"temperature_sensor_7", "temperature_sensor_8",
+    "temperature_sensor_1", "temperature_sensor_2", "temperature_sensor_3", "temperature_sensor_4",
+    "temperature_sensor_5", "temperature_sensor_6", "temperature_sensor_7", "temperature_sensor_8",
 };
 
 /* nvme-cli's zone state and type strings. */
 static const char *const zone_states[16] = {
-	[0x1] = "EMPTY",    [0x2] = "IMP_OPENED", [0x3] = "EXP_OPENED", [0x4] = "CLOSED",
-	[0xd] = "READONLY", [0xe] = "FULL",       [0xf] = "OFFLINE",
+    [0x1] = "EMPTY",	[0x2] = "IMP_OPENED", [0x3] = "EXP_OPENED", [0x4] = "CLOSED",
+    [0xd] = "READONLY", [0xe] = "FULL",	      [0xf] = "OFFLINE",
 };
 
 static const char *const zone_types[16] = {
-	[0x2] = "SEQWRITE_REQ",
+    [0x2] = "SEQWRITE_REQ",
 };
 
 /* Returns a new integer; see encode.h for the rule above 2^63 - 1. */
@@ -316,8 +422,8 @@ static int add_temp_sensors(json_t *obj, const struct nvme_smart_log *log)
 	for (size_t i = 0; i < COUNT(temp_sensor_names); i++) {
 		uint16_t kelvin = le16toh(log->temp_sensor[i]);
 
-		if (kelvin && json_object_set_new_nocheck(obj, temp_sensor_names[i],
-							  json_integer(kelvin)))
+		if (kelvin &&
+		    json_object_set_new_nocheck(obj, temp_sensor_names[i], json_integer(kelvin)))
 			return -1;
 	}
 	return 0;

@@ -16,16 +16,16 @@
 #include "sim_int.h"
 
 #define SIM_IDENTIFY_LEN 4096u
-#define SIM_ELPE 63u                 /* Error Log Page Entries, 0-based */
-#define SIM_LOG_MAX_LEN 4096u        /* the largest page: 64 error entries */
+#define SIM_ELPE 63u	      /* Error Log Page Entries, 0-based */
+#define SIM_LOG_MAX_LEN 4096u /* the largest page: 64 error entries */
 #define SIM_TEMP_KELVIN 308u
 #define SIM_WCTEMP_KELVIN 343u
 #define SIM_CCTEMP_KELVIN 353u
-#define SIM_VID 0x1b36u              /* Red Hat, as QEMU's emulated controller */
+#define SIM_VID 0x1b36u /* Red Hat, as QEMU's emulated controller */
 #define SIM_SSVID 0x1af4u
 #define SIM_IEEE_OUI 0x525400u
 #define SIM_NVME_VERSION 0x00020000u /* 2.0 */
-#define SIM_MAX_POWER_CW 2500u       /* power state 0: 25.00 W */
+#define SIM_MAX_POWER_CW 2500u	     /* power state 0: 25.00 W */
 #define SIM_NSID_BROADCAST 0xffffffffu
 
 /* Controller-to-host buffer of at least @need bytes, or -EINVAL: a buffer
@@ -384,12 +384,12 @@ static uint16_t id_csi_ctrl(struct nr_sim_ctrl *ctrl, const struct nr_cmd *cmd, 
 typedef uint16_t (*identify_fn)(struct nr_sim_ctrl *ctrl, const struct nr_cmd *cmd, void *buf);
 
 static const identify_fn identify_ops[256] = {
-	[NR_CNS_NS] = id_ns,
-	[NR_CNS_CTRL] = id_ctrl,
-	[NR_CNS_NS_ACTIVE_LIST] = id_active_list,
-	[NR_CNS_NS_DESC_LIST] = id_ns_descs,
-	[NR_CNS_CSI_NS] = id_csi_ns,
-	[NR_CNS_CSI_CTRL] = id_csi_ctrl,
+    [NR_CNS_NS] = id_ns,
+    [NR_CNS_CTRL] = id_ctrl,
+    [NR_CNS_NS_ACTIVE_LIST] = id_active_list,
+    [NR_CNS_NS_DESC_LIST] = id_ns_descs,
+    [NR_CNS_CSI_NS] = id_csi_ns,
+    [NR_CNS_CSI_CTRL] = id_csi_ctrl,
 };
 
 /* Identify: the structure is built zeroed in the host buffer. On an error
@@ -402,8 +402,8 @@ static int sim_identify(struct nr_sim_ctrl *ctrl, struct nr_cmd *cmd)
 	if (rc)
 		return rc;
 	memset(cmd->data, 0, SIM_IDENTIFY_LEN);
-	cmd->status = fn ? fn(ctrl, cmd, cmd->data)
-			 : sim_error(NVME_SCT_GENERIC, NVME_SC_INVALID_FIELD);
+	cmd->status =
+	    fn ? fn(ctrl, cmd, cmd->data) : sim_error(NVME_SCT_GENERIC, NVME_SC_INVALID_FIELD);
 	return 0;
 }
 
@@ -457,13 +457,13 @@ static size_t log_fw_slot(struct nr_sim_ctrl *ctrl, void *buf)
 
 struct log_page {
 	size_t (*build)(struct nr_sim_ctrl *ctrl, void *buf); /* returns the page size */
-	bool controller_scope; /* NSID must be 0 or FFFFFFFFh */
+	bool controller_scope;				      /* NSID must be 0 or FFFFFFFFh */
 };
 
 static const struct log_page log_pages[256] = {
-	[NR_LID_ERROR] = {.build = log_error},
-	[NR_LID_SMART] = {.build = log_smart, .controller_scope = true},
-	[NR_LID_FW_SLOT] = {.build = log_fw_slot},
+    [NR_LID_ERROR] = {.build = log_error},
+    [NR_LID_SMART] = {.build = log_smart, .controller_scope = true},
+    [NR_LID_FW_SLOT] = {.build = log_fw_slot},
 };
 
 /* Checks the Get Log Page fields that apply to every page; returns a status. */
@@ -513,15 +513,15 @@ static int sim_get_log(struct nr_sim_ctrl *ctrl, struct nr_cmd *cmd)
 typedef int (*admin_fn)(struct nr_sim_ctrl *ctrl, struct nr_cmd *cmd);
 
 static const admin_fn admin_ops[256] = {
-	[NR_ADM_GET_LOG_PAGE] = sim_get_log,
-	[NR_ADM_IDENTIFY] = sim_identify,
+    [NR_ADM_GET_LOG_PAGE] = sim_get_log,
+    [NR_ADM_IDENTIFY] = sim_identify,
 };
 
 typedef int (*io_fn)(struct sim_ns *ns, struct nr_cmd *cmd);
 
 static const io_fn zoned_io_ops[256] = {
-	[NR_IO_ZONE_MGMT_SEND] = sim_zone_send,
-	[NR_IO_ZONE_MGMT_RECV] = sim_zone_recv,
+    [NR_IO_ZONE_MGMT_SEND] = sim_zone_send,
+    [NR_IO_ZONE_MGMT_RECV] = sim_zone_recv,
 };
 
 /* I/O commands: the only ones implemented are the zoned ones, so on a
@@ -600,6 +600,6 @@ static int sim_backend_submit(void *ctrl, struct nr_cmd *cmd)
 }
 
 const struct nr_backend_ops nr_sim_ops = {
-	.name = "sim",
-	.submit = sim_backend_submit,
+    .name = "sim",
+    .submit = sim_backend_submit,
 };

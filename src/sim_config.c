@@ -168,15 +168,15 @@ static int parse_ctrl(const json_t *obj, const char *path, size_t index, struct 
 	rc = rc ? rc : get_ascii(obj, path, "mn", false, CFG_MN_LEN, ctrl->mn, err);
 	rc = rc ? rc : get_ascii(obj, path, "fr", false, CFG_FR_LEN, ctrl->fr, err);
 	rc = rc ? rc : get_uint(obj, path, "cntlid", false, 0, CFG_CNTLID_MAX, &cntlid, err);
-	rc = rc ? rc : get_uint(obj, path, "latency_us", false, 0, SIM_MAX_LATENCY_US, &latency,
-				err);
+	rc = rc ? rc
+		: get_uint(obj, path, "latency_us", false, 0, SIM_MAX_LATENCY_US, &latency, err);
 	ctrl->cntlid = (uint16_t)cntlid;
 	ctrl->latency_us = (uint32_t)latency;
 	return rc;
 }
 
-static const char *const zoned_keys[] = {"zone_size", "zone_capacity", "nr_zones", "max_open",
-					 "max_active", NULL};
+static const char *const zoned_keys[] = {"zone_size", "zone_capacity", "nr_zones",
+					 "max_open",  "max_active",    NULL};
 
 struct zoned_cfg {
 	uint64_t zone_size, zone_cap, nr_zones, max_open, max_active;
@@ -208,9 +208,11 @@ static int parse_zoned(const json_t *obj, const char *path, struct zoned_cfg *z,
 	rc = rc ? rc : get_uint(obj, path, "zone_size", true, 1, UINT32_MAX, &z->zone_size, err);
 	rc = rc ? rc : get_uint(obj, path, "nr_zones", true, 1, SIM_MAX_ZONES, &z->nr_zones, err);
 	z->zone_cap = z->zone_size;
-	rc = rc ? rc : get_uint(obj, path, "zone_capacity", false, 1, UINT32_MAX, &z->zone_cap, err);
+	rc =
+	    rc ? rc : get_uint(obj, path, "zone_capacity", false, 1, UINT32_MAX, &z->zone_cap, err);
 	rc = rc ? rc : get_uint(obj, path, "max_open", false, 0, z->nr_zones, &z->max_open, err);
-	rc = rc ? rc : get_uint(obj, path, "max_active", false, 0, z->nr_zones, &z->max_active, err);
+	rc =
+	    rc ? rc : get_uint(obj, path, "max_active", false, 0, z->nr_zones, &z->max_active, err);
 	return rc ? rc : zoned_limits(z, path, err);
 }
 
@@ -218,8 +220,8 @@ static const char *const ns_keys[] = {"nsid", "lba_size", "blocks", "zoned", NUL
 
 /* Namespace size: "blocks" for a conventional namespace; for a zoned one it
  * follows from the zones, and a "blocks" given anyway must agree. */
-static int ns_blocks(const json_t *obj, const char *path, const struct zoned_cfg *z,
-		     bool zoned, uint64_t *blocks, struct cfg_err *err)
+static int ns_blocks(const json_t *obj, const char *path, const struct zoned_cfg *z, bool zoned,
+		     uint64_t *blocks, struct cfg_err *err)
 {
 	char at[CFG_PATH_MAX];
 	int rc = get_uint(obj, path, "blocks", !zoned, 1, SIM_MAX_BLOCKS, blocks, err);
@@ -244,8 +246,8 @@ static int parse_ns(const json_t *obj, const char *path, struct sim_subsys *subs
 	int rc = check_keys(obj, path, ns_keys, err);
 
 	rc = rc ? rc : get_uint(obj, path, "nsid", true, 1, CFG_NSID_MAX, &nsid, err);
-	rc = rc ? rc : get_uint(obj, path, "lba_size", false, CFG_LBA_MIN, CFG_LBA_MAX, &lba_size,
-				err);
+	rc = rc ? rc
+		: get_uint(obj, path, "lba_size", false, CFG_LBA_MIN, CFG_LBA_MAX, &lba_size, err);
 	path_key(at, path, "lba_size");
 	if (!rc && (lba_size & (lba_size - 1)))
 		rc = cfg_fail(err, at, "must be a power of two");
@@ -383,7 +385,8 @@ int nr_sim_new_from_json(const json_t *desc, struct nr_sim **out, char *err_buf,
 		return rc;
 	for (size_t i = 0; !rc && i < nr_subsys; i++) {
 		path_index(at, "subsystems", i);
-		rc = parse_subsys(json_array_get(list, i), at, sim, i, &sim->ctrls[first_ctrl], &err);
+		rc = parse_subsys(json_array_get(list, i), at, sim, i, &sim->ctrls[first_ctrl],
+				  &err);
 		first_ctrl += sim->subsys[i].nr_ctrls;
 	}
 	if (rc) {
@@ -412,7 +415,8 @@ int nr_sim_load_file(const char *path, struct nr_sim **out, char *err_buf, size_
 	fclose(file);
 	if (!desc) {
 		if (err_buf && err_len)
-			snprintf(err_buf, err_len, "%s:%d:%d: %s", path, jerr.line, jerr.column, jerr.text);
+			snprintf(err_buf, err_len, "%s:%d:%d: %s", path, jerr.line, jerr.column,
+				 jerr.text);
 		return -EINVAL;
 	}
 	rc = nr_sim_new_from_json(desc, out, err_buf, err_len);

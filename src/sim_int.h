@@ -15,15 +15,15 @@
 #include "nvme_cmd.h"
 #include "sim.h"
 
-#define SIM_NQN_MAX 223           /* NVMe NQN without the terminating NUL */
+#define SIM_NQN_MAX 223 /* NVMe NQN without the terminating NUL */
 #define SIM_MAX_SUBSYS 64
-#define SIM_MAX_CTRLS 64          /* per subsystem */
-#define SIM_MAX_NS 1024           /* per subsystem: one Active Namespace ID list */
+#define SIM_MAX_CTRLS 64 /* per subsystem */
+#define SIM_MAX_NS 1024	 /* per subsystem: one Active Namespace ID list */
 #define SIM_MAX_ZONES 16777216u
 #define SIM_MAX_BLOCKS (1ull << 48)
 #define SIM_MAX_LATENCY_US 10000000u
-#define SIM_MIN_NN 32u            /* Identify Controller NN when no nsid is higher */
-#define SIM_NO_LIMIT 0u           /* max_open / max_active: unlimited */
+#define SIM_MIN_NN 32u	/* Identify Controller NN when no nsid is higher */
+#define SIM_NO_LIMIT 0u /* max_open / max_active: unlimited */
 
 /*
  * Zone states as stored: a compact code so a freshly calloc'ed array means
@@ -42,20 +42,20 @@ enum sim_zone {
 };
 
 struct sim_zoned {
-	uint64_t zone_size;     /* LBAs per zone (ZSZE) */
-	uint64_t zone_cap;      /* writable LBAs per zone (ZCAP), <= zone_size */
+	uint64_t zone_size; /* LBAs per zone (ZSZE) */
+	uint64_t zone_cap;  /* writable LBAs per zone (ZCAP), <= zone_size */
 	uint32_t nr_zones;
-	uint32_t max_open;      /* SIM_NO_LIMIT or 1..nr_zones */
-	uint32_t max_active;    /* SIM_NO_LIMIT or 1..nr_zones */
-	uint8_t *state;         /* enum sim_zone per zone */
-	uint32_t *wp;           /* write pointer offset from the zone's first LBA */
+	uint32_t max_open;   /* SIM_NO_LIMIT or 1..nr_zones */
+	uint32_t max_active; /* SIM_NO_LIMIT or 1..nr_zones */
+	uint8_t *state;	     /* enum sim_zone per zone */
+	uint32_t *wp;	     /* write pointer offset from the zone's first LBA */
 	uint32_t count[SIM_Z_COUNT];
 };
 
 struct sim_ns {
 	uint32_t nsid;
 	uint32_t lba_size;
-	uint8_t lbads;          /* log2(lba_size) */
+	uint8_t lbads; /* log2(lba_size) */
 	uint64_t blocks;
 	uint8_t nguid[16];
 	uint8_t eui64[8];
@@ -63,19 +63,19 @@ struct sim_ns {
 };
 
 struct sim_subsys {
-	pthread_mutex_t lock;   /* guards zone state and controller counters */
+	pthread_mutex_t lock; /* guards zone state and controller counters */
 	char nqn[SIM_NQN_MAX + 1];
-	struct sim_ns *ns;      /* sorted by nsid */
+	struct sim_ns *ns; /* sorted by nsid */
 	size_t nr_ns;
 	size_t nr_ctrls;
-	uint32_t nn;            /* Identify Controller NN */
-	uint32_t index;         /* position in the description */
+	uint32_t nn;	/* Identify Controller NN */
+	uint32_t index; /* position in the description */
 };
 
 /* Activity counters reported in the SMART / Health log. */
 struct sim_stats {
-	uint64_t reads;         /* commands that returned data */
-	uint64_t writes;        /* commands that changed zone state */
+	uint64_t reads;	 /* commands that returned data */
+	uint64_t writes; /* commands that changed zone state */
 	uint64_t busy_us;
 };
 
@@ -84,7 +84,7 @@ struct nr_sim_ctrl {
 	char sn[21];
 	char mn[41];
 	char fr[9];
-	char name[16];          /* "sim<index>" */
+	char name[16]; /* "sim<index>" */
 	uint16_t cntlid;
 	uint32_t latency_us;
 	struct sim_stats stats; /* under subsys->lock */

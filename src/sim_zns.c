@@ -20,25 +20,22 @@
 #define ZONE_WP_INVALID UINT64_MAX
 
 static const uint8_t zs_codes[SIM_Z_COUNT] = {
-	[SIM_Z_EMPTY] = NR_ZS_EMPTY,
-	[SIM_Z_IMPL_OPEN] = NR_ZS_IMPL_OPEN,
-	[SIM_Z_EXPL_OPEN] = NR_ZS_EXPL_OPEN,
-	[SIM_Z_CLOSED] = NR_ZS_CLOSED,
-	[SIM_Z_READ_ONLY] = NR_ZS_READ_ONLY,
-	[SIM_Z_FULL] = NR_ZS_FULL,
-	[SIM_Z_OFFLINE] = NR_ZS_OFFLINE,
+    [SIM_Z_EMPTY] = NR_ZS_EMPTY,	 [SIM_Z_IMPL_OPEN] = NR_ZS_IMPL_OPEN,
+    [SIM_Z_EXPL_OPEN] = NR_ZS_EXPL_OPEN, [SIM_Z_CLOSED] = NR_ZS_CLOSED,
+    [SIM_Z_READ_ONLY] = NR_ZS_READ_ONLY, [SIM_Z_FULL] = NR_ZS_FULL,
+    [SIM_Z_OFFLINE] = NR_ZS_OFFLINE,
 };
 
 /* Report filter (ZRASF) to the stored state; -1 reports every zone. */
 static const int8_t zrasf_states[8] = {
-	[NR_ZRASF_ALL] = -1,
-	[NR_ZRASF_EMPTY] = SIM_Z_EMPTY,
-	[NR_ZRASF_IMPL_OPEN] = SIM_Z_IMPL_OPEN,
-	[NR_ZRASF_EXPL_OPEN] = SIM_Z_EXPL_OPEN,
-	[NR_ZRASF_CLOSED] = SIM_Z_CLOSED,
-	[NR_ZRASF_FULL] = SIM_Z_FULL,
-	[NR_ZRASF_READ_ONLY] = SIM_Z_READ_ONLY,
-	[NR_ZRASF_OFFLINE] = SIM_Z_OFFLINE,
+    [NR_ZRASF_ALL] = -1,
+    [NR_ZRASF_EMPTY] = SIM_Z_EMPTY,
+    [NR_ZRASF_IMPL_OPEN] = SIM_Z_IMPL_OPEN,
+    [NR_ZRASF_EXPL_OPEN] = SIM_Z_EXPL_OPEN,
+    [NR_ZRASF_CLOSED] = SIM_Z_CLOSED,
+    [NR_ZRASF_FULL] = SIM_Z_FULL,
+    [NR_ZRASF_READ_ONLY] = SIM_Z_READ_ONLY,
+    [NR_ZRASF_OFFLINE] = SIM_Z_OFFLINE,
 };
 
 uint8_t sim_zs_code(enum sim_zone state)
@@ -167,8 +164,8 @@ static uint64_t count_matching(const struct sim_zoned *zoned, uint32_t first, in
  * controller filling a short buffer would; only whole ones are counted.
  * Returns the number of whole descriptors written.
  */
-static uint64_t report_fill(const struct sim_zoned *zoned, uint32_t first, int state,
-			    uint8_t *buf, uint64_t len)
+static uint64_t report_fill(const struct sim_zoned *zoned, uint32_t first, int state, uint8_t *buf,
+			    uint64_t len)
 {
 	struct nvme_zns_desc desc;
 	uint64_t at = sizeof(struct nvme_zone_report), n = 0;
@@ -353,13 +350,13 @@ struct zone_action {
 };
 
 static const struct zone_action zone_actions[256] = {
-	[NR_ZSA_CLOSE] = {zone_close, ZBIT(SIM_Z_IMPL_OPEN) | ZBIT(SIM_Z_EXPL_OPEN)},
-	[NR_ZSA_FINISH] = {zone_finish,
-			   ZBIT(SIM_Z_IMPL_OPEN) | ZBIT(SIM_Z_EXPL_OPEN) | ZBIT(SIM_Z_CLOSED)},
-	[NR_ZSA_OPEN] = {zone_open, ZBIT(SIM_Z_CLOSED)},
-	[NR_ZSA_RESET] = {zone_reset, ZBIT(SIM_Z_IMPL_OPEN) | ZBIT(SIM_Z_EXPL_OPEN) |
-					      ZBIT(SIM_Z_CLOSED) | ZBIT(SIM_Z_FULL)},
-	[NR_ZSA_OFFLINE] = {zone_offline, ZBIT(SIM_Z_READ_ONLY)},
+    [NR_ZSA_CLOSE] = {zone_close, ZBIT(SIM_Z_IMPL_OPEN) | ZBIT(SIM_Z_EXPL_OPEN)},
+    [NR_ZSA_FINISH] = {zone_finish,
+		       ZBIT(SIM_Z_IMPL_OPEN) | ZBIT(SIM_Z_EXPL_OPEN) | ZBIT(SIM_Z_CLOSED)},
+    [NR_ZSA_OPEN] = {zone_open, ZBIT(SIM_Z_CLOSED)},
+    [NR_ZSA_RESET] = {zone_reset, ZBIT(SIM_Z_IMPL_OPEN) | ZBIT(SIM_Z_EXPL_OPEN) |
+				      ZBIT(SIM_Z_CLOSED) | ZBIT(SIM_Z_FULL)},
+    [NR_ZSA_OFFLINE] = {zone_offline, ZBIT(SIM_Z_READ_ONLY)},
 };
 
 /*

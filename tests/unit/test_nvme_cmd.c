@@ -108,35 +108,34 @@ struct status_vec {
 ParameterizedTestParameters(nvme_cmd, status_name)
 {
 	static struct status_vec vecs[] = {
-		{0x0000, "Successful Completion"},
-		{0x0001, "Invalid Command Opcode"},
-		{0x4001, "Invalid Command Opcode"}, /* DNR does not change the name */
-		{0x0002, "Invalid Field in Command"},
-		{0x000b, "Invalid Namespace or Format"},
-		{0x0080, "LBA Out of Range"},
-		{0x0109, "Invalid Log Page"},
-		{0x01b8, "Zone Boundary Error"},
-		{0x01b9, "Zone Is Full"},
-		{0x01ba, "Zone Is Read Only"},
-		{0x01bb, "Zone Is Offline"},
-		{0x01bc, "Zone Invalid Write"},
-		{0x01bd, "Too Many Active Zones"},
-		{0x41be, "Too Many Open Zones"},
-		{0x01bf, "Invalid Zone State Transition"},
-		{0x0281, "Unrecovered Read Error"},
-		{0x0302, "Asymmetric Access Inaccessible"},
-		{0x00ff, "Unknown Generic Command Status"},
-		{0x01ff, "Unknown Command Specific Status"},
-		{0x0400, "Reserved Status Code Type"},
-		{0x0712, "Vendor Specific Status"},
+	    {0x0000, "Successful Completion"},
+	    {0x0001, "Invalid Command Opcode"},
+	    {0x4001, "Invalid Command Opcode"}, /* DNR does not change the name */
+	    {0x0002, "Invalid Field in Command"},
+	    {0x000b, "Invalid Namespace or Format"},
+	    {0x0080, "LBA Out of Range"},
+	    {0x0109, "Invalid Log Page"},
+	    {0x01b8, "Zone Boundary Error"},
+	    {0x01b9, "Zone Is Full"},
+	    {0x01ba, "Zone Is Read Only"},
+	    {0x01bb, "Zone Is Offline"},
+	    {0x01bc, "Zone Invalid Write"},
+	    {0x01bd, "Too Many Active Zones"},
+	    {0x41be, "Too Many Open Zones"},
+	    {0x01bf, "Invalid Zone State Transition"},
+	    {0x0281, "Unrecovered Read Error"},
+	    {0x0302, "Asymmetric Access Inaccessible"},
+	    {0x00ff, "Unknown Generic Command Status"},
+	    {0x01ff, "Unknown Command Specific Status"},
+	    {0x0400, "Reserved Status Code Type"},
+	    {0x0712, "Vendor Specific Status"},
 	};
 	return cr_make_param_array(struct status_vec, vecs, sizeof(vecs) / sizeof(vecs[0]));
 }
 
 ParameterizedTest(struct status_vec *vec, nvme_cmd, status_name, .timeout = 30)
 {
-	cr_expect_str_eq(nr_status_name(vec->status), vec->name, "status 0x%04x",
-			 vec->status);
+	cr_expect_str_eq(nr_status_name(vec->status), vec->name, "status 0x%04x", vec->status);
 }
 
 Test(nvme_cmd, status_name_never_null, .timeout = 30)

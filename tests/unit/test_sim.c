@@ -215,16 +215,16 @@ struct nsid_vec {
 ParameterizedTestParameters(sim, identify_nsid_checks)
 {
 	static struct nsid_vec vecs[] = {
-		{NR_CNS_NS, 0, ST(0, 0x0b)},
-		{NR_CNS_NS, 0xffffffffu, ST(0, 0x0b)},
-		{NR_CNS_NS, 33, ST(0, 0x0b)}, /* above NN (32) */
-		{NR_CNS_NS, 32, 0},           /* inactive but valid */
-		{NR_CNS_NS_DESC_LIST, 3, ST(0, 0x0b)},
-		{NR_CNS_NS_DESC_LIST, 0, ST(0, 0x0b)},
-		{NR_CNS_NS_ACTIVE_LIST, 0xfffffffeu, ST(0, 0x0b)},
-		{NR_CNS_NS_ACTIVE_LIST, 0xffffffffu, ST(0, 0x0b)},
-		{0x7f, 1, ST(0, 0x02)},
-		{0x10, 1, ST(0, 0x02)},
+	    {NR_CNS_NS, 0, ST(0, 0x0b)},
+	    {NR_CNS_NS, 0xffffffffu, ST(0, 0x0b)},
+	    {NR_CNS_NS, 33, ST(0, 0x0b)}, /* above NN (32) */
+	    {NR_CNS_NS, 32, 0},		  /* inactive but valid */
+	    {NR_CNS_NS_DESC_LIST, 3, ST(0, 0x0b)},
+	    {NR_CNS_NS_DESC_LIST, 0, ST(0, 0x0b)},
+	    {NR_CNS_NS_ACTIVE_LIST, 0xfffffffeu, ST(0, 0x0b)},
+	    {NR_CNS_NS_ACTIVE_LIST, 0xffffffffu, ST(0, 0x0b)},
+	    {0x7f, 1, ST(0, 0x02)},
+	    {0x10, 1, ST(0, 0x02)},
 	};
 	return cr_make_param_array(struct nsid_vec, vecs, sizeof(vecs) / sizeof(vecs[0]));
 }
@@ -233,8 +233,8 @@ ParameterizedTest(struct nsid_vec *vec, sim, identify_nsid_checks)
 {
 	uint8_t buf[4096];
 
-	cr_expect_eq(identify(vec->cns, 0, vec->nsid, buf), vec->status,
-		     "cns 0x%x nsid 0x%x", vec->cns, vec->nsid);
+	cr_expect_eq(identify(vec->cns, 0, vec->nsid, buf), vec->status, "cns 0x%x nsid 0x%x",
+		     vec->cns, vec->nsid);
 }
 
 Test(sim, identify_active_list)
@@ -482,13 +482,13 @@ struct filter_vec {
 ParameterizedTestParameters(sim, report_filtered)
 {
 	static struct filter_vec vecs[] = {
-		{NR_ZRASF_EMPTY, NR_ZONES - 3, NR_ZS_EMPTY, 3 * ZONE_SIZE},
-		{NR_ZRASF_IMPL_OPEN, 1, NR_ZS_IMPL_OPEN, ZONE_SIZE},
-		{NR_ZRASF_EXPL_OPEN, 0, 0, 0},
-		{NR_ZRASF_CLOSED, 1, NR_ZS_CLOSED, 2 * ZONE_SIZE},
-		{NR_ZRASF_FULL, 1, NR_ZS_FULL, 0},
-		{NR_ZRASF_READ_ONLY, 0, 0, 0},
-		{NR_ZRASF_OFFLINE, 0, 0, 0},
+	    {NR_ZRASF_EMPTY, NR_ZONES - 3, NR_ZS_EMPTY, 3 * ZONE_SIZE},
+	    {NR_ZRASF_IMPL_OPEN, 1, NR_ZS_IMPL_OPEN, ZONE_SIZE},
+	    {NR_ZRASF_EXPL_OPEN, 0, 0, 0},
+	    {NR_ZRASF_CLOSED, 1, NR_ZS_CLOSED, 2 * ZONE_SIZE},
+	    {NR_ZRASF_FULL, 1, NR_ZS_FULL, 0},
+	    {NR_ZRASF_READ_ONLY, 0, 0, 0},
+	    {NR_ZRASF_OFFLINE, 0, 0, 0},
 	};
 	return cr_make_param_array(struct filter_vec, vecs, sizeof(vecs) / sizeof(vecs[0]));
 }
@@ -639,11 +639,11 @@ Test(sim, backend_ops_and_names)
 }
 
 static const char multi_desc[] =
-	"{\"subsystems\":["
-	" {\"nqn\":\"nqn.2026-11.io.nvmerpcd:a\",\"controllers\":["
-	"   {\"sn\":\"SA1\",\"cntlid\":7},{\"sn\":\"SA2\",\"mn\":\"Model\",\"fr\":\"2.1\"}],"
-	"  \"namespaces\":[{\"nsid\":10,\"lba_size\":4096,\"blocks\":1000},{\"nsid\":3,\"blocks\":1}]},"
-	" {\"nqn\":\"nqn.2026-11.io.nvmerpcd:b\",\"controllers\":[{\"sn\":\"SB1\"}]}]}";
+    "{\"subsystems\":["
+    " {\"nqn\":\"nqn.2026-11.io.nvmerpcd:a\",\"controllers\":["
+    "   {\"sn\":\"SA1\",\"cntlid\":7},{\"sn\":\"SA2\",\"mn\":\"Model\",\"fr\":\"2.1\"}],"
+    "  \"namespaces\":[{\"nsid\":10,\"lba_size\":4096,\"blocks\":1000},{\"nsid\":3,\"blocks\":1}]},"
+    " {\"nqn\":\"nqn.2026-11.io.nvmerpcd:b\",\"controllers\":[{\"sn\":\"SB1\"}]}]}";
 
 Test(sim, json_description_multi)
 {
@@ -687,83 +687,89 @@ struct json_err_vec {
 	char error[160];
 };
 
-#define SUB(inner) "{\"subsystems\":[{\"nqn\":\"nqn.x\",\"controllers\":[{\"sn\":\"A\"}]" inner "}]}"
-#define ZNS(zoned) SUB(",\"namespaces\":[{\"nsid\":1,\"blocks\":8},{\"nsid\":2,\"zoned\":" zoned "}]")
+#define SUB(inner)                                                                                 \
+	"{\"subsystems\":[{\"nqn\":\"nqn.x\",\"controllers\":[{\"sn\":\"A\"}]" inner "}]}"
+#define ZNS(zoned)                                                                                 \
+	SUB(",\"namespaces\":[{\"nsid\":1,\"blocks\":8},{\"nsid\":2,\"zoned\":" zoned "}]")
 
 ParameterizedTestParameters(sim, json_errors)
 {
 	static struct json_err_vec vecs[] = {
-		{"[]", "(root): must be an object"},
-		{"{}", "subsystems: is required"},
-		{"{\"subsystems\":[]}", "subsystems: must have 1..64 entries"},
-		{"{\"subsystems\":{}}", "subsystems: must be an array"},
-		{"{\"subsystems\":[{\"nqn\":\"n\",\"controllers\":[{\"sn\":\"A\"}]}],\"x\":1}",
-		 "x: unknown key"},
-		{"{\"subsystems\":[7]}", "subsystems[0]: must be an object"},
-		{"{\"subsystems\":[{\"nqn\":\"n\"}]}", "subsystems[0].controllers: is required"},
-		{"{\"subsystems\":[{\"nqn\":\"n\",\"controllers\":[]}]}",
-		 "subsystems[0].controllers: must have 1..64 entries"},
-		{"{\"subsystems\":[{\"controllers\":[{\"sn\":\"A\"}]}]}",
-		 "subsystems[0].nqn: is required"},
-		{"{\"subsystems\":[{\"nqn\":\"\",\"controllers\":[{\"sn\":\"A\"}]}]}",
-		 "subsystems[0].nqn: must be 1..223 characters"},
-		{"{\"subsystems\":[{\"nqn\":\"n\",\"controllers\":[{\"sn\":\"A\"}]},"
-		 "{\"nqn\":\"n\",\"controllers\":[{\"sn\":\"B\"}]}]}",
-		 "subsystems[1].nqn: is already used by subsystems[0]"},
-		{"{\"subsystems\":[{\"nqn\":\"n\",\"controllers\":[{\"sn\":\"123456789012345678901\"}]}]}",
-		 "subsystems[0].controllers[0].sn: must be 1..20 characters"},
-		{"{\"subsystems\":[{\"nqn\":\"n\",\"controllers\":[{\"sn\":\"A\\u00e9\"}]}]}",
-		 "subsystems[0].controllers[0].sn: must be printable ASCII"},
-		{"{\"subsystems\":[{\"nqn\":\"n\",\"controllers\":[{\"sn\":5}]}]}",
-		 "subsystems[0].controllers[0].sn: must be a string"},
-		{"{\"subsystems\":[{\"nqn\":\"n\",\"controllers\":[{\"sn\":\"A\",\"latency_us\":-1}]}]}",
-		 "subsystems[0].controllers[0].latency_us: must be 0..10000000"},
-		{"{\"subsystems\":[{\"nqn\":\"n\",\"controllers\":[{\"sn\":\"A\",\"cntlid\":1.5}]}]}",
-		 "subsystems[0].controllers[0].cntlid: must be an integer"},
-		{"{\"subsystems\":[{\"nqn\":\"n\",\"controllers\":[{\"sn\":\"A\",\"cntlid\":65520}]}]}",
-		 "subsystems[0].controllers[0].cntlid: must be 0..65519"},
-		{"{\"subsystems\":[{\"nqn\":\"n\",\"controllers\":[{\"sn\":\"A\"},{\"sn\":\"B\",\"cntlid\":1}]}]}",
-		 "subsystems[0].controllers[1]: cntlid 1 is already used by "
-		 "subsystems[0].controllers[0]"},
-		{"{\"subsystems\":[{\"nqn\":\"n\",\"controllers\":[{\"sn\":\"A\",\"name\":\"x\"}]}]}",
-		 "subsystems[0].controllers[0].name: unknown key"},
-		{SUB(",\"namespaces\":[{\"nsid\":0,\"blocks\":8}]"),
-		 "subsystems[0].namespaces[0].nsid: must be 1..4294967294"},
-		{SUB(",\"namespaces\":[{\"nsid\":1}]"), "subsystems[0].namespaces[0].blocks: is required"},
-		{SUB(",\"namespaces\":[{\"nsid\":1,\"blocks\":0}]"),
-		 "subsystems[0].namespaces[0].blocks: must be 1..281474976710656"},
-		{SUB(",\"namespaces\":[{\"nsid\":1,\"blocks\":8,\"lba_size\":1000}]"),
-		 "subsystems[0].namespaces[0].lba_size: must be a power of two"},
-		{SUB(",\"namespaces\":[{\"nsid\":1,\"blocks\":8,\"lba_size\":\"512\"}]"),
-		 "subsystems[0].namespaces[0].lba_size: must be an integer"},
-		{SUB(",\"namespaces\":[{\"nsid\":1,\"blocks\":8,\"lba_size\":256}]"),
-		 "subsystems[0].namespaces[0].lba_size: must be 512..65536"},
-		{SUB(",\"namespaces\":[{\"nsid\":1,\"blocks\":8},{\"nsid\":1,\"blocks\":8}]"),
-		 "subsystems[0].namespaces[1]: nsid 1 is already used by "
-		 "subsystems[0].namespaces[0]"},
-		{SUB(",\"namespaces\":{}"), "subsystems[0].namespaces: must be an array"},
-		{ZNS("{\"zone_size\":64,\"nr_zones\":0}"),
-		 "subsystems[0].namespaces[1].zoned.nr_zones: must be 1..16777216"},
-		{ZNS("{\"zone_size\":64,\"nr_zones\":16777217}"),
-		 "subsystems[0].namespaces[1].zoned.nr_zones: must be 1..16777216"},
-		{ZNS("{\"nr_zones\":4}"), "subsystems[0].namespaces[1].zoned.zone_size: is required"},
-		{ZNS("{\"zone_size\":4294967296,\"nr_zones\":4}"),
-		 "subsystems[0].namespaces[1].zoned.zone_size: must be 1..4294967295"},
-		{ZNS("{\"zone_size\":64,\"nr_zones\":4,\"zone_capacity\":65}"),
-		 "subsystems[0].namespaces[1].zoned.zone_capacity: must not exceed zone_size"},
-		{ZNS("{\"zone_size\":64,\"nr_zones\":4,\"max_open\":5}"),
-		 "subsystems[0].namespaces[1].zoned.max_open: must be 0..4"},
-		{ZNS("{\"zone_size\":64,\"nr_zones\":4,\"max_open\":3,\"max_active\":2}"),
-		 "subsystems[0].namespaces[1].zoned.max_open: must not exceed max_active"},
-		{ZNS("{\"zone_size\":64,\"nr_zones\":4,\"open\":1}"),
-		 "subsystems[0].namespaces[1].zoned.open: unknown key"},
-		{ZNS("[]"), "subsystems[0].namespaces[1].zoned: must be an object"},
-		{ZNS("{\"zone_size\":4294967295,\"nr_zones\":16777216}"),
-		 "subsystems[0].namespaces[1].zoned: zone_size * nr_zones must not exceed "
-		 "281474976710656 blocks"},
-		{SUB(",\"namespaces\":[{\"nsid\":1,\"blocks\":9,\"zoned\":{\"zone_size\":4,"
-		     "\"nr_zones\":2}}]"),
-		 "subsystems[0].namespaces[0].blocks: must equal zoned.zone_size * zoned.nr_zones"},
+	    {"[]", "(root): must be an object"},
+	    {"{}", "subsystems: is required"},
+	    {"{\"subsystems\":[]}", "subsystems: must have 1..64 entries"},
+	    {"{\"subsystems\":{}}", "subsystems: must be an array"},
+	    {"{\"subsystems\":[{\"nqn\":\"n\",\"controllers\":[{\"sn\":\"A\"}]}],\"x\":1}",
+	     "x: unknown key"},
+	    {"{\"subsystems\":[7]}", "subsystems[0]: must be an object"},
+	    {"{\"subsystems\":[{\"nqn\":\"n\"}]}", "subsystems[0].controllers: is required"},
+	    {"{\"subsystems\":[{\"nqn\":\"n\",\"controllers\":[]}]}",
+	     "subsystems[0].controllers: must have 1..64 entries"},
+	    {"{\"subsystems\":[{\"controllers\":[{\"sn\":\"A\"}]}]}",
+	     "subsystems[0].nqn: is required"},
+	    {"{\"subsystems\":[{\"nqn\":\"\",\"controllers\":[{\"sn\":\"A\"}]}]}",
+	     "subsystems[0].nqn: must be 1..223 characters"},
+	    {"{\"subsystems\":[{\"nqn\":\"n\",\"controllers\":[{\"sn\":\"A\"}]},"
+	     "{\"nqn\":\"n\",\"controllers\":[{\"sn\":\"B\"}]}]}",
+	     "subsystems[1].nqn: is already used by subsystems[0]"},
+	    {"{\"subsystems\":[{\"nqn\":\"n\",\"controllers\":[{\"sn\":\"123456789012345678901\"}]}"
+	     "]}",
+	     "subsystems[0].controllers[0].sn: must be 1..20 characters"},
+	    {"{\"subsystems\":[{\"nqn\":\"n\",\"controllers\":[{\"sn\":\"A\\u00e9\"}]}]}",
+	     "subsystems[0].controllers[0].sn: must be printable ASCII"},
+	    {"{\"subsystems\":[{\"nqn\":\"n\",\"controllers\":[{\"sn\":5}]}]}",
+	     "subsystems[0].controllers[0].sn: must be a string"},
+	    {"{\"subsystems\":[{\"nqn\":\"n\",\"controllers\":[{\"sn\":\"A\",\"latency_us\":-1}]}]"
+	     "}",
+	     "subsystems[0].controllers[0].latency_us: must be 0..10000000"},
+	    {"{\"subsystems\":[{\"nqn\":\"n\",\"controllers\":[{\"sn\":\"A\",\"cntlid\":1.5}]}]}",
+	     "subsystems[0].controllers[0].cntlid: must be an integer"},
+	    {"{\"subsystems\":[{\"nqn\":\"n\",\"controllers\":[{\"sn\":\"A\",\"cntlid\":65520}]}]}",
+	     "subsystems[0].controllers[0].cntlid: must be 0..65519"},
+	    {"{\"subsystems\":[{\"nqn\":\"n\",\"controllers\":[{\"sn\":\"A\"},{\"sn\":\"B\","
+	     "\"cntlid\":1}]}]}",
+	     "subsystems[0].controllers[1]: cntlid 1 is already used by "
+	     "subsystems[0].controllers[0]"},
+	    {"{\"subsystems\":[{\"nqn\":\"n\",\"controllers\":[{\"sn\":\"A\",\"name\":\"x\"}]}]}",
+	     "subsystems[0].controllers[0].name: unknown key"},
+	    {SUB(",\"namespaces\":[{\"nsid\":0,\"blocks\":8}]"),
+	     "subsystems[0].namespaces[0].nsid: must be 1..4294967294"},
+	    {SUB(",\"namespaces\":[{\"nsid\":1}]"),
+	     "subsystems[0].namespaces[0].blocks: is required"},
+	    {SUB(",\"namespaces\":[{\"nsid\":1,\"blocks\":0}]"),
+	     "subsystems[0].namespaces[0].blocks: must be 1..281474976710656"},
+	    {SUB(",\"namespaces\":[{\"nsid\":1,\"blocks\":8,\"lba_size\":1000}]"),
+	     "subsystems[0].namespaces[0].lba_size: must be a power of two"},
+	    {SUB(",\"namespaces\":[{\"nsid\":1,\"blocks\":8,\"lba_size\":\"512\"}]"),
+	     "subsystems[0].namespaces[0].lba_size: must be an integer"},
+	    {SUB(",\"namespaces\":[{\"nsid\":1,\"blocks\":8,\"lba_size\":256}]"),
+	     "subsystems[0].namespaces[0].lba_size: must be 512..65536"},
+	    {SUB(",\"namespaces\":[{\"nsid\":1,\"blocks\":8},{\"nsid\":1,\"blocks\":8}]"),
+	     "subsystems[0].namespaces[1]: nsid 1 is already used by "
+	     "subsystems[0].namespaces[0]"},
+	    {SUB(",\"namespaces\":{}"), "subsystems[0].namespaces: must be an array"},
+	    {ZNS("{\"zone_size\":64,\"nr_zones\":0}"),
+	     "subsystems[0].namespaces[1].zoned.nr_zones: must be 1..16777216"},
+	    {ZNS("{\"zone_size\":64,\"nr_zones\":16777217}"),
+	     "subsystems[0].namespaces[1].zoned.nr_zones: must be 1..16777216"},
+	    {ZNS("{\"nr_zones\":4}"), "subsystems[0].namespaces[1].zoned.zone_size: is required"},
+	    {ZNS("{\"zone_size\":4294967296,\"nr_zones\":4}"),
+	     "subsystems[0].namespaces[1].zoned.zone_size: must be 1..4294967295"},
+	    {ZNS("{\"zone_size\":64,\"nr_zones\":4,\"zone_capacity\":65}"),
+	     "subsystems[0].namespaces[1].zoned.zone_capacity: must not exceed zone_size"},
+	    {ZNS("{\"zone_size\":64,\"nr_zones\":4,\"max_open\":5}"),
+	     "subsystems[0].namespaces[1].zoned.max_open: must be 0..4"},
+	    {ZNS("{\"zone_size\":64,\"nr_zones\":4,\"max_open\":3,\"max_active\":2}"),
+	     "subsystems[0].namespaces[1].zoned.max_open: must not exceed max_active"},
+	    {ZNS("{\"zone_size\":64,\"nr_zones\":4,\"open\":1}"),
+	     "subsystems[0].namespaces[1].zoned.open: unknown key"},
+	    {ZNS("[]"), "subsystems[0].namespaces[1].zoned: must be an object"},
+	    {ZNS("{\"zone_size\":4294967295,\"nr_zones\":16777216}"),
+	     "subsystems[0].namespaces[1].zoned: zone_size * nr_zones must not exceed "
+	     "281474976710656 blocks"},
+	    {SUB(",\"namespaces\":[{\"nsid\":1,\"blocks\":9,\"zoned\":{\"zone_size\":4,"
+		 "\"nr_zones\":2}}]"),
+	     "subsystems[0].namespaces[0].blocks: must equal zoned.zone_size * zoned.nr_zones"},
 	};
 	return cr_make_param_array(struct json_err_vec, vecs, sizeof(vecs) / sizeof(vecs[0]));
 }
@@ -848,8 +854,8 @@ static void *hammer_thread(void *arg)
 Test(sim, concurrent_submit)
 {
 	static const char desc[] =
-		"{\"subsystems\":[{\"nqn\":\"n\",\"controllers\":[{\"sn\":\"A\"},{\"sn\":\"B\"}],"
-		"\"namespaces\":[{\"nsid\":2,\"zoned\":{\"zone_size\":2048,\"nr_zones\":64}}]}]}";
+	    "{\"subsystems\":[{\"nqn\":\"n\",\"controllers\":[{\"sn\":\"A\"},{\"sn\":\"B\"}],"
+	    "\"namespaces\":[{\"nsid\":2,\"zoned\":{\"zone_size\":2048,\"nr_zones\":64}}]}]}";
 	struct hammer h[4];
 	pthread_t threads[4];
 	struct nvme_smart_log log;
@@ -874,9 +880,9 @@ Test(sim, concurrent_submit)
 Test(sim, million_zones_are_cheap)
 {
 	static const char desc[] =
-		"{\"subsystems\":[{\"nqn\":\"n\",\"controllers\":[{\"sn\":\"A\"}],"
-		"\"namespaces\":[{\"nsid\":1,\"zoned\":{\"zone_size\":2048,\"nr_zones\":1000000,"
-		"\"max_open\":14,\"max_active\":14}}]}]}";
+	    "{\"subsystems\":[{\"nqn\":\"n\",\"controllers\":[{\"sn\":\"A\"}],"
+	    "\"namespaces\":[{\"nsid\":1,\"zoned\":{\"zone_size\":2048,\"nr_zones\":1000000,"
+	    "\"max_open\":14,\"max_active\":14}}]}]}";
 	const uint32_t len = 64 + 64 * 4096;
 	uint8_t *buf = malloc(len);
 	char err[256];
