@@ -4,7 +4,8 @@
 #   setup.sh test   runs the whole test suite (ctest: unit, integration)
 #   setup.sh bench  runs the benchmark and prints its table
 #   setup.sh build  only installs and builds
-# Environment: BUILD_DIR (default ./build), SOCKET (default /run/nvmerpcd.sock).
+# Environment: BUILD_DIR (default ./build), SOCKET (default /run/nvmerpcd.sock),
+# CMAKE_ARGS (extra cmake options, e.g. -DNR_ASAN=ON).
 set -eu
 cd "$(dirname "$0")/.."
 BUILD_DIR=${BUILD_DIR:-build}
@@ -28,7 +29,8 @@ install_packages() {
 }
 
 build() {
-  cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  # shellcheck disable=SC2086 # CMAKE_ARGS holds several words on purpose
+  cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo ${CMAKE_ARGS:-} >/dev/null
   cmake --build "$BUILD_DIR" -j "$(nproc)"
 }
 

@@ -38,6 +38,12 @@ struct nr_conn {
 	uv_stream_t *writer;
 	int handles_open;
 	struct nr_framer framer;
+	/* Answers produced while one read is being served are gathered here and
+	 * written once when the read callback returns. */
+	bool in_read;
+	char *outbuf;
+	size_t out_len;
+	size_t out_cap;
 	void (*on_close)(struct nr_conn *conn);
 	struct nr_conn *next;
 	char read_buf[READ_BUFFER_SIZE];
@@ -104,27 +110,113 @@ static void write_done(uv_write_t *req, int status)
 	conn_idle(&conn->session);
 }
 
+/* Skips @n written bytes at the front of @bufs. Returns the buffers left. */
+static unsigned bufs_advance(uv_buf_t *bufs, unsigned nbufs, size_t n, uv_buf_t **rest)
+{
+	while (nbufs > 0 && n >= bufs->len) {
+		n -= bufs->len;
+		bufs++;
+		nbufs--;
+	}
+	if (nbufs > 0) {
+		bufs->base += n;
+		bufs->len -= n;
+	}
+	*rest = bufs;
+	return nbufs;
+}
+
+/*
+ * Writes @nbufs buffers; @owned is freed once they are written. When nothing
+ * is queued it first tries a direct write, which saves a request, a callback
+ * and an epoll update per answer. Returns 0 or -errno.
+ */
+static int conn_write(struct nr_conn *conn, char *owned, uv_buf_t *bufs, unsigned nbufs)
+{
+	struct write_req *wr;
+	int rc;
+
+	if (uv_stream_get_write_queue_size(conn->writer) == 0) {
+		rc = uv_try_write(conn->writer, bufs, nbufs);
+		if (rc < 0 && rc != UV_EAGAIN) {
+			free(owned);
+			return rc;
+		}
+		nbufs = bufs_advance(bufs, nbufs, rc > 0 ? (size_t)rc : 0, &bufs);
+		if (nbufs == 0) {
+			free(owned);
+			return 0;
+		}
+	}
+	wr = malloc(sizeof(*wr));
+	if (!wr) {
+		free(owned);
+		return -ENOMEM;
+	}
+	wr->text = owned;
+	wr->req.data = conn;
+	rc = uv_write(&wr->req, conn->writer, bufs, nbufs, write_done);
+	if (rc < 0) {
+		free(owned);
+		free(wr);
+	}
+	return rc;
+}
+
+/* Writes what was gathered during a read. Returns 0 or -errno. */
+static int conn_flush(struct nr_conn *conn)
+{
+	uv_buf_t buf = uv_buf_init(conn->outbuf, (unsigned)conn->out_len);
+	char *owned = conn->outbuf;
+
+	if (conn->out_len == 0)
+		return 0;
+	conn->outbuf = NULL;
+	conn->out_len = conn->out_cap = 0;
+	return conn_write(conn, owned, &buf, 1);
+}
+
+static int out_append(struct nr_conn *conn, const char *text, size_t len)
+{
+	if (conn->out_len + len + 1 > conn->out_cap) {
+		size_t cap = conn->out_cap ? conn->out_cap : 4096;
+		char *out;
+		while (cap < conn->out_len + len + 1)
+			cap *= 2;
+		out = realloc(conn->outbuf, cap);
+		if (!out)
+			return -ENOMEM;
+		conn->outbuf = out;
+		conn->out_cap = cap;
+	}
+	memcpy(conn->outbuf + conn->out_len, text, len);
+	conn->outbuf[conn->out_len + len] = '\n';
+	conn->out_len += len + 1;
+	return 0;
+}
+
 static int conn_send(struct nr_session *session, char *text, size_t len)
 {
 	struct nr_conn *conn = (struct nr_conn *)session;
-	struct write_req *wr;
 	uv_buf_t bufs[2];
 	int rc;
 
-	if (conn->state == CONN_CLOSING || !(wr = malloc(sizeof(*wr)))) {
+	if (conn->state == CONN_CLOSING) {
 		free(text);
 		return -EPIPE;
 	}
-	wr->text = text;
-	wr->req.data = conn;
-	bufs[0] = uv_buf_init(text, (unsigned)len);
-	bufs[1] = uv_buf_init("\n", 1);
-	rc = uv_write(&wr->req, conn->writer, bufs, 2, write_done);
-	if (rc < 0) {
+	if (conn->in_read || conn->out_len > 0) {
+		rc = out_append(conn, text, len);
 		free(text);
-		free(wr);
-		conn_close(conn);
+		if (rc == 0 && !conn->in_read)
+			rc = conn_flush(conn);
+	} else {
+		bufs[0] = uv_buf_init(text, (unsigned)len);
+		bufs[1] = uv_buf_init("\n", 1);
+		rc = conn_write(conn, text, bufs, 2);
 	}
+	if (rc < 0)
+		conn_close(conn);
 	return rc;
 }
 
@@ -132,7 +224,7 @@ static size_t conn_unsent(struct nr_session *session)
 {
 	struct nr_conn *conn = (struct nr_conn *)session;
 
-	return uv_stream_get_write_queue_size(conn->writer);
+	return uv_stream_get_write_queue_size(conn->writer) + conn->out_len;
 }
 
 /* Closes a draining connection once nothing is in flight or unsent. */
@@ -161,9 +253,15 @@ static void alloc_cb(uv_handle_t *handle, size_t suggested, uv_buf_t *buf)
 static void read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 {
 	struct nr_conn *conn = stream->data;
+	int rc;
 
 	if (nread > 0) {
-		if (nr_framer_feed(&conn->framer, buf->base, (size_t)nread) != 0)
+		conn->in_read = true;
+		rc = nr_framer_feed(&conn->framer, buf->base, (size_t)nread);
+		conn->in_read = false;
+		if (rc == 0 && conn->state != CONN_CLOSING)
+			rc = conn_flush(conn);
+		if (rc)
 			conn_close(conn);
 		return;
 	}
@@ -193,6 +291,7 @@ static void handle_closed(uv_handle_t *handle)
 	}
 	conn->session.svc->stats.connections--;
 	nr_framer_fini(&conn->framer);
+	free(conn->outbuf);
 	if (conn->on_close)
 		conn->on_close(conn);
 	free(conn);

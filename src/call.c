@@ -196,6 +196,8 @@ bool nr_call_backlogged(const struct nr_call *call)
 
 void nr_call_pause(struct nr_call *call, void (*resume)(struct nr_call *call))
 {
+	if (call->state == NR_CALL_ENDED || !call->session)
+		return;
 	call->resume = resume;
 	call->state = NR_CALL_PAUSED;
 	call->drain_next = call->session->drain_waiters;

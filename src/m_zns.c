@@ -171,6 +171,8 @@ static void report_done(struct nr_call *call, int rc)
 		nr_call_stream_items(call, items); /* steals items */
 	else
 		json_decref(items);
+	if (nr_call_ended(call))
+		return; /* the peer went away while the chunk was sent */
 	if (end || truncated)
 		return report_finish(call, truncated);
 	if (nr_call_backlogged(call))

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The dispatcher with a fake session on a real loop and the simulator. */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -192,11 +193,9 @@ Test(dispatch, report_zones_over_the_item_limit, .init = setup, .fini = teardown
 	cr_assert_eq(error_code(sent(2)), NR_E_NOT_SUPPORTED);
 }
 
-Test(dispatch, stream_pauses_while_backlogged, .init = setup, .fini = teardown, .timeout = 10)
+/* Adds controller sim1 with a 20000-zone namespace sim1n1: five report chunks. */
+static struct nr_sim *add_big_zoned_ctrl(void)
 {
-	json_t *req = json_pack("{s:s, s:i, s:s, s:{s:s, s:b}}", "jsonrpc", "2.0", "id", 9, "method",
-				"nvme.zns.report_zones", "params", "device", "sim0n2", "stream", 1);
-
 	char err[256];
 	struct nr_sim *big;
 	json_t *desc = json_loads(
@@ -208,6 +207,16 @@ Test(dispatch, stream_pauses_while_backlogged, .init = setup, .fini = teardown, 
 	cr_assert_eq(nr_sim_new_from_json(desc, &big, err, sizeof(err)), 0, "%s", err);
 	json_decref(desc);
 	cr_assert_eq(nr_topology_add_ctrl(svc.topology, "sim", &nr_sim_ops, nr_sim_ctrl_at(big, 0)), 0);
+	return big;
+}
+
+Test(dispatch, stream_pauses_while_backlogged, .init = setup, .fini = teardown, .timeout = 10)
+{
+	json_t *req = json_pack("{s:s, s:i, s:s, s:{s:s, s:b}}", "jsonrpc", "2.0", "id", 9, "method",
+				"nvme.zns.report_zones", "params", "device", "sim0n2", "stream", 1);
+
+	struct nr_sim *big = add_big_zoned_ctrl();
+
 	json_object_set_new(json_object_get(req, "params"), "device", json_string("sim1n1"));
 	svc.limits.write_buffer = 100;
 	fake.unsent = 1000; /* the peer is not reading */
@@ -225,5 +234,35 @@ Test(dispatch, stream_pauses_while_backlogged, .init = setup, .fini = teardown, 
 	cr_assert_eq(json_array_size(fake.sent), 6, "five chunks of 4096 and the summary");
 	nr_session_close(&fake.session);
 	uv_run(&loop, UV_RUN_DEFAULT);
+	nr_sim_free(big);
+}
+
+/* Regression: a stream whose send fails (the peer went away, so the session
+ * closed under it) queued its next chunk on an ended call and re-initialised
+ * its closing timer (libuv assertion in uv__finish_close). */
+static int failing_send(struct nr_session *session, char *text, size_t len)
+{
+	free(text);
+	nr_session_close(session);
+	return -EPIPE;
+}
+
+Test(dispatch, stream_send_failure_ends_call_cleanly, .init = setup, .fini = teardown,
+     .timeout = 10)
+{
+	static const struct nr_session_ops ops = {.send = failing_send, .unsent = fake_unsent};
+	json_t *req = json_pack("{s:s, s:i, s:s, s:{s:s, s:b}}", "jsonrpc", "2.0", "id", 9, "method",
+				"nvme.zns.report_zones", "params", "device", "sim0n2", "stream", 1);
+
+	struct nr_sim *big = add_big_zoned_ctrl();
+
+	json_object_set_new(json_object_get(req, "params"), "device", json_string("sim1n1"));
+	fake.session.ops = &ops;
+	nr_session_handle(&fake.session, req);
+	json_decref(req);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	cr_assert_eq(svc.stats.in_flight, 0);
+	cr_assert_eq(nr_topology_ctrl_at(svc.topology, 1)->queue.waiting, 0);
+	cr_assert_not(nr_topology_ctrl_at(svc.topology, 1)->queue.running);
 	nr_sim_free(big);
 }
