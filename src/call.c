@@ -188,6 +188,34 @@ int nr_call_stream_items(struct nr_call *call, json_t *items)
 	return 0;
 }
 
+size_t nr_call_stream_open(struct nr_call *call, char *out, size_t cap)
+{
+	char *id = call->id ? json_dumps(call->id, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
+	int len;
+
+	if (!id)
+		return 0;
+	len = snprintf(out, cap,
+		       "{\"jsonrpc\":\"2.0\",\"method\":\"rpc.stream\",\"params\":{\"id\":%s,"
+		       "\"seq\":%u,\"items\":[",
+		       id, call->stream_seq);
+	free(id);
+	if (len < 0 || (size_t)len >= cap)
+		return 0;
+	call->stream_seq++;
+	return (size_t)len;
+}
+
+int nr_call_stream_send(struct nr_call *call, char *text, size_t len)
+{
+	if (!call->session) {
+		free(text);
+		return -EPIPE;
+	}
+	memcpy(text + len, "]}}", 3);
+	return call->session->ops->send(call->session, text, len + 3);
+}
+
 bool nr_call_backlogged(const struct nr_call *call)
 {
 	return call->session &&

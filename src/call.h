@@ -122,6 +122,15 @@ void nr_call_fail(struct nr_call *call, int code, const char *fmt, ...)
 
 /* Sends one rpc.stream notification carrying @items (stolen). Returns 0 or -errno. */
 int nr_call_stream_items(struct nr_call *call, json_t *items);
+/*
+ * The same notification built as text, for hot streams: nr_call_stream_open
+ * writes the envelope up to the items array's '[' at @out and advances seq
+ * (returns the bytes written, 0 when @cap is too small); the caller appends
+ * comma-separated items; nr_call_stream_send appends "]}}" and sends.
+ * @text is malloc'd with room for 3 more bytes past @len, and is stolen.
+ */
+size_t nr_call_stream_open(struct nr_call *call, char *out, size_t cap);
+int nr_call_stream_send(struct nr_call *call, char *text, size_t len);
 /* Whether the peer's unsent bytes exceed the bound: producers should pause. */
 bool nr_call_backlogged(const struct nr_call *call);
 /* Pauses until the peer drains, then calls @resume. */

@@ -483,3 +483,51 @@ const char *nr_zone_type_name(unsigned zt)
 
 	return name ? name : "UNKNOWN";
 }
+
+/* Writes @value in decimal at @p. Returns the end. */
+static char *put_i64(char *p, int64_t value)
+{
+	uint64_t u = value < 0 ? 0 - (uint64_t)value : (uint64_t)value;
+	char digits[20];
+	size_t n = 0;
+
+	if (value < 0)
+		*p++ = '-';
+	do {
+		digits[n++] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	while (n)
+		*p++ = digits[--n];
+	return p;
+}
+
+static char *put_str(char *p, const char *s)
+{
+	size_t len = strlen(s);
+
+	memcpy(p, s, len);
+	return p + len;
+}
+
+size_t nr_enc_zone_desc_text(char *out, const struct nvme_zns_desc *desc)
+{
+	char *p = out;
+
+	p = put_str(p, "{\"slba\":");
+	p = put_i64(p, (int64_t)le64toh(desc->zslba));
+	p = put_str(p, ",\"wp\":");
+	p = put_i64(p, (int64_t)le64toh(desc->wp));
+	p = put_str(p, ",\"cap\":");
+	p = put_i64(p, (int64_t)le64toh(desc->zcap));
+	p = put_str(p, ",\"state\":\"");
+	p = put_str(p, nr_zone_state_name(desc->zs >> 4));
+	p = put_str(p, "\",\"type\":\"");
+	p = put_str(p, nr_zone_type_name(desc->zt & 0xfu));
+	p = put_str(p, "\",\"attrs\":");
+	p = put_i64(p, desc->za);
+	p = put_str(p, ",\"attrs_info\":");
+	p = put_i64(p, desc->zai);
+	*p++ = '}';
+	return (size_t)(p - out);
+}

@@ -28,6 +28,16 @@ json_t *nr_enc_id_ns(const struct nvme_id_ns *ns);
 json_t *nr_enc_smart_log(const struct nvme_smart_log *log);
 json_t *nr_enc_zone_desc(const struct nvme_zns_desc *desc);
 
+/*
+ * The same zone descriptor object as nr_enc_zone_desc, written as compact
+ * JSON text at @out (at least NR_ZONE_TEXT_MAX bytes, not NUL-terminated).
+ * Streamed reports use it: a million zones through jansson objects cost more
+ * in allocation than the rest of the stream. Returns the bytes written.
+ * test_encode checks that both encoders give equal objects.
+ */
+#define NR_ZONE_TEXT_MAX 224
+size_t nr_enc_zone_desc_text(char *out, const struct nvme_zns_desc *desc);
+
 /* Names for zone state and type values, static strings, "UNKNOWN" when out of
  * the table. */
 const char *nr_zone_state_name(unsigned zs);

@@ -96,39 +96,61 @@ static void report_next(struct nr_call *call)
 		nr_call_fail_cmd(call, rc, NULL, "Report Zones");
 }
 
-/* Encodes the chunk's descriptors. Returns a new array; sets *end when the
- * namespace has no zones past this chunk. */
-static json_t *chunk_items(struct nr_call *call, struct report *r, bool *end)
+static const struct nvme_zns_desc *chunk_desc(const struct report *r, uint64_t index)
 {
-	uint64_t got = le64toh(*(const uint64_t *)r->buf);
-	json_t *items = json_array();
-	const struct nvme_zns_desc *desc = NULL;
-
-	got = got < r->want ? got : r->want;
-	for (uint64_t i = 0; i < got; i++) {
-		desc = (const struct nvme_zns_desc *)(r->buf + ZONE_HDR_SIZE + i * ZONE_DESC_SIZE);
-		json_array_append_new(items, nr_enc_zone_desc(desc));
-	}
-	if (desc)
-		r->next_slba = le64toh(desc->zslba) + call->dev.ns->zone_size;
-	*end = got < r->want || !desc || r->next_slba >= call->dev.ns->nsze;
-	return items;
+	return (const struct nvme_zns_desc *)(r->buf + ZONE_HDR_SIZE + index * ZONE_DESC_SIZE);
 }
 
-/* Drops items past the cap; returns true when the cap was passed, leaving
- * next_slba at the first dropped zone. */
-static bool chunk_trim(struct report *r, json_t *items)
+/*
+ * Reads the chunk's header: how many descriptors came back, and how many of
+ * them fit under the cap. Moves next_slba past what is kept (or to the first
+ * zone dropped). Returns the descriptors to keep; *end is set when the
+ * namespace has no zones past this chunk, *truncated when the cap cut it.
+ */
+static uint64_t chunk_measure(struct nr_call *call, struct report *r, bool *end,
+			      bool *truncated)
 {
+	uint64_t got = le64toh(*(const uint64_t *)r->buf);
 	uint64_t keep;
 
-	if (r->total + json_array_size(items) <= r->cap)
-		return false;
-	keep = r->cap - r->total;
-	r->next_slba = (uint64_t)json_integer_value(
-		json_object_get(json_array_get(items, (size_t)keep), "slba"));
-	while (json_array_size(items) > keep)
-		json_array_remove(items, json_array_size(items) - 1);
-	return true;
+	got = got < r->want ? got : r->want;
+	keep = r->total + got > r->cap ? r->cap - r->total : got;
+	*truncated = keep < got;
+	if (*truncated)
+		r->next_slba = le64toh(chunk_desc(r, keep)->zslba);
+	else if (got > 0)
+		r->next_slba = le64toh(chunk_desc(r, got - 1)->zslba) + call->dev.ns->zone_size;
+	*end = got < r->want || got == 0 || r->next_slba >= call->dev.ns->nsze;
+	return keep;
+}
+
+/* Not streamed: the descriptors join the whole answer as objects. */
+static void chunk_collect(struct report *r, uint64_t count)
+{
+	for (uint64_t i = 0; i < count; i++)
+		json_array_append_new(r->zone_list, nr_enc_zone_desc(chunk_desc(r, i)));
+}
+
+/* Streamed: one rpc.stream notification, written as text (the hot path). */
+static int chunk_stream(struct nr_call *call, struct report *r, uint64_t count)
+{
+	size_t cap = 256 + count * (NR_ZONE_TEXT_MAX + 1) + 3;
+	char *text = malloc(cap);
+	size_t len;
+
+	if (!text)
+		return -ENOMEM;
+	len = nr_call_stream_open(call, text, 256);
+	if (len == 0) {
+		free(text);
+		return -ENOMEM;
+	}
+	for (uint64_t i = 0; i < count; i++) {
+		if (i > 0)
+			text[len++] = ',';
+		len += nr_enc_zone_desc_text(text + len, chunk_desc(r, i));
+	}
+	return nr_call_stream_send(call, text, len);
 }
 
 static void report_finish(struct nr_call *call, bool truncated)
@@ -145,32 +167,32 @@ static void report_finish(struct nr_call *call, bool truncated)
 	nr_call_result(call, result);
 }
 
+static void report_too_large(struct nr_call *call)
+{
+	nr_call_error(call, nr_rpc_error_object(
+				    NR_E_RESULT_TOO_LARGE,
+				    "more zones than max_result_items: pass stream: true, or page "
+				    "with slba and limit",
+				    json_pack("{s:I}", "max_result_items",
+					      (json_int_t)call->svc->limits.max_result_items)));
+}
+
 static void report_done(struct nr_call *call, int rc)
 {
 	struct report *r = call->ctx;
 	bool end, truncated;
-	json_t *items;
+	uint64_t keep;
 
 	if (nr_call_fail_cmd(call, rc, &r->cmd, "Report Zones"))
 		return;
-	items = chunk_items(call, r, &end);
-	truncated = chunk_trim(r, items);
-	if (truncated && r->cap_is_error) {
-		json_decref(items);
-		return nr_call_error(call, nr_rpc_error_object(
-					   NR_E_RESULT_TOO_LARGE,
-					   "more zones than max_result_items: pass stream: true, or "
-					   "page with slba and limit",
-					   json_pack("{s:I}", "max_result_items",
-						     (json_int_t)call->svc->limits.max_result_items)));
-	}
-	r->total += json_array_size(items);
+	keep = chunk_measure(call, r, &end, &truncated);
+	if (truncated && r->cap_is_error)
+		return report_too_large(call);
+	r->total += keep;
 	if (!call->stream)
-		json_array_extend(r->zone_list, items);
-	if (call->stream && json_array_size(items) > 0)
-		nr_call_stream_items(call, items); /* steals items */
-	else
-		json_decref(items);
+		chunk_collect(r, keep);
+	else if (keep > 0 && chunk_stream(call, r, keep) == -ENOMEM)
+		return nr_call_fail(call, NR_E_INTERNAL, "out of memory");
 	if (nr_call_ended(call))
 		return; /* the peer went away while the chunk was sent */
 	if (end || truncated)

@@ -106,26 +106,25 @@ def test_slow_device_does_not_block_other_clients(daemon):
     with d.client() as c:
         names = ctrl_by_sn(c)
     with d.client() as slow_client, d.client() as other:
-        t0 = time.monotonic()
         rid = slow_client.request("nvme.id_ctrl", {"device": names["SLOW0001"]})
         time.sleep(0.1)
         assert other.rpc_ping() == "pong"
         assert other.nvme_id_ctrl(device=names["FAST0001"])["sn"] == "FAST0001"
-        assert other.server_stats()["in_flight"] >= STATS_SELF + 1
-        answered = time.monotonic() - t0
-        assert answered < 1.0, f"other client waited {answered:.2f} s behind the slow device"
+        # Ordering, not timing: the slow call is still in flight after the
+        # other client's answers came back.
+        assert other.server_stats()["in_flight"] == STATS_SELF + 1
         assert slow_client.result(rid)["sn"] == "SLOW0001"
-        assert time.monotonic() - t0 >= 1.4
+        assert other.server_stats()["in_flight"] == STATS_SELF
 
 
 def test_slow_device_does_not_block_same_connection_ping(daemon):
     d = daemon(sim=slow_fast_sim(1000000))
     with d.client() as c:
         names = ctrl_by_sn(c)
-        t0 = time.monotonic()
         rid = c.request("nvme.id_ctrl", {"device": names["SLOW0001"]})
         assert c.rpc_ping() == "pong"
-        assert time.monotonic() - t0 < 0.5
+        # The ping came back while the slow call is still in flight.
+        assert c.server_stats()["in_flight"] == STATS_SELF + 1
         assert c.result(rid)["sn"] == "SLOW0001"
 
 

@@ -391,3 +391,37 @@ Test(encode, zone_type_names, .timeout = 30)
 	cr_expect_str_eq(nr_zone_type_name(0x1), "UNKNOWN");
 	cr_expect_str_eq(nr_zone_type_name(0x20), "UNKNOWN");
 }
+
+/* The streamed (text) and the whole-answer (jansson) zone encoders must give
+ * equal objects for every descriptor: states, types, all-ones and
+ * two's-complement values, attribute bits. */
+Test(encode, zone_text_equals_zone_object, .timeout = 30)
+{
+	static const uint64_t values[] = {0, 1, 2048, 0x7fffffffffffffffull, 0x8000000000000000ull,
+					  0xfffffffffffffffeull, 0xffffffffffffffffull};
+	const size_t nv = sizeof(values) / sizeof(values[0]);
+	struct nvme_zns_desc desc;
+	char text[NR_ZONE_TEXT_MAX];
+
+	for (unsigned zs = 0; zs < 16; zs++) {
+		for (size_t i = 0; i < nv * nv; i++) {
+			memset(&desc, 0, sizeof(desc));
+			desc.zt = (uint8_t)(zs % 3 == 0 ? 2 : zs);
+			desc.zs = (uint8_t)(zs << 4);
+			desc.za = (uint8_t)(i * 37);
+			desc.zai = (uint8_t)(i * 11);
+			desc.zslba = htole64(values[i % nv]);
+			desc.wp = htole64(values[i / nv]);
+			desc.zcap = htole64(values[(i + zs) % nv]);
+			size_t len = nr_enc_zone_desc_text(text, &desc);
+			json_error_t err;
+			json_t *parsed = json_loadb(text, len, 0, &err);
+			json_t *object = nr_enc_zone_desc(&desc);
+			cr_assert_not_null(parsed, "%.*s: %s", (int)len, text, err.text);
+			cr_assert(json_equal(parsed, object), "text %.*s", (int)len, text);
+			cr_assert_lt(len, NR_ZONE_TEXT_MAX);
+			json_decref(parsed);
+			json_decref(object);
+		}
+	}
+}
