@@ -13,6 +13,7 @@
 #include "conn.h"
 #include "listener.h"
 #include "log.h"
+#include "passthru.h"
 #include "sim.h"
 
 #define DEFAULT_SOCKET "/run/nvmerpcd.sock"
@@ -22,6 +23,7 @@ struct options {
 	const char *simulate; /* NULL: off; "": built-in; else a file */
 	bool stdio;
 	bool check_schema;
+	bool no_passthru;
 	enum nr_log_level log_level;
 	struct nr_limits limits;
 };
@@ -34,6 +36,7 @@ enum {
 	OPT_WRITE_BUFFER,
 	OPT_CHECK_SCHEMA,
 	OPT_LOG_LEVEL,
+	OPT_NO_PASSTHRU,
 };
 
 static const struct option long_options[] = {
@@ -48,6 +51,7 @@ static const struct option long_options[] = {
 	{"max-queue", required_argument, NULL, OPT_MAX_QUEUE},
 	{"write-buffer", required_argument, NULL, OPT_WRITE_BUFFER},
 	{"check-schema", no_argument, NULL, OPT_CHECK_SCHEMA},
+	{"no-passthru", no_argument, NULL, OPT_NO_PASSTHRU},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, 'V'},
 	{NULL, 0, NULL, 0},
@@ -57,6 +61,7 @@ static const char usage_text[] =
 	"usage: nvmerpcd [options]\n"
 	"  --socket PATH           listen here (default " DEFAULT_SOCKET ")\n"
 	"  --simulate[=FILE]       serve the built-in simulated subsystem, or one described by FILE\n"
+	"  --no-passthru           do not scan this host's NVMe devices (served by default)\n"
 	"  --stdio                 serve JSON-RPC on stdin/stdout instead of a socket\n"
 	"  --threads N             worker threads for device calls (default 4)\n"
 	"  --log-level LEVEL       error, warn, info (default) or debug\n"
@@ -69,6 +74,7 @@ static const char usage_text[] =
 
 static uv_signal_t sig_int, sig_term;
 static struct nr_sim *sim;
+static struct nr_passthru *passthru;
 
 /* Parses a decimal in [min, max] into *out. Returns 0 or -EINVAL. */
 static int parse_u32(const char *text, unsigned long min, unsigned long max, uint32_t *out)
@@ -116,6 +122,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case 'S': o->simulate = optarg ? optarg : ""; break;
 		case 'i': o->stdio = true; break;
 		case OPT_CHECK_SCHEMA: o->check_schema = true; break;
+		case OPT_NO_PASSTHRU: o->no_passthru = true; break;
 		case OPT_LOG_LEVEL: rc = nr_log_parse_level(optarg, &o->log_level); break;
 		case 'h': fputs(usage_text, stdout); exit(0);
 		case 'V': puts("nvmerpcd " NR_VERSION); exit(0);
@@ -150,6 +157,11 @@ static int simulator_start(struct nr_service *svc, const char *file)
 	}
 	svc->have_sim = true;
 	return 0;
+}
+
+static void passthru_warn(const char *what, int neg_errno)
+{
+	nr_log(NR_LOG_WARN, "%s: skipped: %s", what, strerror(-neg_errno));
 }
 
 static void shutdown_all(void)
@@ -225,9 +237,12 @@ int main(int argc, char **argv)
 	svc.limits = o.limits;
 	if (o.simulate && simulator_start(&svc, o.simulate) != 0)
 		return 1;
+	if (!o.no_passthru && nr_passthru_scan(svc.topology, &passthru, passthru_warn) != 0)
+		return 1;
 	rc = serve(&svc, &o);
 	nr_service_fini(&svc);
 	nr_sim_free(sim);
+	nr_passthru_free(passthru);
 	uv_loop_close(uv_default_loop());
 	return rc ? 1 : 0;
 }

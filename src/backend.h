@@ -17,6 +17,14 @@ struct nr_backend_ops {
 	 * may be an error) or -errno when it could not be delivered.
 	 */
 	int (*submit)(void *ctrl, struct nr_cmd *cmd);
+	/*
+	 * Optional: the names the host gives namespace @nsid behind this
+	 * controller (Linux: "nvme0n1" and the generic "ng0n1"), each buffer
+	 * @len bytes; @alias may come back empty. Returns 0, or -ENOENT when
+	 * the backend has no name for it (the topology then makes one up).
+	 * Loop thread, at topology build.
+	 */
+	int (*ns_names)(void *ctrl, uint32_t nsid, char *name, char *alias, size_t len);
 };
 
 #endif

@@ -138,8 +138,13 @@ static int learn_ns(struct nr_ctrl *ctrl, uint32_t nsid, struct nr_ns *ns)
 	ns->nuse = le64toh(id.nuse);
 	ns->lba_size = 1u << (id.lbaf[lbaf].ds & 31);
 	ns->csi = ns_csi(ctrl, nsid);
-	if (snprintf(ns->name, sizeof(ns->name), "%sn%u", ctrl->name, nsid) >= (int)sizeof(ns->name))
-		return -ENAMETOOLONG;
+	if (!ctrl->ops->ns_names ||
+	    ctrl->ops->ns_names(ctrl->backend_ctrl, nsid, ns->name, ns->alias, NR_NAME_MAX) != 0) {
+		ns->alias[0] = '\0';
+		if (snprintf(ns->name, sizeof(ns->name), "%sn%u", ctrl->name, nsid) >=
+		    (int)sizeof(ns->name))
+			return -ENAMETOOLONG;
+	}
 	return ns->csi == NR_CSI_ZNS ? learn_zones(ctrl, ns, lbaf) : 0;
 }
 
@@ -181,8 +186,8 @@ static size_t prefix_count(const struct nr_topology *topo, const char *prefix)
 	return n;
 }
 
-int nr_topology_add_ctrl(struct nr_topology *topo, const char *prefix,
-			 const struct nr_backend_ops *ops, void *backend_ctrl)
+int nr_topology_add_ctrl_named(struct nr_topology *topo, const char *name,
+			       const struct nr_backend_ops *ops, void *backend_ctrl)
 {
 	struct nr_ctrl **grown;
 	struct nr_ctrl *ctrl = calloc(1, sizeof(*ctrl));
@@ -192,7 +197,7 @@ int nr_topology_add_ctrl(struct nr_topology *topo, const char *prefix,
 		return -ENOMEM;
 	ctrl->ops = ops;
 	ctrl->backend_ctrl = backend_ctrl;
-	snprintf(ctrl->name, sizeof(ctrl->name), "%s%zu", prefix, prefix_count(topo, prefix));
+	snprintf(ctrl->name, sizeof(ctrl->name), "%s", name);
 	rc = learn_ctrl(ctrl);
 	if (rc == 0)
 		rc = learn_namespaces(ctrl);
@@ -206,8 +211,24 @@ int nr_topology_add_ctrl(struct nr_topology *topo, const char *prefix,
 	return 0;
 }
 
+int nr_topology_add_ctrl(struct nr_topology *topo, const char *prefix,
+			 const struct nr_backend_ops *ops, void *backend_ctrl)
+{
+	char name[NR_NAME_MAX];
+
+	snprintf(name, sizeof(name), "%s%zu", prefix, prefix_count(topo, prefix));
+	return nr_topology_add_ctrl_named(topo, name, ops, backend_ctrl);
+}
+
+static bool ns_matches(const struct nr_ns *ns, const char *name)
+{
+	return strcmp(ns->name, name) == 0 || (ns->alias[0] && strcmp(ns->alias, name) == 0);
+}
+
 int nr_topology_find(struct nr_topology *topo, const char *name, struct nr_device *out)
 {
+	if (name && strncmp(name, "/dev/", 5) == 0)
+		name += 5;
 	for (size_t i = 0; name && i < topo->ctrl_count; i++) {
 		struct nr_ctrl *ctrl = topo->ctrls[i];
 		if (strcmp(ctrl->name, name) == 0) {
@@ -215,7 +236,7 @@ int nr_topology_find(struct nr_topology *topo, const char *name, struct nr_devic
 			return 0;
 		}
 		for (size_t n = 0; n < ctrl->ns_count; n++) {
-			if (strcmp(ctrl->namespaces[n]->name, name) == 0) {
+			if (ns_matches(ctrl->namespaces[n], name)) {
 				*out = (struct nr_device){ctrl, ctrl->namespaces[n]};
 				return 0;
 			}
@@ -250,6 +271,8 @@ static json_t *ns_json(const struct nr_ns *ns)
 				"nsze", nr_json_u64(ns->nsze), "ncap", nr_json_u64(ns->ncap), "nuse",
 				nr_json_u64(ns->nuse), "lba_size", (json_int_t)ns->lba_size);
 
+	if (ns->alias[0])
+		json_object_set_new(obj, "generic", json_string(ns->alias));
 	if (ns->zone_size) {
 		json_object_set_new(obj, "nr_zones", nr_json_u64(ns->nr_zones));
 		json_object_set_new(obj, "zone_size", nr_json_u64(ns->zone_size));

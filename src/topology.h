@@ -34,6 +34,7 @@ struct nr_ctrl {
 
 struct nr_ns {
 	char name[NR_NAME_MAX];
+	char alias[NR_NAME_MAX]; /* "ng0n1" for "nvme0n1"; may be empty */
 	uint32_t nsid;
 	uint8_t csi;
 	uint64_t nsze;
@@ -65,7 +66,12 @@ void nr_topology_free(struct nr_topology *topo);
 int nr_topology_add_ctrl(struct nr_topology *topo, const char *prefix,
 			 const struct nr_backend_ops *ops, void *backend_ctrl);
 
-/* Resolves a name. Returns 0 or -ENODEV. */
+/* The same, with the controller's name given ("nvme0", as the host names it). */
+int nr_topology_add_ctrl_named(struct nr_topology *topo, const char *name,
+			       const struct nr_backend_ops *ops, void *backend_ctrl);
+
+/* Resolves a name ("nvme0n1", "ng0n1", or either with a "/dev/" prefix),
+ * comparing it with the known names only. Returns 0 or -ENODEV. */
 int nr_topology_find(struct nr_topology *topo, const char *name, struct nr_device *out);
 
 /* Backends present, as a JSON array of names. New reference. */

@@ -343,10 +343,16 @@ def test_report_zones_on_conventional_is_not_supported(c, ns):
 
 
 @pytest.mark.parametrize("name", ["nvme9", "nvme0n9", "nvme9n1", "ng9n1", "sim0", "sim0n1",
-                                  "/dev/nvme0", "../nvme0", "nvme-fabrics", "hwmon0"])
+                                  "/dev/nvme9", "../nvme0", "/dev/../nvme0", "nvme-fabrics",
+                                  "hwmon0", "/dev/null"])
 def test_unknown_device_is_device_not_found(c, name):
     with pytest.raises(nvmerpc.DeviceNotFound):
         c.nvme_id_ctrl(device=name)
+
+
+def test_dev_form_resolves_against_topology(c):
+    ctrl = c.nvme_list()["subsystems"][0]["controllers"][0]
+    assert c.nvme_id_ctrl(device="/dev/" + ctrl["name"])["cntlid"] == ctrl["cntlid"]
 
 
 # -- zones ---------------------------------------------------------------------
