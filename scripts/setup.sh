@@ -4,7 +4,7 @@
 #   setup.sh test   runs the whole test suite (ctest: unit, integration)
 #   setup.sh bench  runs the benchmark and prints its table
 #   setup.sh build  only installs and builds
-# Environment: BUILD_DIR (default ./build), SOCKET (default /run/nvmerpcd.sock),
+# Environment: BUILD_DIR (default ./build), SOCKET (default /run/nvmerpcd.sock), CTEST_ARGS,
 # CMAKE_ARGS (extra cmake options, e.g. -DNR_ASAN=ON).
 set -eu
 cd "$(dirname "$0")/.."
@@ -38,7 +38,8 @@ install_packages
 build
 case "${1:-run}" in
   run) exec "$BUILD_DIR/nvmerpcd" --simulate --socket "$SOCKET" ;;
-  test) exec ctest --test-dir "$BUILD_DIR" --output-on-failure -j 2 ;;
+  # shellcheck disable=SC2086 # CTEST_ARGS holds several words on purpose
+  test) exec ctest --test-dir "$BUILD_DIR" --output-on-failure -j 2 ${CTEST_ARGS:-} ;;
   bench) exec "$BUILD_DIR/bench/nrbench" --daemon "$BUILD_DIR/nvmerpcd" --echo "$BUILD_DIR/bench/echo_server" ;;
   build) ;;
   *) echo "usage: $0 [run|test|bench|build]" >&2; exit 2 ;;

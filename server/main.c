@@ -74,7 +74,6 @@ static const char usage_text[] =
 
 static uv_signal_t sig_int, sig_term;
 static struct nr_sim *sim;
-static struct nr_passthru *passthru;
 
 /* Parses a decimal in [min, max] into *out. Returns 0 or -EINVAL. */
 static int parse_u32(const char *text, unsigned long min, unsigned long max, uint32_t *out)
@@ -237,12 +236,12 @@ int main(int argc, char **argv)
 	svc.limits = o.limits;
 	if (o.simulate && simulator_start(&svc, o.simulate) != 0)
 		return 1;
-	if (!o.no_passthru && nr_passthru_scan(svc.topology, &passthru, passthru_warn) != 0)
+	svc.passthru = !o.no_passthru;
+	if (svc.passthru && nr_passthru_attach(svc.topology, passthru_warn) != 0)
 		return 1;
 	rc = serve(&svc, &o);
 	nr_service_fini(&svc);
 	nr_sim_free(sim);
-	nr_passthru_free(passthru);
 	uv_loop_close(uv_default_loop());
 	return rc ? 1 : 0;
 }

@@ -25,6 +25,11 @@ struct nr_backend_ops {
 	 * Loop thread, at topology build.
 	 */
 	int (*ns_names)(void *ctrl, uint32_t nsid, char *name, char *alias, size_t len);
+	/* Optional: how the controller is attached ("pcie", "loop") and where
+	 * ("0000:00:04.0"); buffers of @len bytes. */
+	void (*ctrl_info)(void *ctrl, char *transport, char *address, size_t len);
+	/* Optional: the topology let go of the controller; free it. Loop thread. */
+	void (*release)(void *ctrl);
 };
 
 #endif

@@ -83,6 +83,8 @@ void nr_call_unref(struct nr_call *call)
 		return;
 	if (call->ctx_free)
 		call->ctx_free(call->ctx);
+	if (call->dev.ctrl)
+		nr_ctrl_unref(call->dev.ctrl);
 	json_decref(call->id);
 	json_decref(call->params);
 	free(call);
@@ -374,6 +376,7 @@ static json_t *device_problem(struct nr_call *call, const struct nr_schema_metho
 	if (nr_topology_find(call->svc->topology, json_string_value(name), &call->dev) != 0)
 		return nr_rpc_error_object(NR_E_DEVICE_NOT_FOUND, "no such device in nvme.list",
 					   json_pack("{s:O}", "device", name));
+	nr_ctrl_ref(call->dev.ctrl); /* a rescan may drop it while the call lives */
 	bit = strcmp(call->dev.ctrl->ops->name, "sim") == 0 ? NR_BACKEND_BIT_SIM
 	      : strcmp(call->dev.ctrl->ops->name, "mi") == 0 ? NR_BACKEND_BIT_MI
 							     : NR_BACKEND_BIT_PASSTHRU;

@@ -82,6 +82,8 @@ int nr_exec_submit(struct nr_call *call, struct nr_ctrl *ctrl, nr_work_fn work, 
 	/* Sending may have ended the call (the peer went away mid-stream). */
 	if (call->state == NR_CALL_ENDED)
 		return -ECANCELED;
+	if (ctrl->gone)
+		return -ENODEV; /* a rescan found it removed */
 	/* A stream's next chunk is not a new call: it is not refused. */
 	if (!continuing && q->waiting + q->running >= call->svc->limits.max_queue)
 		return -EBUSY;

@@ -31,7 +31,8 @@ typedef void (*nr_done_fn)(struct nr_call *call, int rc);
 /*
  * Queues @call's next piece of work on @ctrl's FIFO, with the per-command
  * timeout armed when it starts. Returns 0, -EBUSY when the device already
- * has max_queue calls waiting, or -ECANCELED when the call has ended.
+ * has max_queue calls waiting, -ECANCELED when the call has ended, or
+ * -ENODEV when a rescan dropped the controller.
  * Loop thread.
  */
 int nr_exec_submit(struct nr_call *call, struct nr_ctrl *ctrl, nr_work_fn work, nr_done_fn done);

@@ -15,6 +15,7 @@ void nr_m_server_stats(struct nr_call *call);
 
 /* nvme.* */
 void nr_m_nvme_list(struct nr_call *call);
+void nr_m_nvme_rescan(struct nr_call *call);
 void nr_m_nvme_id_ctrl(struct nr_call *call);
 void nr_m_nvme_id_ns(struct nr_call *call);
 void nr_m_nvme_smart_log(struct nr_call *call);

@@ -3,8 +3,10 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "encode.h"
+#include "passthru.h"
 #include "handlers.h"
 #include "rpc_error.h"
 
@@ -84,6 +86,52 @@ void nr_single_submit(struct nr_call *call)
 void nr_m_nvme_list(struct nr_call *call)
 {
 	nr_call_result(call, nr_topology_list(call->svc->topology));
+}
+
+struct rescan {
+	uv_work_t req;
+	struct nr_call *call;
+	struct nr_ctrl **ctrls;
+	size_t count;
+	int rc;
+};
+
+/* Worker thread: sysfs scan and Identify commands, no JSON. */
+static void rescan_work(uv_work_t *req)
+{
+	struct rescan *r = req->data;
+
+	r->rc = nr_passthru_build(&r->ctrls, &r->count, NULL);
+}
+
+static void rescan_done(uv_work_t *req, int status)
+{
+	struct rescan *r = req->data;
+	struct nr_call *call = r->call;
+
+	if (r->rc == 0)
+		nr_passthru_replace(call->svc->topology, r->ctrls, r->count);
+	if (r->rc)
+		nr_call_fail(call, NR_E_INTERNAL, "rescan: %s", strerror(-r->rc));
+	else
+		nr_call_result(call, nr_topology_list(call->svc->topology));
+	nr_call_unref(call);
+	free(r);
+}
+
+void nr_m_nvme_rescan(struct nr_call *call)
+{
+	struct rescan *r;
+
+	if (!call->svc->passthru)
+		return nr_m_nvme_list(call);
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return nr_call_fail(call, NR_E_INTERNAL, "out of memory");
+	r->req.data = r;
+	r->call = call;
+	nr_call_ref(call);
+	uv_queue_work(call->svc->loop, &r->req, rescan_work, rescan_done);
 }
 
 static json_t *id_ctrl_encode(struct nr_call *call, const struct nr_single *single)

@@ -12,6 +12,7 @@ static const struct nr_method method_table[] = {
 	{"nvme.id_ctrl", NR_CLASS_READ, false, nr_m_nvme_id_ctrl},
 	{"nvme.id_ns", NR_CLASS_READ, false, nr_m_nvme_id_ns},
 	{"nvme.list", NR_CLASS_READ, false, nr_m_nvme_list},
+	{"nvme.rescan", NR_CLASS_READ, false, nr_m_nvme_rescan},
 	{"nvme.smart_log", NR_CLASS_READ, false, nr_m_nvme_smart_log},
 	{"nvme.zns.mgmt_send", NR_CLASS_DESTRUCTIVE, false, nr_m_zns_mgmt_send},
 	{"nvme.zns.report_zones", NR_CLASS_READ, true, nr_m_zns_report_zones},

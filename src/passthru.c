@@ -20,14 +20,11 @@ struct pt_ns {
 
 struct pt_ctrl {
 	char name[NR_NAME_MAX];
+	char transport[16];
+	char address[NR_NAME_MAX];
 	int fd; /* the controller character device, for admin commands */
 	struct pt_ns ns[PT_MAX_NS];
 	size_t ns_count;
-};
-
-struct nr_passthru {
-	struct pt_ctrl **ctrls;
-	size_t count;
 };
 
 /* Opens /dev/@name. Returns the fd or -errno. */
@@ -106,10 +103,22 @@ static int pt_ns_names(void *backend_ctrl, uint32_t nsid, char *name, char *alia
 	return 0;
 }
 
+static void pt_ctrl_info(void *backend_ctrl, char *transport, char *address, size_t len)
+{
+	struct pt_ctrl *ctrl = backend_ctrl;
+
+	snprintf(transport, len, "%s", ctrl->transport);
+	snprintf(address, len, "%s", ctrl->address);
+}
+
+static void pt_ctrl_free(void *backend_ctrl);
+
 const struct nr_backend_ops nr_passthru_ops = {
 	.name = "passthru",
 	.submit = pt_submit,
 	.ns_names = pt_ns_names,
+	.ctrl_info = pt_ctrl_info,
+	.release = pt_ctrl_free,
 };
 
 static void ns_add(struct pt_ctrl *ctrl, nvme_ns_t n)
@@ -145,8 +154,10 @@ static void ctrl_namespaces(struct pt_ctrl *ctrl, nvme_subsystem_t s, nvme_ctrl_
 	}
 }
 
-static void pt_ctrl_free(struct pt_ctrl *ctrl)
+static void pt_ctrl_free(void *backend_ctrl)
 {
+	struct pt_ctrl *ctrl = backend_ctrl;
+
 	for (size_t i = 0; i < ctrl->ns_count; i++) {
 		if (ctrl->ns[i].fd >= 0)
 			close(ctrl->ns[i].fd);
@@ -156,16 +167,18 @@ static void pt_ctrl_free(struct pt_ctrl *ctrl)
 	free(ctrl);
 }
 
-static int ctrl_add(struct nr_passthru *pt, struct nr_topology *topo, nvme_subsystem_t s,
-		    nvme_ctrl_t c)
+/* Opens and builds one controller. Returns 0 with *out set, or -errno. */
+static int ctrl_build(nvme_subsystem_t s, nvme_ctrl_t c, struct nr_ctrl **out)
 {
 	struct pt_ctrl *ctrl = calloc(1, sizeof(*ctrl));
-	struct pt_ctrl **grown;
+	const char *address = nvme_ctrl_get_address(c);
 	int rc;
 
 	if (!ctrl)
 		return -ENOMEM;
 	snprintf(ctrl->name, sizeof(ctrl->name), "%s", nvme_ctrl_get_name(c));
+	snprintf(ctrl->transport, sizeof(ctrl->transport), "%s", nvme_ctrl_get_transport(c));
+	snprintf(ctrl->address, sizeof(ctrl->address), "%s", address ? address : "");
 	ctrl->fd = dev_open(ctrl->name);
 	if (ctrl->fd < 0) {
 		rc = ctrl->fd;
@@ -173,51 +186,73 @@ static int ctrl_add(struct nr_passthru *pt, struct nr_topology *topo, nvme_subsy
 		return rc;
 	}
 	ctrl_namespaces(ctrl, s, c);
-	grown = realloc(pt->ctrls, (pt->count + 1) * sizeof(*grown));
-	if (!grown) {
+	rc = nr_ctrl_build(ctrl->name, &nr_passthru_ops, ctrl, out);
+	if (rc)
 		pt_ctrl_free(ctrl);
-		return -ENOMEM;
-	}
-	pt->ctrls = grown;
-	pt->ctrls[pt->count++] = ctrl;
-	return nr_topology_add_ctrl_named(topo, ctrl->name, &nr_passthru_ops, ctrl);
+	return rc;
 }
 
-int nr_passthru_scan(struct nr_topology *topo, struct nr_passthru **out,
-		     void (*warn)(const char *what, int neg_errno))
+static int list_append(struct nr_ctrl ***ctrls, size_t *count, struct nr_ctrl *ctrl)
 {
-	struct nr_passthru *pt = calloc(1, sizeof(*pt));
-	nvme_root_t root;
+	struct nr_ctrl **grown = realloc(*ctrls, (*count + 1) * sizeof(*grown));
+
+	if (!grown) {
+		nr_ctrl_unref(ctrl);
+		return -ENOMEM;
+	}
+	grown[(*count)++] = ctrl;
+	*ctrls = grown;
+	return 0;
+}
+
+int nr_passthru_build(struct nr_ctrl ***ctrls, size_t *count,
+		      void (*warn)(const char *what, int neg_errno))
+{
+	nvme_root_t root = nvme_scan(NULL);
+	struct nr_ctrl *ctrl;
 	nvme_host_t h;
 	nvme_subsystem_t s;
 	nvme_ctrl_t c;
-	int rc;
+	int rc = 0;
 
-	if (!pt)
-		return -ENOMEM;
-	*out = pt;
-	root = nvme_scan(NULL);
+	*ctrls = NULL;
+	*count = 0;
 	if (!root)
 		return 0; /* no sysfs nvme class: no devices */
 	nvme_for_each_host(root, h) {
 		nvme_for_each_subsystem(h, s) {
 			nvme_subsystem_for_each_ctrl(s, c) {
-				rc = ctrl_add(pt, topo, s, c);
-				if (rc && warn)
-					warn(nvme_ctrl_get_name(c), rc);
+				int err = ctrl_build(s, c, &ctrl);
+				if (err == 0 && rc)
+					nr_ctrl_unref(ctrl);
+				else if (err == 0)
+					rc = list_append(ctrls, count, ctrl);
+				else if (warn)
+					warn(nvme_ctrl_get_name(c), err);
 			}
 		}
 	}
 	nvme_free_tree(root);
-	return 0;
+	return rc;
 }
 
-void nr_passthru_free(struct nr_passthru *pt)
+void nr_passthru_replace(struct nr_topology *topo, struct nr_ctrl **ctrls, size_t count)
 {
-	if (!pt)
-		return;
-	for (size_t i = 0; i < pt->count; i++)
-		pt_ctrl_free(pt->ctrls[i]);
-	free(pt->ctrls);
-	free(pt);
+	nr_topology_retire(topo, &nr_passthru_ops);
+	for (size_t i = 0; i < count; i++) {
+		if (nr_topology_insert(topo, ctrls[i]) != 0)
+			nr_ctrl_unref(ctrls[i]);
+	}
+	free(ctrls);
+}
+
+int nr_passthru_attach(struct nr_topology *topo, void (*warn)(const char *what, int neg_errno))
+{
+	struct nr_ctrl **ctrls;
+	size_t count;
+	int rc = nr_passthru_build(&ctrls, &count, warn);
+
+	if (rc == 0)
+		nr_passthru_replace(topo, ctrls, count);
+	return rc;
 }

@@ -16,18 +16,24 @@
 
 extern const struct nr_backend_ops nr_passthru_ops;
 
-struct nr_passthru;
+/*
+ * Scans sysfs and builds every NVMe controller found (nr_ctrl_build: the
+ * Identify commands are sent here), named as the kernel names it. A
+ * controller that cannot be opened or identified is skipped and reported
+ * through @warn (may be NULL). Blocking, no JSON: runs on a worker thread
+ * for a rescan. Returns 0 with a malloc'd array (possibly empty) or -ENOMEM.
+ */
+int nr_passthru_build(struct nr_ctrl ***ctrls, size_t *count,
+		      void (*warn)(const char *what, int neg_errno));
+
+/* Builds and lists the host's controllers in @topo (at start). Returns 0 or -ENOMEM. */
+int nr_passthru_attach(struct nr_topology *topo, void (*warn)(const char *what, int neg_errno));
 
 /*
- * Scans sysfs and adds every NVMe controller found to @topo, named as the
- * kernel names it. A controller that cannot be opened or identified is
- * skipped with a sentence in the log callback's words. Returns 0 (also
- * when there is no NVMe device at all) or -ENOMEM. Loop thread, before
- * serving.
+ * Replaces the listed passthru controllers with the freshly built @ctrls
+ * (stolen, with the array): calls in flight on the old ones finish on them.
+ * Loop thread.
  */
-int nr_passthru_scan(struct nr_topology *topo, struct nr_passthru **out,
-		     void (*warn)(const char *what, int neg_errno));
-
-void nr_passthru_free(struct nr_passthru *pt);
+void nr_passthru_replace(struct nr_topology *topo, struct nr_ctrl **ctrls, size_t count);
 
 #endif

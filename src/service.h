@@ -56,6 +56,7 @@ struct nr_service {
 	struct nr_stats stats;
 	uint64_t start_ms;
 	bool have_sim;
+	bool passthru; /* this host's devices are served (and rescanned) */
 };
 
 /* The peer's credentials, from SO_PEERCRED (or the daemon's own in --stdio). */

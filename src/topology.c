@@ -28,12 +28,26 @@ static void ctrl_free(struct nr_ctrl *ctrl)
 	free(ctrl);
 }
 
+void nr_ctrl_ref(struct nr_ctrl *ctrl)
+{
+	ctrl->refs++;
+}
+
+void nr_ctrl_unref(struct nr_ctrl *ctrl)
+{
+	if (--ctrl->refs > 0)
+		return;
+	if (ctrl->ops->release)
+		ctrl->ops->release(ctrl->backend_ctrl);
+	ctrl_free(ctrl);
+}
+
 void nr_topology_free(struct nr_topology *topo)
 {
 	if (!topo)
 		return;
 	for (size_t i = 0; i < topo->ctrl_count; i++)
-		ctrl_free(topo->ctrls[i]);
+		nr_ctrl_unref(topo->ctrls[i]);
 	free(topo->ctrls);
 	free(topo);
 }
@@ -186,10 +200,9 @@ static size_t prefix_count(const struct nr_topology *topo, const char *prefix)
 	return n;
 }
 
-int nr_topology_add_ctrl_named(struct nr_topology *topo, const char *name,
-			       const struct nr_backend_ops *ops, void *backend_ctrl)
+int nr_ctrl_build(const char *name, const struct nr_backend_ops *ops, void *backend_ctrl,
+		  struct nr_ctrl **out)
 {
-	struct nr_ctrl **grown;
 	struct nr_ctrl *ctrl = calloc(1, sizeof(*ctrl));
 	int rc;
 
@@ -197,18 +210,62 @@ int nr_topology_add_ctrl_named(struct nr_topology *topo, const char *name,
 		return -ENOMEM;
 	ctrl->ops = ops;
 	ctrl->backend_ctrl = backend_ctrl;
+	ctrl->refs = 1;
 	snprintf(ctrl->name, sizeof(ctrl->name), "%s", name);
+	snprintf(ctrl->transport, sizeof(ctrl->transport), "%s", ops->name);
+	if (ops->ctrl_info)
+		ops->ctrl_info(backend_ctrl, ctrl->transport, ctrl->address,
+			       sizeof(ctrl->transport));
 	rc = learn_ctrl(ctrl);
 	if (rc == 0)
 		rc = learn_namespaces(ctrl);
-	grown = rc ? NULL : realloc(topo->ctrls, (topo->ctrl_count + 1) * sizeof(*grown));
-	if (!grown) {
+	if (rc) {
 		ctrl_free(ctrl);
-		return rc ? rc : -ENOMEM;
+		return rc;
 	}
+	*out = ctrl;
+	return 0;
+}
+
+int nr_topology_insert(struct nr_topology *topo, struct nr_ctrl *ctrl)
+{
+	struct nr_ctrl **grown = realloc(topo->ctrls, (topo->ctrl_count + 1) * sizeof(*grown));
+
+	if (!grown)
+		return -ENOMEM;
 	topo->ctrls = grown;
 	topo->ctrls[topo->ctrl_count++] = ctrl;
 	return 0;
+}
+
+void nr_topology_retire(struct nr_topology *topo, const struct nr_backend_ops *ops)
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; i < topo->ctrl_count; i++) {
+		struct nr_ctrl *ctrl = topo->ctrls[i];
+		if (ctrl->ops != ops) {
+			topo->ctrls[kept++] = ctrl;
+			continue;
+		}
+		ctrl->gone = true;
+		nr_ctrl_unref(ctrl);
+	}
+	topo->ctrl_count = kept;
+}
+
+int nr_topology_add_ctrl_named(struct nr_topology *topo, const char *name,
+			       const struct nr_backend_ops *ops, void *backend_ctrl)
+{
+	struct nr_ctrl *ctrl;
+	int rc = nr_ctrl_build(name, ops, backend_ctrl, &ctrl);
+
+	if (rc)
+		return rc;
+	rc = nr_topology_insert(topo, ctrl);
+	if (rc)
+		ctrl_free(ctrl); /* the backend controller stays the caller's */
+	return rc;
 }
 
 int nr_topology_add_ctrl(struct nr_topology *topo, const char *prefix,
@@ -286,9 +343,10 @@ static json_t *ctrl_json(const struct nr_ctrl *ctrl)
 
 	for (size_t i = 0; i < ctrl->ns_count; i++)
 		json_array_append_new(names, json_string(ctrl->namespaces[i]->name));
-	return json_pack("{s:s, s:s, s:i, s:s, s:s, s:s, s:o}", "name", ctrl->name, "backend",
-			 ctrl->ops->name, "cntlid", ctrl->cntlid, "sn", ctrl->sn, "mn", ctrl->mn,
-			 "fr", ctrl->fr, "namespaces", names);
+	return json_pack("{s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:o}", "name", ctrl->name,
+			 "backend", ctrl->ops->name, "transport", ctrl->transport, "address",
+			 ctrl->address, "cntlid", ctrl->cntlid, "sn", ctrl->sn, "mn", ctrl->mn, "fr",
+			 ctrl->fr, "namespaces", names);
 }
 
 /* Returns the subsystem object for @ctrl in @list (borrowed), creating it. */
@@ -308,16 +366,31 @@ static json_t *subsys_for(json_t *list, const struct nr_ctrl *ctrl)
 	return subsys;
 }
 
-static bool ns_listed(json_t *namespaces, uint32_t nsid)
+/* The listed namespace with @nsid (borrowed), or NULL. */
+static json_t *ns_listed(json_t *namespaces, uint32_t nsid)
 {
 	size_t i;
 	json_t *ns;
 
 	json_array_foreach(namespaces, i, ns) {
 		if (json_integer_value(json_object_get(ns, "nsid")) == nsid)
-			return true;
+			return ns;
 	}
-	return false;
+	return NULL;
+}
+
+/* Lists @ns under its subsystem once, with every controller reaching it
+ * (more than one: multipath). */
+static void ns_list_add(json_t *namespaces, const struct nr_ctrl *ctrl, const struct nr_ns *ns)
+{
+	json_t *entry = ns_listed(namespaces, ns->nsid);
+
+	if (!entry) {
+		entry = ns_json(ns);
+		json_object_set_new(entry, "controllers", json_array());
+		json_array_append_new(namespaces, entry);
+	}
+	json_array_append_new(json_object_get(entry, "controllers"), json_string(ctrl->name));
 }
 
 json_t *nr_topology_list(const struct nr_topology *topo)
@@ -329,10 +402,8 @@ json_t *nr_topology_list(const struct nr_topology *topo)
 		json_t *subsys = subsys_for(list, ctrl);
 		json_t *namespaces = json_object_get(subsys, "namespaces");
 		json_array_append_new(json_object_get(subsys, "controllers"), ctrl_json(ctrl));
-		for (size_t n = 0; n < ctrl->ns_count; n++) {
-			if (!ns_listed(namespaces, ctrl->namespaces[n]->nsid))
-				json_array_append_new(namespaces, ns_json(ctrl->namespaces[n]));
-		}
+		for (size_t n = 0; n < ctrl->ns_count; n++)
+			ns_list_add(namespaces, ctrl, ctrl->namespaces[n]);
 	}
 	return json_pack("{s:o}", "subsystems", list);
 }

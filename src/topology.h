@@ -19,6 +19,10 @@ struct nr_ns;
 
 struct nr_ctrl {
 	char name[NR_NAME_MAX];
+	char transport[16];
+	char address[NR_NAME_MAX];
+	unsigned refs; /* the topology's, plus one per call addressing it */
+	bool gone;     /* dropped by a rescan: no new work is queued */
 	const struct nr_backend_ops *ops;
 	void *backend_ctrl;
 	char sn[21];
@@ -69,6 +73,24 @@ int nr_topology_add_ctrl(struct nr_topology *topo, const char *prefix,
 /* The same, with the controller's name given ("nvme0", as the host names it). */
 int nr_topology_add_ctrl_named(struct nr_topology *topo, const char *name,
 			       const struct nr_backend_ops *ops, void *backend_ctrl);
+
+/*
+ * The two halves of adding: nr_ctrl_build learns a controller through its
+ * backend (blocking I/O, no JSON: any thread) and returns it with one
+ * reference; nr_topology_insert (loop thread) lists it, taking that
+ * reference. Returns 0 or -errno; on error the backend controller is left to
+ * the caller.
+ */
+int nr_ctrl_build(const char *name, const struct nr_backend_ops *ops, void *backend_ctrl,
+		  struct nr_ctrl **out);
+int nr_topology_insert(struct nr_topology *topo, struct nr_ctrl *ctrl);
+
+/* Unlists every controller of backend @ops: marked gone, freed (with its
+ * backend controller) once no call holds it. Loop thread. */
+void nr_topology_retire(struct nr_topology *topo, const struct nr_backend_ops *ops);
+
+void nr_ctrl_ref(struct nr_ctrl *ctrl);
+void nr_ctrl_unref(struct nr_ctrl *ctrl);
 
 /* Resolves a name ("nvme0n1", "ng0n1", or either with a "/dev/" prefix),
  * comparing it with the known names only. Returns 0 or -ENODEV. */

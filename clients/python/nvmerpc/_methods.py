@@ -10,6 +10,7 @@ METHOD_CLASSES = {
     'nvme.id_ctrl': 'read',
     'nvme.id_ns': 'read',
     'nvme.list': 'read',
+    'nvme.rescan': 'read',
     'nvme.smart_log': 'read',
     'nvme.zns.mgmt_send': 'destructive',
     'nvme.zns.report_zones': 'read',
@@ -63,6 +64,18 @@ class Methods:
         """
         params: Dict[str, Any] = {}
         return self.call('nvme.list', **params)
+
+    def nvme_rescan(self) -> Any:
+        """Rescans this host's NVMe devices (sysfs, then Identify) on a worker thread and answers
+        with the new topology, as nvme.list. Controllers that vanished are dropped (calls in
+        flight on them finish; new calls get DeviceNotFound), new ones and changed namespaces
+        appear. Simulated controllers are not touched.
+
+        Returns: list (schema Topology).
+        Method nvme.rescan; class read; backends: none (served by the daemon).
+        """
+        params: Dict[str, Any] = {}
+        return self.call('nvme.rescan', **params)
 
     def nvme_smart_log(self, *, device: str, nsid: Optional[int] = None) -> Any:
         """SMART / Health Information log (LID 02h) for the controller or one namespace.
