@@ -50,17 +50,22 @@ static void emit(struct nr_framer *f)
 	f->discarding = discard;
 }
 
-static int append(struct nr_framer *f, char c)
+/* Appends @len bytes of a value split across reads. Returns 0 or -ENOMEM. */
+static int append(struct nr_framer *f, const char *data, size_t len)
 {
-	if (f->len == f->cap) {
-		size_t cap = f->cap ? f->cap * 2 : 256;
-		char *buf = realloc(f->buf, cap);
+	if (f->len + len > f->cap) {
+		size_t cap = f->cap ? f->cap : 256;
+		char *buf;
+		while (cap < f->len + len)
+			cap *= 2;
+		buf = realloc(f->buf, cap);
 		if (!buf)
 			return -ENOMEM;
 		f->buf = buf;
 		f->cap = cap;
 	}
-	f->buf[f->len++] = c;
+	memcpy(f->buf + f->len, data, len);
+	f->len += len;
 	return 0;
 }
 
@@ -74,7 +79,7 @@ static bool ends_scalar(char c)
 	return is_space(c) || strchr("{}[]\",", c) != NULL;
 }
 
-/* Handles one byte outside any value. */
+/* Handles one byte outside any value: starts one, skips space, or fails. */
 static void scan_idle(struct nr_framer *f, char c)
 {
 	char reason[64];
@@ -91,65 +96,122 @@ static void scan_idle(struct nr_framer *f, char c)
 	f->scalar = !f->depth && !f->in_string;
 }
 
-/* Handles one byte inside a value (already appended). */
-static void scan_value(struct nr_framer *f, char c)
+/*
+ * Scans the value in progress from @data. Returns how many bytes belong to
+ * it; *done is set when it ended within them (the closing byte included for
+ * objects, arrays and strings; the delimiter excluded for scalars), and
+ * *broken when a newline cut it.
+ */
+static size_t scan_value(struct nr_framer *f, const char *data, size_t len, bool *done,
+			 bool *broken)
 {
-	if (f->in_string) {
-		if (f->escape)
-			f->escape = false;
-		else if (c == '\\')
-			f->escape = true;
-		else if (c == '"')
-			f->in_string = false;
-		if (!f->in_string && f->depth == 0)
-			emit(f);
-		return;
+	size_t i = 0;
+
+	*done = *broken = false;
+	for (; i < len; i++) {
+		char c = data[i];
+		if (f->scalar) {
+			if (ends_scalar(c)) {
+				*done = true;
+				return i;
+			}
+		} else if (c == '\n') {
+			*broken = true;
+			return i;
+		} else if (f->in_string) {
+			if (f->escape)
+				f->escape = false;
+			else if (c == '\\')
+				f->escape = true;
+			else if (c == '"' && (f->in_string = false, f->depth == 0))
+				break;
+		} else if (c == '"') {
+			f->in_string = true;
+		} else if (c == '{' || c == '[') {
+			f->depth++;
+		} else if ((c == '}' || c == ']') && --f->depth == 0) {
+			break;
+		}
 	}
-	if (c == '"')
-		f->in_string = true;
-	else if (c == '{' || c == '[')
-		f->depth++;
-	else if ((c == '}' || c == ']') && --f->depth == 0)
-		emit(f);
+	if (i < len) {
+		*done = true;
+		return i + 1;
+	}
+	return len;
 }
 
-static int scan_byte(struct nr_framer *f, char c)
+/* Completes the value: its bytes are the buffered prefix plus @tail. */
+static int finish_value(struct nr_framer *f, const char *tail, size_t n)
 {
-	if (f->scalar && ends_scalar(c))
-		emit(f); /* then look at @c again, outside any value */
-	if (f->discarding) {
-		f->discarding = c != '\n';
-		return 0;
-	}
-	if (c == '\n' && f->started) {
-		fail(f, NR_FRAME_PARSE,
-		     f->in_string ? "newline inside a string" : "unterminated JSON value at end of line",
-		     true);
-		return 0;
-	}
-	if (!f->started) {
-		scan_idle(f, c);
-		if (!f->started)
-			return 0;
-	}
-	if (append(f, c) != 0)
-		return -ENOMEM;
-	if (f->len > f->max) {
+	bool discard;
+
+	if (f->len + n > f->max) {
 		char reason[96];
 		snprintf(reason, sizeof(reason), "request exceeds the limit of %zu bytes", f->max);
 		fail(f, NR_FRAME_TOO_LONG, reason, false);
-	} else if (!f->scalar && f->len > 1) {
-		scan_value(f, c);
+		return 0;
 	}
+	if (f->len == 0) {
+		/* The whole value is in this read: no copy. */
+		discard = f->ops->value(f->opaque, tail, n);
+	} else {
+		if (append(f, tail, n) != 0)
+			return -ENOMEM;
+		discard = f->ops->value(f->opaque, f->buf, f->len);
+	}
+	reset(f);
+	f->discarding = discard;
 	return 0;
 }
 
 int nr_framer_feed(struct nr_framer *f, const char *data, size_t len)
 {
-	for (size_t i = 0; i < len; i++) {
-		int rc = scan_byte(f, data[i]);
+	size_t i = 0;
+
+	while (i < len) {
+		bool done, broken;
+		size_t n;
+		int rc;
+
+		if (f->discarding) {
+			const char *nl = memchr(data + i, '\n', len - i);
+			if (!nl)
+				return 0;
+			i = (size_t)(nl - data) + 1;
+			f->discarding = false;
+			continue;
+		}
+		if (!f->started) {
+			scan_idle(f, data[i]);
+			if (!f->started) {
+				i++;
+				continue;
+			}
+			/* The opening byte is part of the value; scanning starts after it. */
+			n = 1 + scan_value(f, data + i + 1, len - i - 1, &done, &broken);
+		} else {
+			n = scan_value(f, data + i, len - i, &done, &broken);
+		}
+		if (broken) {
+			fail(f, NR_FRAME_PARSE,
+			     f->in_string ? "newline inside a string"
+					  : "unterminated JSON value at end of line",
+			     true);
+			i += n + 1;
+			continue;
+		}
+		rc = done ? finish_value(f, data + i, n) : 0;
+		if (!done && f->len + n > f->max) {
+			char reason[96];
+			snprintf(reason, sizeof(reason), "request exceeds the limit of %zu bytes",
+				 f->max);
+			fail(f, NR_FRAME_TOO_LONG, reason, false);
+		} else if (!done) {
+			rc = append(f, data + i, n);
+		}
 		if (rc)
 			return rc;
+		i += n;
 	}
 	return 0;
 }

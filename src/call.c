@@ -12,59 +12,149 @@
 
 #include "rpc_error.h"
 
+/* A batch's answers are gathered as one JSON array text. */
 struct nr_batch {
 	struct nr_session *session; /* NULL once the session closed */
-	json_t *responses;
+	char *text;                 /* "[" answer "," answer ... */
+	size_t len;
+	size_t cap;
 	unsigned pending;
 };
+
+/* Sends @text (malloc'd, stolen). */
+static void session_send_text(struct nr_session *session, char *text, size_t len)
+{
+	if (!session) {
+		free(text);
+		return;
+	}
+	/* On failure the transport freed the text and closes itself. */
+	session->ops->send(session, text, len);
+}
 
 static void session_send(struct nr_session *session, json_t *message)
 {
 	char *text = json_dumps(message, JSON_COMPACT);
 
-	if (text && session->ops->send(session, text, strlen(text)) != 0)
-		return; /* The transport freed the text and will close. */
+	if (text)
+		session_send_text(session, text, strlen(text));
 }
 
-static void batch_settle(struct nr_batch *batch, json_t *response)
+static int batch_append(struct nr_batch *batch, const char *text, size_t len)
 {
-	if (response && batch->session)
-		json_array_append(batch->responses, response);
+	if (batch->len + len + 2 > batch->cap) {
+		size_t cap = batch->cap ? batch->cap : 1024;
+		char *grown;
+		while (cap < batch->len + len + 2)
+			cap *= 2;
+		grown = realloc(batch->text, cap);
+		if (!grown)
+			return -ENOMEM;
+		batch->text = grown;
+		batch->cap = cap;
+	}
+	batch->text[batch->len] = batch->len == 0 ? '[' : ',';
+	batch->len++;
+	memcpy(batch->text + batch->len, text, len);
+	batch->len += len;
+	return 0;
+}
+
+/* Settles one element of the batch with its answer (@text malloc'd and
+ * stolen; NULL for a notification). Sends the array after the last one. */
+static void batch_settle(struct nr_batch *batch, char *text, size_t len)
+{
+	if (text && batch->session)
+		batch_append(batch, text, len);
+	free(text);
 	if (--batch->pending > 0)
 		return;
-	if (batch->session && json_array_size(batch->responses) > 0)
-		session_send(batch->session, batch->responses);
-	json_decref(batch->responses);
+	if (batch->session && batch->len > 0) {
+		batch->text[batch->len++] = ']';
+		session_send_text(batch->session, batch->text, batch->len);
+		batch->text = NULL;
+	}
+	free(batch->text);
 	free(batch);
 }
 
-/* Delivers a response (borrowed; NULL for a notification's outcome). */
-static void deliver(struct nr_session *session, struct nr_batch *batch, json_t *response)
+/* Delivers an answer (@text malloc'd and stolen; NULL for a notification). */
+static void deliver(struct nr_session *session, struct nr_batch *batch, char *text, size_t len)
 {
 	if (batch)
-		batch_settle(batch, response);
-	else if (response && session)
-		session_send(session, response);
+		batch_settle(batch, text, len);
+	else if (text)
+		session_send_text(session, text, len);
 }
 
-/* Returns a new response object for @id (borrowed; NULL means null). */
-static json_t *response_new(const json_t *id, const char *key, json_t *value)
+/* Dumps @value compactly into @stack when it fits, else into a malloc'd
+ * buffer (*heap, to free). Returns the text (not NUL-terminated) or NULL. */
+static const char *dump_value(const json_t *value, char *stack, size_t cap, char **heap,
+			      size_t *len)
 {
-	return json_pack("{s:s, s:O, s:o}", "jsonrpc", "2.0", "id", id ? id : json_null(), key,
-			 value);
+	size_t need = json_dumpb(value, stack, cap, JSON_COMPACT | JSON_ENCODE_ANY);
+
+	*heap = NULL;
+	*len = need;
+	if (need == 0)
+		return NULL;
+	if (need <= cap)
+		return stack;
+	*heap = json_dumps(value, JSON_COMPACT | JSON_ENCODE_ANY);
+	return *heap;
+}
+
+/*
+ * Returns a new response text {"jsonrpc":"2.0","id":ID,"KEY":VALUE} for @id
+ * (borrowed; NULL means null), @value stolen; NULL on allocation failure.
+ * Written directly rather than through a jansson object: it is the per-call
+ * cost of every answer.
+ */
+static char *response_text(const json_t *id, const char *key, json_t *value, size_t *len)
+{
+	static const char head[] = "{\"jsonrpc\":\"2.0\",\"id\":";
+	char id_stack[128], value_stack[2048];
+	char *id_heap, *value_heap, *text = NULL, *p;
+	size_t id_len, value_len, key_len = strlen(key);
+	const char *id_text = dump_value(id ? id : json_null(), id_stack, sizeof(id_stack),
+					 &id_heap, &id_len);
+	const char *value_text = dump_value(value, value_stack, sizeof(value_stack), &value_heap,
+					    &value_len);
+
+	if (id_text && value_text)
+		text = malloc(sizeof(head) + id_len + key_len + value_len + 8);
+	if (text) {
+		p = text;
+		memcpy(p, head, sizeof(head) - 1);
+		p += sizeof(head) - 1;
+		memcpy(p, id_text, id_len);
+		p += id_len;
+		p += sprintf(p, ",\"%s\":", key);
+		memcpy(p, value_text, value_len);
+		p += value_len;
+		*p++ = '}';
+		*p = '\0';
+		*len = (size_t)(p - text);
+	}
+	free(id_heap);
+	free(value_heap);
+	json_decref(value);
+	return text;
 }
 
 /* Answers a request that never became a call. @error is stolen. */
 static void reject(struct nr_session *session, struct nr_batch *batch, const json_t *id,
 		   bool notification, json_t *error)
 {
-	json_t *response = notification ? NULL : response_new(id, "error", error);
+	size_t len = 0;
+	char *text = NULL;
 
 	session->svc->stats.errors++;
 	if (notification)
 		json_decref(error);
-	deliver(session, batch, response);
-	json_decref(response);
+	else
+		text = response_text(id, "error", error, &len);
+	deliver(session, batch, text, len);
 }
 
 void nr_session_send_error(struct nr_session *session, int code, const char *reason)
@@ -115,14 +205,16 @@ static void session_unlink(struct nr_call *call)
 	}
 }
 
-/* Ends the call once: unlinks it, delivers @response (stolen, may be NULL)
- * and drops the dispatcher's reference. */
-static void call_end(struct nr_call *call, json_t *response, bool failed)
+/* Ends the call once: unlinks it, answers with @value (stolen, may be NULL)
+ * under @key ("result" or "error"), and drops the dispatcher's reference. */
+static void call_end(struct nr_call *call, const char *key, json_t *value, bool failed)
 {
 	struct nr_method_stats *ms = &call->svc->stats.methods[call->method_index];
+	char *text = NULL;
+	size_t len = 0;
 
 	if (call->state == NR_CALL_ENDED) {
-		json_decref(response);
+		json_decref(value);
 		return;
 	}
 	if (call->state == NR_CALL_QUEUED)
@@ -136,12 +228,11 @@ static void call_end(struct nr_call *call, json_t *response, bool failed)
 		call->timer_open = false;
 		uv_close((uv_handle_t *)&call->timer, timer_closed);
 	}
-	if (!call->id) {
-		json_decref(response);
-		response = NULL;
-	}
-	deliver(call->session, call->batch, response);
-	json_decref(response);
+	if (call->id && value && call->session)
+		text = response_text(call->id, key, value, &len);
+	else
+		json_decref(value);
+	deliver(call->session, call->batch, text, len);
 	if (call->session && !call->session->calls && call->session->ops->idle)
 		call->session->ops->idle(call->session);
 	nr_call_unref(call);
@@ -149,12 +240,12 @@ static void call_end(struct nr_call *call, json_t *response, bool failed)
 
 void nr_call_result(struct nr_call *call, json_t *result)
 {
-	call_end(call, response_new(call->id, "result", result), false);
+	call_end(call, "result", result, false);
 }
 
 void nr_call_error(struct nr_call *call, json_t *error)
 {
-	call_end(call, response_new(call->id, "error", error), true);
+	call_end(call, "error", error, true);
 }
 
 void nr_call_fail(struct nr_call *call, int code, const char *fmt, ...)
@@ -259,7 +350,7 @@ void nr_session_close(struct nr_session *session)
 	while ((call = session->calls) != NULL) {
 		session->calls = call->session_next;
 		call->session = NULL;
-		call_end(call, NULL, false);
+		call_end(call, NULL, NULL, false);
 	}
 	session->drain_waiters = NULL;
 }
@@ -421,7 +512,7 @@ static void dispatch(struct nr_session *session, json_t *req, struct nr_batch *b
 			      nr_rpc_error_object(NR_E_METHOD_NOT_FOUND, name,
 						  json_pack("{s:s}", "method", name)));
 	params = json_object_get(req, "params");
-	params = params ? json_incref(params) : json_object();
+	params = json_incref(params ? params : svc->no_params);
 	error = params_problem(svc, sm, params);
 	if (!error && !nr_policy_allows(&session->peer, m->cls))
 		error = nr_rpc_error_object(NR_E_PERMISSION_DENIED,
@@ -459,10 +550,9 @@ void nr_session_handle(struct nr_session *session, json_t *value)
 	if (!batch)
 		return nr_session_send_error(session, NR_E_INTERNAL, "out of memory");
 	batch->session = session;
-	batch->responses = json_array();
 	/* One extra count so the batch cannot complete while still dispatching. */
 	batch->pending = (unsigned)json_array_size(value) + 1;
 	json_array_foreach(value, i, req)
 		dispatch(session, req, batch);
-	batch_settle(batch, NULL);
+	batch_settle(batch, NULL, 0);
 }

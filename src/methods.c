@@ -100,7 +100,8 @@ int nr_service_init(struct nr_service *svc, uv_loop_t *loop, char *err, size_t e
 		return rc;
 	svc->stats.methods = calloc(nr_schema_method_count(svc->schema), sizeof(*svc->stats.methods));
 	svc->topology = nr_topology_new();
-	if (!svc->stats.methods || !svc->topology)
+	svc->no_params = json_object();
+	if (!svc->stats.methods || !svc->topology || !svc->no_params)
 		return -ENOMEM;
 	return 0;
 }
@@ -108,6 +109,7 @@ int nr_service_init(struct nr_service *svc, uv_loop_t *loop, char *err, size_t e
 void nr_service_fini(struct nr_service *svc)
 {
 	nr_topology_free(svc->topology);
+	json_decref(svc->no_params);
 	nr_schema_free(svc->schema);
 	free(svc->stats.methods);
 	svc->topology = NULL;

@@ -57,6 +57,7 @@ struct nr_service {
 	uint64_t start_ms;
 	bool have_sim;
 	bool passthru; /* this host's devices are served (and rescanned) */
+	json_t *no_params; /* shared {} for requests without params; never modified */
 };
 
 /* The peer's credentials, from SO_PEERCRED (or the daemon's own in --stdio). */

@@ -72,9 +72,18 @@ ParameterizedTestParameters(framing, vectors)
 ParameterizedTest(struct vector *v, framing, vectors, .timeout = 10)
 {
 	struct sink s = {.out = ""};
+	struct sink bytewise = {.out = ""};
+	struct nr_framer f;
 
 	run(v->input, 1024, &s);
 	cr_assert_str_eq(s.out, v->expect, "input %s", v->input);
+	/* One byte per read: every value crosses read boundaries. */
+	nr_framer_init(&f, &ops, &bytewise, 1024);
+	for (size_t i = 0; v->input[i]; i++)
+		cr_assert_eq(nr_framer_feed(&f, &v->input[i], 1), 0);
+	nr_framer_finish(&f);
+	nr_framer_fini(&f);
+	cr_assert_str_eq(bytewise.out, v->expect, "input %s, byte by byte", v->input);
 }
 
 Test(framing, too_long_value_is_rejected_and_line_discarded, .timeout = 10)
