@@ -41,16 +41,16 @@ static const uint64_t zone_counts[NR_ZONE_RUNS] = {100000, 1000000};
 static int missed;
 
 static const char usage_text[] =
-	"usage: nrbench --daemon PATH --echo PATH [options]\n"
-	"  --daemon PATH       nvmerpcd, started as PATH --socket S --simulate[=FILE]\n"
-	"  --echo PATH         echo_server, started as PATH S\n"
-	"  --daemon-cmd CMD    start the daemon as CMD instead (split at spaces;\n"
-	"                      {socket} and {simulate} are replaced)\n"
-	"  --seconds S         measured time per ping row (default 2)\n"
-	"  --warmup S          warm-up before each ping row (default 0.3)\n"
-	"  --no-ping, --no-zones  skip a part\n"
-	"  --check             exit 1 when a target is missed\n"
-	"  --keep-tmp          keep the temp dir (sockets, logs, simulator files)\n";
+    "usage: nrbench --daemon PATH --echo PATH [options]\n"
+    "  --daemon PATH       nvmerpcd, started as PATH --socket S --simulate[=FILE]\n"
+    "  --echo PATH         echo_server, started as PATH S\n"
+    "  --daemon-cmd CMD    start the daemon as CMD instead (split at spaces;\n"
+    "                      {socket} and {simulate} are replaced)\n"
+    "  --seconds S         measured time per ping row (default 2)\n"
+    "  --warmup S          warm-up before each ping row (default 0.3)\n"
+    "  --no-ping, --no-zones  skip a part\n"
+    "  --check             exit 1 when a target is missed\n"
+    "  --keep-tmp          keep the temp dir (sockets, logs, simulator files)\n";
 
 static const char *mark(bool ok)
 {
@@ -62,28 +62,52 @@ static const char *mark(bool ok)
 /* Parses the command line. Returns 0, or -EINVAL after printing usage. */
 static int parse_opts(int argc, char **argv, struct bench_opts *o)
 {
-	static const struct option longopts[] = {
-		{"daemon", required_argument, NULL, 'd'}, {"echo", required_argument, NULL, 'e'},
-		{"daemon-cmd", required_argument, NULL, 'D'}, {"seconds", required_argument, NULL, 's'},
-		{"warmup", required_argument, NULL, 'w'}, {"no-ping", no_argument, NULL, 'P'},
-		{"no-zones", no_argument, NULL, 'Z'}, {"check", no_argument, NULL, 'c'},
-		{"keep-tmp", no_argument, NULL, 'k'}, {"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0}};
+	static const struct option longopts[] = {{"daemon", required_argument, NULL, 'd'},
+						 {"echo", required_argument, NULL, 'e'},
+						 {"daemon-cmd", required_argument, NULL, 'D'},
+						 {"seconds", required_argument, NULL, 's'},
+						 {"warmup", required_argument, NULL, 'w'},
+						 {"no-ping", no_argument, NULL, 'P'},
+						 {"no-zones", no_argument, NULL, 'Z'},
+						 {"check", no_argument, NULL, 'c'},
+						 {"keep-tmp", no_argument, NULL, 'k'},
+						 {"help", no_argument, NULL, 'h'},
+						 {NULL, 0, NULL, 0}};
 	int c;
 
-	*o = (struct bench_opts){.seconds = 2.0, .warmup = 0.3, .run_ping = true, .run_zones = true};
+	*o =
+	    (struct bench_opts){.seconds = 2.0, .warmup = 0.3, .run_ping = true, .run_zones = true};
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'd': o->daemon = optarg; break;
-		case 'e': o->echo = optarg; break;
-		case 'D': o->daemon_cmd = optarg; break;
-		case 's': o->seconds = strtod(optarg, NULL); break;
-		case 'w': o->warmup = strtod(optarg, NULL); break;
-		case 'P': o->run_ping = false; break;
-		case 'Z': o->run_zones = false; break;
-		case 'c': o->check = true; break;
-		case 'k': o->keep_tmp = true; break;
-		default: goto usage;
+		case 'd':
+			o->daemon = optarg;
+			break;
+		case 'e':
+			o->echo = optarg;
+			break;
+		case 'D':
+			o->daemon_cmd = optarg;
+			break;
+		case 's':
+			o->seconds = strtod(optarg, NULL);
+			break;
+		case 'w':
+			o->warmup = strtod(optarg, NULL);
+			break;
+		case 'P':
+			o->run_ping = false;
+			break;
+		case 'Z':
+			o->run_zones = false;
+			break;
+		case 'c':
+			o->check = true;
+			break;
+		case 'k':
+			o->keep_tmp = true;
+			break;
+		default:
+			goto usage;
 		}
 	}
 	if (optind == argc && (o->daemon || o->daemon_cmd) && (o->echo || !o->run_ping) &&
@@ -176,7 +200,8 @@ static void print_ping_table(const struct bench_opts *o, const struct bench_ping
 	       "     req/s   p50 us   p99 us   srv   cli   oth | daemon/echo\n");
 	for (int i = 0; i < NR_PING_ROWS; i++) {
 		double ratio = echo[i].rps > 0 ? daemon[i].rps / echo[i].rps : 0;
-		bool ok = echo[i].ok && daemon[i].ok && daemon[i].rps > 0 && ratio >= TARGET_PING_RATIO;
+		bool ok =
+		    echo[i].ok && daemon[i].ok && daemon[i].rps > 0 && ratio >= TARGET_PING_RATIO;
 
 		printf("%5d %5d |", ping_conns[i], ping_depths[i]);
 		print_ping_cells(&echo[i]);
@@ -192,7 +217,8 @@ static void print_ping_table(const struct bench_opts *o, const struct bench_ping
 		print_ping_notes("echo", i, &echo[i]);
 		print_ping_notes("daemon", i, &daemon[i]);
 	}
-	printf("target: >= %.2f of echo at %d connections\n\n", TARGET_PING_RATIO, TARGET_PING_CONNS);
+	printf("target: >= %.2f of echo at %d connections\n\n", TARGET_PING_RATIO,
+	       TARGET_PING_CONNS);
 }
 
 static void bench_ping(const struct bench_opts *o)
@@ -224,7 +250,8 @@ static void print_zone_row(uint64_t n, const struct bench_zone_result *r)
 {
 	double rate = r->secs > 0 ? (double)r->counted / r->secs : 0;
 
-	printf("%8" PRIu64 " %8.3f %10.0f %7" PRIu64 " %9.1f %4.0f%% %4.0f%% %4.0f%% %9.1f %9.1f   %-6s",
+	printf("%8" PRIu64 " %8.3f %10.0f %7" PRIu64
+	       " %9.1f %4.0f%% %4.0f%% %4.0f%% %9.1f %9.1f   %-6s",
 	       n, r->secs, rate, r->chunks_seen, (double)r->max_line / 1024.0, r->srv_cpu,
 	       r->cli_cpu, r->other_cpu, mib(r->idle_kib), mib(r->peak_kib),
 	       mark(r->ok && rate >= TARGET_ZONES_PER_S));
@@ -234,9 +261,9 @@ static void print_zone_row(uint64_t n, const struct bench_zone_result *r)
 		       "disturbed\n",
 		       n, r->other_cpu);
 	if (!r->ok)
-		printf("  note: %" PRIu64 " zones: %s (counted %" PRIu64 ", result.nr_zones %" PRIu64
-		       ", chunks seen %" PRIu64 ", result.chunks %" PRIu64 ", seq errors %" PRIu64
-		       ")\n",
+		printf("  note: %" PRIu64 " zones: %s (counted %" PRIu64
+		       ", result.nr_zones %" PRIu64 ", chunks seen %" PRIu64
+		       ", result.chunks %" PRIu64 ", seq errors %" PRIu64 ")\n",
 		       n, r->why, r->counted, r->reported, r->chunks_seen, r->chunks_reported,
 		       r->seq_errors);
 }
@@ -250,8 +277,9 @@ static void bench_zones(const struct bench_opts *o)
 	for (int i = 0; i < NR_ZONE_RUNS; i++)
 		bench_zone_run(o, zone_counts[i], &res[i]);
 	printf("zones: streamed nvme.zns.report_zones of sim0n1, a fresh daemon per size\n");
-	printf("   zones     secs    zones/s  chunks  line KiB   srv   cli   oth  idle MiB  peak MiB"
-	       "   rate    peak\n");
+	printf(
+	    "   zones     secs    zones/s  chunks  line KiB   srv   cli   oth  idle MiB  peak MiB"
+	    "   rate    peak\n");
 	for (int i = 0; i < NR_ZONE_RUNS; i++) {
 		print_zone_row(zone_counts[i], &res[i]);
 		all_ok = all_ok && res[i].ok;

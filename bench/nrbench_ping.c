@@ -309,8 +309,8 @@ static void ping_summarize(struct ping_run *run)
 	res->srv_cpu = bench_cpu_percent(run->srv_ticks1 - run->srv_ticks0, secs);
 	res->cli_cpu = 100.0 * (bench_rusage_secs(&run->ru1) - bench_rusage_secs(&run->ru0)) / secs;
 	/* Tick sampling in /proc/stat can undercount by a few percent: clamp at 0. */
-	res->other_cpu = bench_cpu_percent(run->sys_ticks1 - run->sys_ticks0, secs) -
-			 res->srv_cpu - res->cli_cpu;
+	res->other_cpu = bench_cpu_percent(run->sys_ticks1 - run->sys_ticks0, secs) - res->srv_cpu -
+			 res->cli_cpu;
 	if (res->other_cpu < 0)
 		res->other_cpu = 0;
 	if (res->bad_ids || res->errors)
@@ -318,8 +318,8 @@ static void ping_summarize(struct ping_run *run)
 }
 
 /* Runs one (connections, depth) row against the server at @sock. */
-void bench_ping_run(const struct bench_opts *o, const struct bench_child *server, int nconns, int depth,
-		     struct bench_ping_result *res)
+void bench_ping_run(const struct bench_opts *o, const struct bench_child *server, int nconns,
+		    int depth, struct bench_ping_result *res)
 {
 	struct ping_run run = {.nconns = nconns, .depth = depth, .res = res};
 

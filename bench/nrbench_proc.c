@@ -122,7 +122,7 @@ void bench_child_print_log(const struct bench_child *c)
  * command is split at spaces and the tokens {socket} and {simulate} replaced.
  */
 void bench_daemon_argv(const struct bench_opts *o, const char *sock, const char *sim_arg,
-			char *store, size_t store_len, char *argv[])
+		       char *store, size_t store_len, char *argv[])
 {
 	char *tok, *save = NULL;
 	int n = 0;

@@ -56,11 +56,11 @@ static void zone_fail(struct bench_zone_result *res, const char *fmt, const char
 static int zone_write_sim(const char *path, uint64_t nr_zones)
 {
 	json_t *desc = json_pack(
-		"{s:[{s:s, s:[{s:s, s:s, s:s, s:i}], s:[{s:i, s:i, s:{s:i, s:I, s:i, s:i}}]}]}",
-		"subsystems", "nqn", "nqn.2026-11.io.nvmerpcd:bench", "controllers", "sn",
-		"BENCH0001", "mn", "bench", "fr", "1.0", "cntlid", 1, "namespaces", "nsid", 1,
-		"lba_size", 512, "zoned", "zone_size", 64, "nr_zones", (json_int_t)nr_zones,
-		"max_open", 14, "max_active", 14);
+	    "{s:[{s:s, s:[{s:s, s:s, s:s, s:i}], s:[{s:i, s:i, s:{s:i, s:I, s:i, s:i}}]}]}",
+	    "subsystems", "nqn", "nqn.2026-11.io.nvmerpcd:bench", "controllers", "sn", "BENCH0001",
+	    "mn", "bench", "fr", "1.0", "cntlid", 1, "namespaces", "nsid", 1, "lba_size", 512,
+	    "zoned", "zone_size", 64, "nr_zones", (json_int_t)nr_zones, "max_open", 14,
+	    "max_active", 14);
 	int rc;
 
 	if (desc == NULL)
@@ -116,8 +116,8 @@ static void zone_final(struct zone_stream *zs, const char *line, size_t len)
 
 		zone_fail(res, "the daemon answered with an error: %s", text ? text : "?");
 		free(text);
-	} else if (json_unpack(reply, "{s:{s:I, s:I}}", "result", "nr_zones", &nr_zones,
-			       "chunks", &chunks) != 0) {
+	} else if (json_unpack(reply, "{s:{s:I, s:I}}", "result", "nr_zones", &nr_zones, "chunks",
+			       &chunks) != 0) {
 		zone_fail(res, "%s", "the final result lacks nr_zones or chunks");
 	}
 	res->reported = nr_zones < 0 ? 0 : (uint64_t)nr_zones;
@@ -194,8 +194,10 @@ static int zone_stream_report(int fd, struct bench_zone_result *res)
 		return -ENOMEM;
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &idle, sizeof(idle));
 	t0 = mono_secs();
-	rc = write(fd, zone_request, sizeof(zone_request) - 1) ==
-			     (ssize_t)(sizeof(zone_request) - 1) ? 0 : -EIO;
+	rc =
+	    write(fd, zone_request, sizeof(zone_request) - 1) == (ssize_t)(sizeof(zone_request) - 1)
+		? 0
+		: -EIO;
 	if (rc == 0)
 		rc = zone_receive(fd, &zs);
 	res->secs = mono_secs() - t0;

@@ -25,9 +25,9 @@ enum conn_state {
 };
 
 static const char *const conn_state_names[] = {
-	[CONN_OPEN] = "open",
-	[CONN_DRAINING] = "draining",
-	[CONN_CLOSING] = "closing",
+    [CONN_OPEN] = "open",
+    [CONN_DRAINING] = "draining",
+    [CONN_CLOSING] = "closing",
 };
 
 struct nr_conn {
@@ -83,13 +83,13 @@ static void conn_frame_error(void *opaque, enum nr_frame_error error, const char
 
 	if (conn->state == CONN_CLOSING)
 		return;
-	nr_session_send_error(&conn->session,
-			      error == NR_FRAME_TOO_LONG ? NR_E_INVALID_REQUEST : NR_E_PARSE, reason);
+	nr_session_send_error(
+	    &conn->session, error == NR_FRAME_TOO_LONG ? NR_E_INVALID_REQUEST : NR_E_PARSE, reason);
 }
 
 static const struct nr_framer_ops framer_ops = {
-	.value = conn_value,
-	.error = conn_frame_error,
+    .value = conn_value,
+    .error = conn_frame_error,
 };
 
 static void write_done(uv_write_t *req, int status)
@@ -105,7 +105,8 @@ static void write_done(uv_write_t *req, int status)
 	}
 	if (conn->state == CONN_CLOSING)
 		return;
-	if (uv_stream_get_write_queue_size(conn->writer) <= conn->session.svc->limits.write_buffer / 2)
+	if (uv_stream_get_write_queue_size(conn->writer) <=
+	    conn->session.svc->limits.write_buffer / 2)
 		nr_session_drained(&conn->session);
 	conn_idle(&conn->session);
 }
@@ -238,9 +239,9 @@ static void conn_idle(struct nr_session *session)
 }
 
 static const struct nr_session_ops session_ops = {
-	.send = conn_send,
-	.unsent = conn_unsent,
-	.idle = conn_idle,
+    .send = conn_send,
+    .unsent = conn_unsent,
+    .idle = conn_idle,
 };
 
 static void alloc_cb(uv_handle_t *handle, size_t suggested, uv_buf_t *buf)

@@ -39,8 +39,7 @@ struct nr_framer {
 	bool discarding; /* skipping to the next newline */
 };
 
-void nr_framer_init(struct nr_framer *f, const struct nr_framer_ops *ops, void *opaque,
-		    size_t max);
+void nr_framer_init(struct nr_framer *f, const struct nr_framer_ops *ops, void *opaque, size_t max);
 void nr_framer_fini(struct nr_framer *f);
 
 /* Scans @len bytes; calls back for each value or error. Returns 0 or -ENOMEM. */

@@ -7,10 +7,10 @@
 #include <string.h>
 
 static const char *const level_names[] = {
-	[NR_LOG_ERROR] = "error",
-	[NR_LOG_WARN] = "warn",
-	[NR_LOG_INFO] = "info",
-	[NR_LOG_DEBUG] = "debug",
+    [NR_LOG_ERROR] = "error",
+    [NR_LOG_WARN] = "warn",
+    [NR_LOG_INFO] = "info",
+    [NR_LOG_DEBUG] = "debug",
 };
 
 static enum nr_log_level current_level = NR_LOG_INFO;

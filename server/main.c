@@ -40,37 +40,37 @@ enum {
 };
 
 static const struct option long_options[] = {
-	{"socket", required_argument, NULL, 's'},
-	{"simulate", optional_argument, NULL, 'S'},
-	{"stdio", no_argument, NULL, 'i'},
-	{"threads", required_argument, NULL, 't'},
-	{"log-level", required_argument, NULL, OPT_LOG_LEVEL},
-	{"max-line", required_argument, NULL, OPT_MAX_LINE},
-	{"max-result-items", required_argument, NULL, OPT_MAX_RESULT_ITEMS},
-	{"timeout-ms", required_argument, NULL, OPT_TIMEOUT_MS},
-	{"max-queue", required_argument, NULL, OPT_MAX_QUEUE},
-	{"write-buffer", required_argument, NULL, OPT_WRITE_BUFFER},
-	{"check-schema", no_argument, NULL, OPT_CHECK_SCHEMA},
-	{"no-passthru", no_argument, NULL, OPT_NO_PASSTHRU},
-	{"help", no_argument, NULL, 'h'},
-	{"version", no_argument, NULL, 'V'},
-	{NULL, 0, NULL, 0},
+    {"socket", required_argument, NULL, 's'},
+    {"simulate", optional_argument, NULL, 'S'},
+    {"stdio", no_argument, NULL, 'i'},
+    {"threads", required_argument, NULL, 't'},
+    {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+    {"max-line", required_argument, NULL, OPT_MAX_LINE},
+    {"max-result-items", required_argument, NULL, OPT_MAX_RESULT_ITEMS},
+    {"timeout-ms", required_argument, NULL, OPT_TIMEOUT_MS},
+    {"max-queue", required_argument, NULL, OPT_MAX_QUEUE},
+    {"write-buffer", required_argument, NULL, OPT_WRITE_BUFFER},
+    {"check-schema", no_argument, NULL, OPT_CHECK_SCHEMA},
+    {"no-passthru", no_argument, NULL, OPT_NO_PASSTHRU},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},
+    {NULL, 0, NULL, 0},
 };
 
 static const char usage_text[] =
-	"usage: nvmerpcd [options]\n"
-	"  --socket PATH           listen here (default " DEFAULT_SOCKET ")\n"
-	"  --simulate[=FILE]       serve the built-in simulated subsystem, or one described by FILE\n"
-	"  --no-passthru           do not scan this host's NVMe devices (served by default)\n"
-	"  --stdio                 serve JSON-RPC on stdin/stdout instead of a socket\n"
-	"  --threads N             worker threads for device calls (default 4)\n"
-	"  --log-level LEVEL       error, warn, info (default) or debug\n"
-	"  --max-line BYTES        largest JSON text accepted (default 1048576)\n"
-	"  --max-result-items N    items in one non-streamed result (default 1024)\n"
-	"  --timeout-ms MS         per device command (default 30000)\n"
-	"  --max-queue N           calls queued per device before DeviceBusy (default 128)\n"
-	"  --write-buffer BYTES    unsent bytes per client before streams pause (default 1048576)\n"
-	"  --check-schema          check the method table against the schema and exit\n";
+    "usage: nvmerpcd [options]\n"
+    "  --socket PATH           listen here (default " DEFAULT_SOCKET ")\n"
+    "  --simulate[=FILE]       serve the built-in simulated subsystem, or one described by FILE\n"
+    "  --no-passthru           do not scan this host's NVMe devices (served by default)\n"
+    "  --stdio                 serve JSON-RPC on stdin/stdout instead of a socket\n"
+    "  --threads N             worker threads for device calls (default 4)\n"
+    "  --log-level LEVEL       error, warn, info (default) or debug\n"
+    "  --max-line BYTES        largest JSON text accepted (default 1048576)\n"
+    "  --max-result-items N    items in one non-streamed result (default 1024)\n"
+    "  --timeout-ms MS         per device command (default 30000)\n"
+    "  --max-queue N           calls queued per device before DeviceBusy (default 128)\n"
+    "  --write-buffer BYTES    unsent bytes per client before streams pause (default 1048576)\n"
+    "  --check-schema          check the method table against the schema and exit\n";
 
 static uv_signal_t sig_int, sig_term;
 static struct nr_sim *sim;
@@ -117,16 +117,35 @@ static int parse_options(int argc, char **argv, struct options *o)
 	while ((opt = getopt_long(argc, argv, "s:t:hV", long_options, NULL)) != -1) {
 		int rc = 0;
 		switch (opt) {
-		case 's': o->socket = optarg; break;
-		case 'S': o->simulate = optarg ? optarg : ""; break;
-		case 'i': o->stdio = true; break;
-		case OPT_CHECK_SCHEMA: o->check_schema = true; break;
-		case OPT_NO_PASSTHRU: o->no_passthru = true; break;
-		case OPT_LOG_LEVEL: rc = nr_log_parse_level(optarg, &o->log_level); break;
-		case 'h': fputs(usage_text, stdout); exit(0);
-		case 'V': puts("nvmerpcd " NR_VERSION); exit(0);
-		case '?': return -EINVAL;
-		default: rc = parse_limit(opt, optarg, &o->limits); break;
+		case 's':
+			o->socket = optarg;
+			break;
+		case 'S':
+			o->simulate = optarg ? optarg : "";
+			break;
+		case 'i':
+			o->stdio = true;
+			break;
+		case OPT_CHECK_SCHEMA:
+			o->check_schema = true;
+			break;
+		case OPT_NO_PASSTHRU:
+			o->no_passthru = true;
+			break;
+		case OPT_LOG_LEVEL:
+			rc = nr_log_parse_level(optarg, &o->log_level);
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			exit(0);
+		case 'V':
+			puts("nvmerpcd " NR_VERSION);
+			exit(0);
+		case '?':
+			return -EINVAL;
+		default:
+			rc = parse_limit(opt, optarg, &o->limits);
+			break;
 		}
 		if (rc) {
 			fprintf(stderr, "nvmerpcd: bad value for --%s: %s\n",
@@ -148,7 +167,8 @@ static int simulator_start(struct nr_service *svc, const char *file)
 		return rc;
 	}
 	for (size_t i = 0; i < nr_sim_ctrl_count(sim); i++) {
-		rc = nr_topology_add_ctrl(svc->topology, "sim", &nr_sim_ops, nr_sim_ctrl_at(sim, i));
+		rc =
+		    nr_topology_add_ctrl(svc->topology, "sim", &nr_sim_ops, nr_sim_ctrl_at(sim, i));
 		if (rc) {
 			nr_log(NR_LOG_ERROR, "simulated controller %zu: %s", i, strerror(-rc));
 			return rc;
@@ -201,7 +221,8 @@ static int serve(struct nr_service *svc, const struct options *o)
 	}
 	if (rc) {
 		if (rc != -EADDRINUSE)
-			nr_log(NR_LOG_ERROR, "%s: %s", o->stdio ? "stdio" : o->socket, uv_strerror(rc));
+			nr_log(NR_LOG_ERROR, "%s: %s", o->stdio ? "stdio" : o->socket,
+			       uv_strerror(rc));
 		shutdown_all();
 	}
 	uv_run(svc->loop, UV_RUN_DEFAULT);

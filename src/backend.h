@@ -8,7 +8,6 @@
 
 #include "nvme_cmd.h"
 
-
 struct nr_backend_ops {
 	const char *name; /* "sim", "passthru", "mi": reported in nvme.list */
 	/*

@@ -15,7 +15,7 @@
 /* A batch's answers are gathered as one JSON array text. */
 struct nr_batch {
 	struct nr_session *session; /* NULL once the session closed */
-	char *text;                 /* "[" answer "," answer ... */
+	char *text;		    /* "[" answer "," answer ... */
 	size_t len;
 	size_t cap;
 	unsigned pending;
@@ -116,10 +116,10 @@ static char *response_text(const json_t *id, const char *key, json_t *value, siz
 	char id_stack[128], value_stack[2048];
 	char *id_heap, *value_heap, *text = NULL, *p;
 	size_t id_len, value_len, key_len = strlen(key);
-	const char *id_text = dump_value(id ? id : json_null(), id_stack, sizeof(id_stack),
-					 &id_heap, &id_len);
-	const char *value_text = dump_value(value, value_stack, sizeof(value_stack), &value_heap,
-					    &value_len);
+	const char *id_text =
+	    dump_value(id ? id : json_null(), id_stack, sizeof(id_stack), &id_heap, &id_len);
+	const char *value_text =
+	    dump_value(value, value_stack, sizeof(value_stack), &value_heap, &value_len);
 
 	if (id_text && value_text)
 		text = malloc(sizeof(head) + id_len + key_len + value_len + 8);
@@ -389,7 +389,7 @@ static const char *envelope_problem(const json_t *req)
 		return "\"id\" must be a string, an integer or null";
 	if (params && !json_is_object(params) && !json_is_array(params))
 		return "\"params\" must be an object (or an array, which this server rejects)";
-	json_object_foreach((json_t *)req, key, value) {
+	json_object_foreach ((json_t *)req, key, value) {
 		bool known = false;
 		for (size_t i = 0; i < sizeof(envelope_keys) / sizeof(envelope_keys[0]); i++)
 			known |= strcmp(key, envelope_keys[i]) == 0;
@@ -468,13 +468,15 @@ static json_t *device_problem(struct nr_call *call, const struct nr_schema_metho
 		return nr_rpc_error_object(NR_E_DEVICE_NOT_FOUND, "no such device in nvme.list",
 					   json_pack("{s:O}", "device", name));
 	nr_ctrl_ref(call->dev.ctrl); /* a rescan may drop it while the call lives */
-	bit = strcmp(call->dev.ctrl->ops->name, "sim") == 0 ? NR_BACKEND_BIT_SIM
+	bit = strcmp(call->dev.ctrl->ops->name, "sim") == 0  ? NR_BACKEND_BIT_SIM
 	      : strcmp(call->dev.ctrl->ops->name, "mi") == 0 ? NR_BACKEND_BIT_MI
 							     : NR_BACKEND_BIT_PASSTHRU;
 	if (!(sm->backends & bit))
-		return nr_rpc_error_object(NR_E_NOT_SUPPORTED, "the device's backend does not "
-							       "support this method",
-					   json_pack("{s:s}", "backend", call->dev.ctrl->ops->name));
+		return nr_rpc_error_object(
+		    NR_E_NOT_SUPPORTED,
+		    "the device's backend does not "
+		    "support this method",
+		    json_pack("{s:s}", "backend", call->dev.ctrl->ops->name));
 	if (call->method->cls == NR_CLASS_DESTRUCTIVE &&
 	    (!json_is_string(confirm) ||
 	     strcmp(json_string_value(confirm), call->dev.ctrl->sn) != 0))
@@ -515,11 +517,10 @@ static void dispatch(struct nr_session *session, json_t *req, struct nr_batch *b
 	params = json_incref(params ? params : svc->no_params);
 	error = params_problem(svc, sm, params);
 	if (!error && !nr_policy_allows(&session->peer, m->cls))
-		error = nr_rpc_error_object(NR_E_PERMISSION_DENIED,
-					    "this peer may call read methods only",
-					    json_pack("{s:i, s:s}", "uid", (int)session->peer.uid,
-						      "class", m->cls == NR_CLASS_WRITE ? "write"
-										: "destructive"));
+		error = nr_rpc_error_object(
+		    NR_E_PERMISSION_DENIED, "this peer may call read methods only",
+		    json_pack("{s:i, s:s}", "uid", (int)session->peer.uid, "class",
+			      m->cls == NR_CLASS_WRITE ? "write" : "destructive"));
 	if (error) {
 		json_decref(params);
 		svc->stats.methods[schema_index(svc->schema, sm)].errors++;
@@ -552,7 +553,7 @@ void nr_session_handle(struct nr_session *session, json_t *value)
 	batch->session = session;
 	/* One extra count so the batch cannot complete while still dispatching. */
 	batch->pending = (unsigned)json_array_size(value) + 1;
-	json_array_foreach(value, i, req)
+	json_array_foreach (value, i, req)
 		dispatch(session, req, batch);
 	batch_settle(batch, NULL, 0);
 }

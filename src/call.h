@@ -34,7 +34,7 @@ struct nr_session {
 	const struct nr_session_ops *ops;
 	struct nr_service *svc;
 	struct nr_peer peer;
-	struct nr_call *calls;        /* live calls, linked by session_next */
+	struct nr_call *calls;	       /* live calls, linked by session_next */
 	struct nr_call *drain_waiters; /* paused producers, linked by drain_next */
 };
 
@@ -50,11 +50,11 @@ struct nr_method {
 };
 
 enum nr_call_state {
-	NR_CALL_NEW,     /* handler has it, no device work yet */
-	NR_CALL_QUEUED,  /* waiting in a device FIFO */
+	NR_CALL_NEW,	 /* handler has it, no device work yet */
+	NR_CALL_QUEUED,	 /* waiting in a device FIFO */
 	NR_CALL_RUNNING, /* work on a worker thread */
-	NR_CALL_PAUSED,  /* streaming, waiting for the peer to drain */
-	NR_CALL_ENDED,   /* answered; memory kept while work still runs */
+	NR_CALL_PAUSED,	 /* streaming, waiting for the peer to drain */
+	NR_CALL_ENDED,	 /* answered; memory kept while work still runs */
 };
 
 struct nr_call {
@@ -62,8 +62,8 @@ struct nr_call {
 	struct nr_service *svc;
 	const struct nr_method *method;
 	size_t method_index; /* into the schema's method list, for stats */
-	json_t *id;          /* NULL for a notification */
-	json_t *params;      /* validated */
+	json_t *id;	     /* NULL for a notification */
+	json_t *params;	     /* validated */
 	struct nr_batch *batch;
 	struct nr_device dev;
 	bool stream;
@@ -118,7 +118,7 @@ void nr_call_result(struct nr_call *call, json_t *result);
 void nr_call_error(struct nr_call *call, json_t *error);
 /* Ends the call with a code and a reason sentence. */
 void nr_call_fail(struct nr_call *call, int code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* Sends one rpc.stream notification carrying @items (stolen). Returns 0 or -errno. */
 int nr_call_stream_items(struct nr_call *call, json_t *items);

@@ -21,8 +21,8 @@ void nr_call_invalid(struct nr_call *call, const char *field, const char *reason
 bool nr_call_fail_cmd(struct nr_call *call, int rc, const struct nr_cmd *cmd, const char *what)
 {
 	if (rc == -EBUSY)
-		nr_call_fail(call, NR_E_DEVICE_BUSY, "%s has %u requests queued", call->dev.ctrl->name,
-			     call->svc->limits.max_queue);
+		nr_call_fail(call, NR_E_DEVICE_BUSY, "%s has %u requests queued",
+			     call->dev.ctrl->name, call->svc->limits.max_queue);
 	else if (rc)
 		nr_call_error(call, nr_rpc_error_from_errno(rc, what));
 	else if (cmd && cmd->status)
@@ -142,7 +142,7 @@ static json_t *id_ctrl_encode(struct nr_call *call, const struct nr_single *sing
 void nr_m_nvme_id_ctrl(struct nr_call *call)
 {
 	struct nr_single *single =
-		nr_single_new(call, sizeof(struct nvme_id_ctrl), id_ctrl_encode, "Identify Controller");
+	    nr_single_new(call, sizeof(struct nvme_id_ctrl), id_ctrl_encode, "Identify Controller");
 
 	if (!single)
 		return;
@@ -172,7 +172,8 @@ void nr_m_nvme_id_ns(struct nr_call *call)
 	struct nr_single *single;
 
 	if (nsid == 0)
-		return nr_call_invalid(call, "params.nsid", "is required when device is a controller");
+		return nr_call_invalid(call, "params.nsid",
+				       "is required when device is a controller");
 	single = nr_single_new(call, sizeof(struct nvme_id_ns), id_ns_encode, "Identify Namespace");
 	if (!single)
 		return;
@@ -187,9 +188,10 @@ static json_t *smart_encode(struct nr_call *call, const struct nr_single *single
 
 void nr_m_nvme_smart_log(struct nr_call *call)
 {
-	uint32_t nsid = json_object_get(call->params, "nsid") ? call_nsid(call, NSID_ALL) : NSID_ALL;
+	uint32_t nsid =
+	    json_object_get(call->params, "nsid") ? call_nsid(call, NSID_ALL) : NSID_ALL;
 	struct nr_single *single =
-		nr_single_new(call, sizeof(struct nvme_smart_log), smart_encode, "SMART log");
+	    nr_single_new(call, sizeof(struct nvme_smart_log), smart_encode, "SMART log");
 
 	if (!single)
 		return;

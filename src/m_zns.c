@@ -19,24 +19,24 @@
 #define ZONE_HDR_SIZE 64u
 
 static const char *const state_filters[] = {
-	[NR_ZRASF_ALL] = "all",
-	[NR_ZRASF_EMPTY] = "empty",
-	[NR_ZRASF_IMPL_OPEN] = "implicitly_open",
-	[NR_ZRASF_EXPL_OPEN] = "explicitly_open",
-	[NR_ZRASF_CLOSED] = "closed",
-	[NR_ZRASF_FULL] = "full",
-	[NR_ZRASF_READ_ONLY] = "read_only",
-	[NR_ZRASF_OFFLINE] = "offline",
+    [NR_ZRASF_ALL] = "all",
+    [NR_ZRASF_EMPTY] = "empty",
+    [NR_ZRASF_IMPL_OPEN] = "implicitly_open",
+    [NR_ZRASF_EXPL_OPEN] = "explicitly_open",
+    [NR_ZRASF_CLOSED] = "closed",
+    [NR_ZRASF_FULL] = "full",
+    [NR_ZRASF_READ_ONLY] = "read_only",
+    [NR_ZRASF_OFFLINE] = "offline",
 };
 
 struct report {
 	struct nr_cmd cmd;
 	enum nr_zrasf filter;
 	uint64_t next_slba;
-	uint64_t total;    /* zones answered so far */
-	uint64_t cap;      /* stop after this many */
+	uint64_t total;	   /* zones answered so far */
+	uint64_t cap;	   /* stop after this many */
 	bool cap_is_error; /* reaching cap + 1 means ResultTooLarge */
-	uint32_t want;     /* descriptors asked in the chunk in flight */
+	uint32_t want;	   /* descriptors asked in the chunk in flight */
 	json_t *zone_list; /* not streamed: the whole answer */
 	unsigned char buf[ZONE_HDR_SIZE + ZONE_CHUNK * ZONE_DESC_SIZE];
 };
@@ -107,8 +107,7 @@ static const struct nvme_zns_desc *chunk_desc(const struct report *r, uint64_t i
  * zone dropped). Returns the descriptors to keep; *end is set when the
  * namespace has no zones past this chunk, *truncated when the cap cut it.
  */
-static uint64_t chunk_measure(struct nr_call *call, struct report *r, bool *end,
-			      bool *truncated)
+static uint64_t chunk_measure(struct nr_call *call, struct report *r, bool *end, bool *truncated)
 {
 	uint64_t got = le64toh(*(const uint64_t *)r->buf);
 	uint64_t keep;
@@ -170,11 +169,11 @@ static void report_finish(struct nr_call *call, bool truncated)
 static void report_too_large(struct nr_call *call)
 {
 	nr_call_error(call, nr_rpc_error_object(
-				    NR_E_RESULT_TOO_LARGE,
-				    "more zones than max_result_items: pass stream: true, or page "
-				    "with slba and limit",
-				    json_pack("{s:I}", "max_result_items",
-					      (json_int_t)call->svc->limits.max_result_items)));
+				NR_E_RESULT_TOO_LARGE,
+				"more zones than max_result_items: pass stream: true, or page "
+				"with slba and limit",
+				json_pack("{s:I}", "max_result_items",
+					  (json_int_t)call->svc->limits.max_result_items)));
 }
 
 static void report_done(struct nr_call *call, int rc)
@@ -218,7 +217,8 @@ void nr_m_zns_report_zones(struct nr_call *call)
 	r->filter = filter_parse(json_object_get(call->params, "state"));
 	r->next_slba = (uint64_t)json_integer_value(json_object_get(call->params, "slba"));
 	r->zone_list = json_array();
-	r->cap = limit ? (uint64_t)json_integer_value(limit) : (call->stream ? UINT64_MAX - 1 : max);
+	r->cap =
+	    limit ? (uint64_t)json_integer_value(limit) : (call->stream ? UINT64_MAX - 1 : max);
 	r->cap_is_error = !call->stream && (!limit || r->cap > max);
 	if (r->cap_is_error)
 		r->cap = max;
@@ -226,8 +226,8 @@ void nr_m_zns_report_zones(struct nr_call *call)
 }
 
 static const char *const send_actions[] = {
-	[NR_ZSA_CLOSE] = "close", [NR_ZSA_FINISH] = "finish",	[NR_ZSA_OPEN] = "open",
-	[NR_ZSA_RESET] = "reset", [NR_ZSA_OFFLINE] = "offline",
+    [NR_ZSA_CLOSE] = "close", [NR_ZSA_FINISH] = "finish",   [NR_ZSA_OPEN] = "open",
+    [NR_ZSA_RESET] = "reset", [NR_ZSA_OFFLINE] = "offline",
 };
 
 static uint8_t action_parse(const char *name)
@@ -266,8 +266,7 @@ void nr_m_zns_mgmt_send(struct nr_call *call)
 	single = nr_single_new(call, 0, send_encode, "Zone Management Send");
 	if (!single)
 		return;
-	nr_cmd_zone_send(&single->cmd, call->dev.ns->nsid,
-			 (uint64_t)json_integer_value(slba),
+	nr_cmd_zone_send(&single->cmd, call->dev.ns->nsid, (uint64_t)json_integer_value(slba),
 			 action_parse(json_string_value(json_object_get(call->params, "action"))),
 			 all);
 	nr_single_submit(call);

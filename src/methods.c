@@ -9,18 +9,18 @@
 
 /* Sorted by name: nr_method_find bisects it. */
 static const struct nr_method method_table[] = {
-	{"nvme.id_ctrl", NR_CLASS_READ, false, nr_m_nvme_id_ctrl},
-	{"nvme.id_ns", NR_CLASS_READ, false, nr_m_nvme_id_ns},
-	{"nvme.list", NR_CLASS_READ, false, nr_m_nvme_list},
-	{"nvme.rescan", NR_CLASS_READ, false, nr_m_nvme_rescan},
-	{"nvme.smart_log", NR_CLASS_READ, false, nr_m_nvme_smart_log},
-	{"nvme.zns.mgmt_send", NR_CLASS_DESTRUCTIVE, false, nr_m_zns_mgmt_send},
-	{"nvme.zns.report_zones", NR_CLASS_READ, true, nr_m_zns_report_zones},
-	{"rpc.cancel", NR_CLASS_READ, false, nr_m_rpc_cancel},
-	{"rpc.discover", NR_CLASS_READ, false, nr_m_rpc_discover},
-	{"rpc.ping", NR_CLASS_READ, false, nr_m_rpc_ping},
-	{"server.info", NR_CLASS_READ, false, nr_m_server_info},
-	{"server.stats", NR_CLASS_READ, false, nr_m_server_stats},
+    {"nvme.id_ctrl", NR_CLASS_READ, false, nr_m_nvme_id_ctrl},
+    {"nvme.id_ns", NR_CLASS_READ, false, nr_m_nvme_id_ns},
+    {"nvme.list", NR_CLASS_READ, false, nr_m_nvme_list},
+    {"nvme.rescan", NR_CLASS_READ, false, nr_m_nvme_rescan},
+    {"nvme.smart_log", NR_CLASS_READ, false, nr_m_nvme_smart_log},
+    {"nvme.zns.mgmt_send", NR_CLASS_DESTRUCTIVE, false, nr_m_zns_mgmt_send},
+    {"nvme.zns.report_zones", NR_CLASS_READ, true, nr_m_zns_report_zones},
+    {"rpc.cancel", NR_CLASS_READ, false, nr_m_rpc_cancel},
+    {"rpc.discover", NR_CLASS_READ, false, nr_m_rpc_discover},
+    {"rpc.ping", NR_CLASS_READ, false, nr_m_rpc_ping},
+    {"server.info", NR_CLASS_READ, false, nr_m_server_info},
+    {"server.stats", NR_CLASS_READ, false, nr_m_server_stats},
 };
 
 #define METHOD_COUNT (sizeof(method_table) / sizeof(method_table[0]))
@@ -77,12 +77,12 @@ bool nr_policy_allows(const struct nr_peer *peer, enum nr_class cls)
 void nr_limits_default(struct nr_limits *limits)
 {
 	*limits = (struct nr_limits){
-		.max_line = NR_DEFAULT_MAX_LINE,
-		.max_result_items = NR_DEFAULT_MAX_RESULT_ITEMS,
-		.timeout_ms = NR_DEFAULT_TIMEOUT_MS,
-		.max_queue = NR_DEFAULT_MAX_QUEUE,
-		.write_buffer = NR_DEFAULT_WRITE_BUFFER,
-		.threads = 4,
+	    .max_line = NR_DEFAULT_MAX_LINE,
+	    .max_result_items = NR_DEFAULT_MAX_RESULT_ITEMS,
+	    .timeout_ms = NR_DEFAULT_TIMEOUT_MS,
+	    .max_queue = NR_DEFAULT_MAX_QUEUE,
+	    .write_buffer = NR_DEFAULT_WRITE_BUFFER,
+	    .threads = 4,
 	};
 }
 
@@ -98,7 +98,8 @@ int nr_service_init(struct nr_service *svc, uv_loop_t *loop, char *err, size_t e
 	rc = nr_methods_check(svc->schema, err, err_len);
 	if (rc)
 		return rc;
-	svc->stats.methods = calloc(nr_schema_method_count(svc->schema), sizeof(*svc->stats.methods));
+	svc->stats.methods =
+	    calloc(nr_schema_method_count(svc->schema), sizeof(*svc->stats.methods));
 	svc->topology = nr_topology_new();
 	svc->no_params = json_object();
 	if (!svc->stats.methods || !svc->topology || !svc->no_params)

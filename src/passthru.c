@@ -114,11 +114,11 @@ static void pt_ctrl_info(void *backend_ctrl, char *transport, char *address, siz
 static void pt_ctrl_free(void *backend_ctrl);
 
 const struct nr_backend_ops nr_passthru_ops = {
-	.name = "passthru",
-	.submit = pt_submit,
-	.ns_names = pt_ns_names,
-	.ctrl_info = pt_ctrl_info,
-	.release = pt_ctrl_free,
+    .name = "passthru",
+    .submit = pt_submit,
+    .ns_names = pt_ns_names,
+    .ctrl_info = pt_ctrl_info,
+    .release = pt_ctrl_free,
 };
 
 static void ns_add(struct pt_ctrl *ctrl, nvme_ns_t n)
@@ -144,10 +144,11 @@ static void ctrl_namespaces(struct pt_ctrl *ctrl, nvme_subsystem_t s, nvme_ctrl_
 	nvme_ns_t n;
 	nvme_path_t p;
 
-	nvme_ctrl_for_each_ns(c, n)
-		ns_add(ctrl, n);
-	nvme_subsystem_for_each_ns(s, n) {
-		nvme_namespace_for_each_path(n, p) {
+	nvme_ctrl_for_each_ns(c, n) ns_add(ctrl, n);
+	nvme_subsystem_for_each_ns(s, n)
+	{
+		nvme_namespace_for_each_path(n, p)
+		{
 			if (nvme_path_get_ctrl(p) == c)
 				ns_add(ctrl, n);
 		}
@@ -219,9 +220,12 @@ int nr_passthru_build(struct nr_ctrl ***ctrls, size_t *count,
 	*count = 0;
 	if (!root)
 		return 0; /* no sysfs nvme class: no devices */
-	nvme_for_each_host(root, h) {
-		nvme_for_each_subsystem(h, s) {
-			nvme_subsystem_for_each_ctrl(s, c) {
+	nvme_for_each_host(root, h)
+	{
+		nvme_for_each_subsystem(h, s)
+		{
+			nvme_subsystem_for_each_ctrl(s, c)
+			{
 				int err = ctrl_build(s, c, &ctrl);
 				if (err == 0 && rc)
 					nr_ctrl_unref(ctrl);

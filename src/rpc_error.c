@@ -14,22 +14,22 @@ struct code_info {
 };
 
 static const struct code_info code_table[] = {
-	{NR_E_PARSE, "ParseError", "Parse error"},
-	{NR_E_INVALID_REQUEST, "InvalidRequest", "Invalid request"},
-	{NR_E_METHOD_NOT_FOUND, "MethodNotFound", "Method not found"},
-	{NR_E_INVALID_PARAMS, "InvalidParams", "Invalid params"},
-	{NR_E_INTERNAL, "InternalError", "Internal error"},
-	{NR_E_DEVICE_NOT_FOUND, "DeviceNotFound", "Device not found"},
-	{NR_E_DEVICE_BUSY, "DeviceBusy", "Device busy"},
-	{NR_E_TIMEOUT, "Timeout", "Timeout"},
-	{NR_E_NVME_STATUS, "NvmeStatus", "NVMe status error"},
-	{NR_E_MI_STATUS, "MiStatus", "NVMe-MI status error"},
-	{NR_E_NOT_SUPPORTED, "NotSupported", "Not supported"},
-	{NR_E_PERMISSION_DENIED, "PermissionDenied", "Permission denied"},
-	{NR_E_CONFIRMATION_REQUIRED, "ConfirmationRequired", "Confirmation required"},
-	{NR_E_TRANSPORT, "TransportError", "Transport error"},
-	{NR_E_CANCELLED, "Cancelled", "Cancelled"},
-	{NR_E_RESULT_TOO_LARGE, "ResultTooLarge", "Result too large"},
+    {NR_E_PARSE, "ParseError", "Parse error"},
+    {NR_E_INVALID_REQUEST, "InvalidRequest", "Invalid request"},
+    {NR_E_METHOD_NOT_FOUND, "MethodNotFound", "Method not found"},
+    {NR_E_INVALID_PARAMS, "InvalidParams", "Invalid params"},
+    {NR_E_INTERNAL, "InternalError", "Internal error"},
+    {NR_E_DEVICE_NOT_FOUND, "DeviceNotFound", "Device not found"},
+    {NR_E_DEVICE_BUSY, "DeviceBusy", "Device busy"},
+    {NR_E_TIMEOUT, "Timeout", "Timeout"},
+    {NR_E_NVME_STATUS, "NvmeStatus", "NVMe status error"},
+    {NR_E_MI_STATUS, "MiStatus", "NVMe-MI status error"},
+    {NR_E_NOT_SUPPORTED, "NotSupported", "Not supported"},
+    {NR_E_PERMISSION_DENIED, "PermissionDenied", "Permission denied"},
+    {NR_E_CONFIRMATION_REQUIRED, "ConfirmationRequired", "Confirmation required"},
+    {NR_E_TRANSPORT, "TransportError", "Transport error"},
+    {NR_E_CANCELLED, "Cancelled", "Cancelled"},
+    {NR_E_RESULT_TOO_LARGE, "ResultTooLarge", "Result too large"},
 };
 
 static const struct code_info *code_lookup(int code)
@@ -72,12 +72,12 @@ struct errno_map {
 };
 
 static const struct errno_map errno_table[] = {
-	{ETIMEDOUT, NR_E_TIMEOUT},	   {ENODEV, NR_E_DEVICE_NOT_FOUND},
-	{ENOENT, NR_E_DEVICE_NOT_FOUND},   {ENXIO, NR_E_DEVICE_NOT_FOUND},
-	{EBUSY, NR_E_DEVICE_BUSY},	   {EAGAIN, NR_E_DEVICE_BUSY},
-	{EOPNOTSUPP, NR_E_NOT_SUPPORTED},  {ENOTTY, NR_E_NOT_SUPPORTED},
-	{ECANCELED, NR_E_CANCELLED},	   {ENOMEM, NR_E_INTERNAL},
-	{EACCES, NR_E_PERMISSION_DENIED},  {EPERM, NR_E_PERMISSION_DENIED},
+    {ETIMEDOUT, NR_E_TIMEOUT},	      {ENODEV, NR_E_DEVICE_NOT_FOUND},
+    {ENOENT, NR_E_DEVICE_NOT_FOUND},  {ENXIO, NR_E_DEVICE_NOT_FOUND},
+    {EBUSY, NR_E_DEVICE_BUSY},	      {EAGAIN, NR_E_DEVICE_BUSY},
+    {EOPNOTSUPP, NR_E_NOT_SUPPORTED}, {ENOTTY, NR_E_NOT_SUPPORTED},
+    {ECANCELED, NR_E_CANCELLED},      {ENOMEM, NR_E_INTERNAL},
+    {EACCES, NR_E_PERMISSION_DENIED}, {EPERM, NR_E_PERMISSION_DENIED},
 };
 
 json_t *nr_rpc_error_from_errno(int neg_errno, const char *what)
@@ -103,10 +103,10 @@ json_t *nr_rpc_error_nvme_status(unsigned status, const char *what)
 
 	snprintf(reason, sizeof(reason), "%s: %s (sct 0x%x, sc 0x%02x)", what, name,
 		 NR_STATUS_SCT(status), NR_STATUS_SC(status));
-	return nr_rpc_error_object(
-		NR_E_NVME_STATUS, reason,
-		json_pack("{s:i, s:i, s:b, s:b, s:i, s:i, s:s}", "sct", NR_STATUS_SCT(status), "sc",
-			  NR_STATUS_SC(status), "dnr", NR_STATUS_DNR(status), "more",
-			  NR_STATUS_MORE(status), "crd", NR_STATUS_CRD(status), "raw", status,
-			  "status", name));
+	return nr_rpc_error_object(NR_E_NVME_STATUS, reason,
+				   json_pack("{s:i, s:i, s:b, s:b, s:i, s:i, s:s}", "sct",
+					     NR_STATUS_SCT(status), "sc", NR_STATUS_SC(status),
+					     "dnr", NR_STATUS_DNR(status), "more",
+					     NR_STATUS_MORE(status), "crd", NR_STATUS_CRD(status),
+					     "raw", status, "status", name));
 }

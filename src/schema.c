@@ -29,25 +29,40 @@ struct nr_schema {
 };
 
 static const char *const known_keywords[] = {
-	"$ref",	    "type",	 "enum",      "const",	   "properties", "required",
-	"additionalProperties", "items", "minItems",  "maxItems",   "minimum",
-	"maximum",  "minLength", "maxLength", "pattern",   "description", "title",
-	"default",  "examples",
+    "$ref",
+    "type",
+    "enum",
+    "const",
+    "properties",
+    "required",
+    "additionalProperties",
+    "items",
+    "minItems",
+    "maxItems",
+    "minimum",
+    "maximum",
+    "minLength",
+    "maxLength",
+    "pattern",
+    "description",
+    "title",
+    "default",
+    "examples",
 };
 
 static const char *const class_names[] = {
-	[NR_CLASS_READ] = "read",
-	[NR_CLASS_WRITE] = "write",
-	[NR_CLASS_DESTRUCTIVE] = "destructive",
+    [NR_CLASS_READ] = "read",
+    [NR_CLASS_WRITE] = "write",
+    [NR_CLASS_DESTRUCTIVE] = "destructive",
 };
 
 static const struct {
 	const char *name;
 	unsigned bit;
 } backend_bits[] = {
-	{"sim", NR_BACKEND_BIT_SIM},
-	{"passthru", NR_BACKEND_BIT_PASSTHRU},
-	{"mi", NR_BACKEND_BIT_MI},
+    {"sim", NR_BACKEND_BIT_SIM},
+    {"passthru", NR_BACKEND_BIT_PASSTHRU},
+    {"mi", NR_BACKEND_BIT_MI},
 };
 
 /* Returns the schema a $ref names (borrowed), or NULL. */
@@ -57,9 +72,9 @@ const json_t *nr_schema_resolve_ref(const struct nr_schema *schema, const char *
 
 	if (strncmp(ref, prefix, sizeof(prefix) - 1) != 0)
 		return NULL;
-	return json_object_get(json_object_get(json_object_get(schema->doc, "components"),
-					       "schemas"),
-			       ref + sizeof(prefix) - 1);
+	return json_object_get(
+	    json_object_get(json_object_get(schema->doc, "components"), "schemas"),
+	    ref + sizeof(prefix) - 1);
 }
 
 regex_t *nr_schema_pattern(struct nr_schema *schema, const char *source)
@@ -114,14 +129,16 @@ static int check_node(struct nr_schema *schema, const json_t *node, int depth, c
 		snprintf(err, err_len, "schema node too deep or not an object");
 		return -EINVAL;
 	}
-	json_object_foreach((json_t *)node, key, value) {
+	json_object_foreach ((json_t *)node, key, value) {
 		if (!keyword_known(key)) {
-			snprintf(err, err_len, "keyword %s is not implemented by the validator", key);
+			snprintf(err, err_len, "keyword %s is not implemented by the validator",
+				 key);
 			return -EINVAL;
 		}
 		rc = 0;
 		if (strcmp(key, "$ref") == 0) {
-			const json_t *target = nr_schema_resolve_ref(schema, json_string_value(value));
+			const json_t *target =
+			    nr_schema_resolve_ref(schema, json_string_value(value));
 			rc = target ? check_node(schema, target, depth + 1, err, err_len) : -EINVAL;
 			if (!target)
 				snprintf(err, err_len, "unresolved $ref");
@@ -133,7 +150,7 @@ static int check_node(struct nr_schema *schema, const json_t *node, int depth, c
 		} else if (strcmp(key, "properties") == 0) {
 			const char *prop;
 			json_t *sub;
-			json_object_foreach(value, prop, sub) {
+			json_object_foreach (value, prop, sub) {
 				rc = check_node(schema, sub, depth + 1, err, err_len);
 				if (rc)
 					break;
@@ -162,9 +179,10 @@ static unsigned parse_backends(const json_t *list)
 	size_t i;
 	json_t *item;
 
-	json_array_foreach(list, i, item) {
+	json_array_foreach (list, i, item) {
 		for (size_t b = 0; b < sizeof(backend_bits) / sizeof(backend_bits[0]); b++) {
-			if (json_is_string(item) && strcmp(json_string_value(item), backend_bits[b].name) == 0)
+			if (json_is_string(item) &&
+			    strcmp(json_string_value(item), backend_bits[b].name) == 0)
 				bits |= backend_bits[b].bit;
 		}
 	}
@@ -180,7 +198,7 @@ static json_t *params_schema_build(const json_t *params)
 	size_t i;
 	json_t *param;
 
-	json_array_foreach(params, i, param) {
+	json_array_foreach (params, i, param) {
 		const char *name = json_string_value(json_object_get(param, "name"));
 		json_t *sub = json_object_get(param, "schema");
 		if (!name || !json_is_object(sub))
@@ -203,7 +221,8 @@ static int method_load(struct nr_schema *schema, const json_t *obj, struct nr_sc
 	m->name = json_string_value(json_object_get(obj, "name"));
 	if (!m->name ||
 	    parse_class(json_string_value(json_object_get(obj, "x-class")), &m->cls) != 0) {
-		snprintf(err, err_len, "method %s: missing name or x-class", m->name ? m->name : "?");
+		snprintf(err, err_len, "method %s: missing name or x-class",
+			 m->name ? m->name : "?");
 		return -EINVAL;
 	}
 	m->streaming = json_is_true(json_object_get(obj, "x-streaming"));
@@ -228,7 +247,8 @@ int nr_schema_load(struct nr_schema **out, char *err, size_t err_len)
 	schema->doc = json_loadb(nr_openrpc_doc, nr_openrpc_doc_len, 0, &jerr);
 	methods = json_object_get(schema->doc, "methods");
 	if (!json_is_array(methods)) {
-		snprintf(err, err_len, "embedded document: %s", schema->doc ? "no methods" : jerr.text);
+		snprintf(err, err_len, "embedded document: %s",
+			 schema->doc ? "no methods" : jerr.text);
 		goto fail;
 	}
 	schema->method_count = json_array_size(methods);
@@ -239,7 +259,8 @@ int nr_schema_load(struct nr_schema **out, char *err, size_t err_len)
 				 err_len);
 		if (rc)
 			goto fail;
-		json_object_set_new(schema->index, schema->methods[i].name, json_integer((json_int_t)i));
+		json_object_set_new(schema->index, schema->methods[i].name,
+				    json_integer((json_int_t)i));
 	}
 	*out = schema;
 	return 0;

@@ -17,11 +17,12 @@ enum nr_class {
 };
 
 struct nr_schema_method {
-	const char *name;       /* borrowed from the document */
+	const char *name; /* borrowed from the document */
 	enum nr_class cls;
 	bool streaming;
-	unsigned backends;      /* bit per backend: NR_BACKEND_BIT_* */
-	json_t *params_schema;  /* owned: {type: object, properties, required, additionalProperties: false} */
+	unsigned backends;     /* bit per backend: NR_BACKEND_BIT_* */
+	json_t *params_schema; /* owned: {type: object, properties, required, additionalProperties:
+				  false} */
 };
 
 #define NR_BACKEND_BIT_SIM 0x1u

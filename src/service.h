@@ -25,12 +25,12 @@ struct nr_call;
 #define NR_DEFAULT_WRITE_BUFFER (1u << 20)
 
 struct nr_limits {
-	uint32_t max_line;         /* bytes of one JSON text */
+	uint32_t max_line;	   /* bytes of one JSON text */
 	uint32_t max_result_items; /* items in one non-streamed result */
-	uint32_t timeout_ms;       /* per device command */
-	uint32_t max_queue;        /* queued + running calls per device */
-	uint32_t write_buffer;     /* unsent bytes above which producers pause */
-	uint32_t threads;          /* worker pool size */
+	uint32_t timeout_ms;	   /* per device command */
+	uint32_t max_queue;	   /* queued + running calls per device */
+	uint32_t write_buffer;	   /* unsent bytes above which producers pause */
+	uint32_t threads;	   /* worker pool size */
 };
 
 struct nr_method_stats {
@@ -56,7 +56,7 @@ struct nr_service {
 	struct nr_stats stats;
 	uint64_t start_ms;
 	bool have_sim;
-	bool passthru; /* this host's devices are served (and rescanned) */
+	bool passthru;	   /* this host's devices are served (and rescanned) */
 	json_t *no_params; /* shared {} for requests without params; never modified */
 };
 

@@ -311,7 +311,7 @@ json_t *nr_topology_backends(const struct nr_topology *topo)
 		size_t j;
 		json_t *seen;
 		bool dup = false;
-		json_array_foreach(list, j, seen)
+		json_array_foreach (list, j, seen)
 			dup |= json_equal(seen, name);
 		if (dup)
 			json_decref(name);
@@ -323,10 +323,11 @@ json_t *nr_topology_backends(const struct nr_topology *topo)
 
 static json_t *ns_json(const struct nr_ns *ns)
 {
-	json_t *obj = json_pack("{s:s, s:I, s:s, s:o, s:o, s:o, s:I}", "name", ns->name, "nsid",
-				(json_int_t)ns->nsid, "csi", ns->csi == NR_CSI_ZNS ? "zns" : "nvm",
-				"nsze", nr_json_u64(ns->nsze), "ncap", nr_json_u64(ns->ncap), "nuse",
-				nr_json_u64(ns->nuse), "lba_size", (json_int_t)ns->lba_size);
+	json_t *obj =
+	    json_pack("{s:s, s:I, s:s, s:o, s:o, s:o, s:I}", "name", ns->name, "nsid",
+		      (json_int_t)ns->nsid, "csi", ns->csi == NR_CSI_ZNS ? "zns" : "nvm", "nsze",
+		      nr_json_u64(ns->nsze), "ncap", nr_json_u64(ns->ncap), "nuse",
+		      nr_json_u64(ns->nuse), "lba_size", (json_int_t)ns->lba_size);
 
 	if (ns->alias[0])
 		json_object_set_new(obj, "generic", json_string(ns->alias));
@@ -345,8 +346,8 @@ static json_t *ctrl_json(const struct nr_ctrl *ctrl)
 		json_array_append_new(names, json_string(ctrl->namespaces[i]->name));
 	return json_pack("{s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:o}", "name", ctrl->name,
 			 "backend", ctrl->ops->name, "transport", ctrl->transport, "address",
-			 ctrl->address, "cntlid", ctrl->cntlid, "sn", ctrl->sn, "mn", ctrl->mn, "fr",
-			 ctrl->fr, "namespaces", names);
+			 ctrl->address, "cntlid", ctrl->cntlid, "sn", ctrl->sn, "mn", ctrl->mn,
+			 "fr", ctrl->fr, "namespaces", names);
 }
 
 /* Returns the subsystem object for @ctrl in @list (borrowed), creating it. */
@@ -355,9 +356,10 @@ static json_t *subsys_for(json_t *list, const struct nr_ctrl *ctrl)
 	size_t i;
 	json_t *subsys;
 
-	json_array_foreach(list, i, subsys) {
+	json_array_foreach (list, i, subsys) {
 		if (strcmp(json_string_value(json_object_get(subsys, "nqn")), ctrl->subnqn) == 0 &&
-		    strcmp(json_string_value(json_object_get(subsys, "backend")), ctrl->ops->name) == 0)
+		    strcmp(json_string_value(json_object_get(subsys, "backend")),
+			   ctrl->ops->name) == 0)
 			return subsys;
 	}
 	subsys = json_pack("{s:s, s:s, s:[], s:[]}", "nqn", ctrl->subnqn, "backend",
@@ -372,7 +374,7 @@ static json_t *ns_listed(json_t *namespaces, uint32_t nsid)
 	size_t i;
 	json_t *ns;
 
-	json_array_foreach(namespaces, i, ns) {
+	json_array_foreach (namespaces, i, ns) {
 		if (json_integer_value(json_object_get(ns, "nsid")) == nsid)
 			return ns;
 	}

@@ -33,9 +33,9 @@ static int fail(struct vctx *v, const char *path, const char *fmt, ...)
 static const char *type_of(const json_t *value)
 {
 	static const char *const names[] = {
-		[JSON_OBJECT] = "object", [JSON_ARRAY] = "array",   [JSON_STRING] = "string",
-		[JSON_INTEGER] = "integer", [JSON_REAL] = "number", [JSON_TRUE] = "boolean",
-		[JSON_FALSE] = "boolean",   [JSON_NULL] = "null",
+	    [JSON_OBJECT] = "object",	[JSON_ARRAY] = "array", [JSON_STRING] = "string",
+	    [JSON_INTEGER] = "integer", [JSON_REAL] = "number", [JSON_TRUE] = "boolean",
+	    [JSON_FALSE] = "boolean",	[JSON_NULL] = "null",
 	};
 	return names[json_typeof(value)];
 }
@@ -59,7 +59,7 @@ static int check_type(struct vctx *v, const json_t *type, const json_t *value, c
 			return 0;
 		return fail(v, path, "must be %s, not %s", json_string_value(type), type_of(value));
 	}
-	json_array_foreach(type, i, item) {
+	json_array_foreach (type, i, item) {
 		if (type_matches(json_string_value(item), value))
 			return 0;
 	}
@@ -72,10 +72,11 @@ static int check_enum(struct vctx *v, const json_t *choices, const json_t *value
 	json_t *item;
 	char list[256] = "";
 
-	json_array_foreach(choices, i, item) {
+	json_array_foreach (choices, i, item) {
 		if (json_equal(item, (json_t *)value))
 			return 0;
-		if (json_is_string(item) && strlen(list) + strlen(json_string_value(item)) + 3 < sizeof(list)) {
+		if (json_is_string(item) &&
+		    strlen(list) + strlen(json_string_value(item)) + 3 < sizeof(list)) {
 			strcat(list, i ? ", " : "");
 			strcat(list, json_string_value(item));
 		}
@@ -97,8 +98,8 @@ static int check_number(struct vctx *v, const json_t *node, const json_t *value,
 	if (json_is_integer(value) && json_is_integer(max) &&
 	    json_integer_value(value) > json_integer_value(max))
 		return fail(v, path, "must be <= %" JSON_INTEGER_FORMAT, json_integer_value(max));
-	if (json_is_real(value) && ((min && x < json_number_value(min)) ||
-				    (max && x > json_number_value(max))))
+	if (json_is_real(value) &&
+	    ((min && x < json_number_value(min)) || (max && x > json_number_value(max))))
 		return fail(v, path, "is out of range");
 	return 0;
 }
@@ -145,12 +146,12 @@ static int check_object(struct vctx *v, const json_t *node, const json_t *value,
 
 	if (!json_is_object(value))
 		return 0;
-	json_array_foreach(required, i, member) {
+	json_array_foreach (required, i, member) {
 		snprintf(sub, sizeof(sub), "%s.%s", path, json_string_value(member));
 		if (!json_object_get(value, json_string_value(member)))
 			return fail(v, sub, "is required");
 	}
-	json_object_foreach((json_t *)value, key, member) {
+	json_object_foreach ((json_t *)value, key, member) {
 		const json_t *child = json_object_get(props, key);
 		snprintf(sub, sizeof(sub), "%s.%s", path, key);
 		if (!child && json_is_false(extra))
@@ -182,7 +183,7 @@ static int check_array(struct vctx *v, const json_t *node, const json_t *value, 
 	if (max && (json_int_t)json_array_size(value) > json_integer_value(max))
 		return fail(v, path, "takes at most %" JSON_INTEGER_FORMAT " items",
 			    json_integer_value(max));
-	json_array_foreach(value, i, item) {
+	json_array_foreach (value, i, item) {
 		snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
 		rc = items ? validate_node(v, items, item, sub, depth + 1) : 0;
 		if (rc)
@@ -203,8 +204,8 @@ static int validate_node(struct vctx *v, const json_t *node, const json_t *value
 	if (depth > 32)
 		return fail(v, path, "is nested too deeply");
 	if (ref) {
-		rc = validate_node(v, nr_schema_resolve_ref(v->schema, json_string_value(ref)), value,
-				   path, depth + 1);
+		rc = validate_node(v, nr_schema_resolve_ref(v->schema, json_string_value(ref)),
+				   value, path, depth + 1);
 		if (rc)
 			return rc;
 	}

@@ -71,7 +71,8 @@ static void handle(const char *text)
 
 static json_t *sent(size_t i)
 {
-	cr_assert_gt(json_array_size(fake.sent), i, "only %zu messages", json_array_size(fake.sent));
+	cr_assert_gt(json_array_size(fake.sent), i, "only %zu messages",
+		     json_array_size(fake.sent));
 	return json_array_get(fake.sent, i);
 }
 
@@ -108,8 +109,7 @@ Test(dispatch, envelope_errors, .init = setup, .fini = teardown, .timeout = 10)
 	cr_assert_eq(json_integer_value(json_object_get(sent(2), "id")), 3);
 }
 
-Test(dispatch, positional_params_are_invalid_params, .init = setup, .fini = teardown,
-     .timeout = 10)
+Test(dispatch, positional_params_are_invalid_params, .init = setup, .fini = teardown, .timeout = 10)
 {
 	handle("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"nvme.id_ctrl\",\"params\":[\"sim0\"]}");
 	cr_assert_eq(error_code(sent(0)), NR_E_INVALID_PARAMS);
@@ -120,7 +120,8 @@ Test(dispatch, batch_omits_notifications_and_keeps_errors, .init = setup, .fini 
 {
 	handle("[{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"rpc.ping\"},"
 	       "{\"jsonrpc\":\"2.0\",\"method\":\"rpc.ping\"},"
-	       "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"nvme.id_ctrl\",\"params\":{\"device\":\"sim0\"}},"
+	       "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"nvme.id_ctrl\",\"params\":{\"device\":"
+	       "\"sim0\"}},"
 	       "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"nope\"}, 5]");
 	cr_assert_eq(json_array_size(fake.sent), 1);
 	cr_assert_eq(json_array_size(sent(0)), 4);
@@ -132,8 +133,10 @@ Test(dispatch, batch_omits_notifications_and_keeps_errors, .init = setup, .fini 
 
 Test(dispatch, device_name_is_never_a_path, .init = setup, .fini = teardown, .timeout = 10)
 {
-	handle("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"nvme.id_ctrl\",\"params\":{\"device\":\"/dev/null\"}}");
-	handle("{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"nvme.id_ctrl\",\"params\":{\"device\":\"sim0n9\"}}");
+	handle("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"nvme.id_ctrl\",\"params\":{\"device\":"
+	       "\"/dev/null\"}}");
+	handle("{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"nvme.id_ctrl\",\"params\":{\"device\":"
+	       "\"sim0n9\"}}");
 	cr_assert_eq(error_code(sent(0)), NR_E_DEVICE_NOT_FOUND);
 	cr_assert_eq(error_code(sent(1)), NR_E_DEVICE_NOT_FOUND);
 }
@@ -153,7 +156,8 @@ Test(dispatch, destructive_needs_serial_and_root, .init = setup, .fini = teardow
 	fake.session.peer.uid = 1000;
 	handle(text);
 	cr_assert_eq(error_code(sent(2)), NR_E_PERMISSION_DENIED);
-	handle("{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"nvme.id_ctrl\",\"params\":{\"device\":\"sim0\"}}");
+	handle("{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"nvme.id_ctrl\",\"params\":{\"device\":"
+	       "\"sim0\"}}");
 	cr_assert_not_null(json_object_get(sent(3), "result"), "read methods stay open");
 }
 
@@ -172,7 +176,7 @@ Test(dispatch, queue_limit_gives_device_busy, .init = setup, .fini = teardown, .
 	size_t i, busy = 0, ok = 0;
 	json_t *msg;
 
-	json_array_foreach(sent(0), i, msg) {
+	json_array_foreach (sent(0), i, msg) {
 		busy += error_code(msg) == NR_E_DEVICE_BUSY;
 		ok += json_object_get(msg, "result") != NULL;
 	}
@@ -183,13 +187,16 @@ Test(dispatch, queue_limit_gives_device_busy, .init = setup, .fini = teardown, .
 Test(dispatch, report_zones_over_the_item_limit, .init = setup, .fini = teardown, .timeout = 10)
 {
 	svc.limits.max_result_items = 10;
-	handle("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"nvme.zns.report_zones\",\"params\":{\"device\":\"sim0n2\"}}");
+	handle("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"nvme.zns.report_zones\",\"params\":{"
+	       "\"device\":\"sim0n2\"}}");
 	cr_assert_eq(error_code(sent(0)), NR_E_RESULT_TOO_LARGE);
-	handle("{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"nvme.zns.report_zones\",\"params\":{\"device\":\"sim0n2\",\"limit\":10,\"slba\":4096}}");
+	handle("{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"nvme.zns.report_zones\",\"params\":{"
+	       "\"device\":\"sim0n2\",\"limit\":10,\"slba\":4096}}");
 	json_t *result = json_object_get(sent(1), "result");
 	cr_assert_eq(json_integer_value(json_object_get(result, "nr_zones")), 10);
 	cr_assert_eq(json_integer_value(json_object_get(result, "next_slba")), 4096 + 10 * 2048);
-	handle("{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"nvme.zns.report_zones\",\"params\":{\"device\":\"sim0n1\"}}");
+	handle("{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"nvme.zns.report_zones\",\"params\":{"
+	       "\"device\":\"sim0n1\"}}");
 	cr_assert_eq(error_code(sent(2)), NR_E_NOT_SUPPORTED);
 }
 
@@ -199,21 +206,25 @@ static struct nr_sim *add_big_zoned_ctrl(void)
 	char err[256];
 	struct nr_sim *big;
 	json_t *desc = json_loads(
-		"{\"subsystems\":[{\"nqn\":\"nqn.2026-11.io.nvmerpcd:t\",\"controllers\":[{\"sn\":\"T1\","
-		"\"mn\":\"t\",\"fr\":\"1\",\"cntlid\":1}],\"namespaces\":[{\"nsid\":1,\"lba_size\":512,"
-		"\"zoned\":{\"zone_size\":64,\"nr_zones\":20000,\"max_open\":14,\"max_active\":14}}]}]}",
-		0, NULL);
+	    "{\"subsystems\":[{\"nqn\":\"nqn.2026-11.io.nvmerpcd:t\",\"controllers\":[{\"sn\":"
+	    "\"T1\","
+	    "\"mn\":\"t\",\"fr\":\"1\",\"cntlid\":1}],\"namespaces\":[{\"nsid\":1,\"lba_size\":512,"
+	    "\"zoned\":{\"zone_size\":64,\"nr_zones\":20000,\"max_open\":14,\"max_active\":14}}]}]"
+	    "}",
+	    0, NULL);
 
 	cr_assert_eq(nr_sim_new_from_json(desc, &big, err, sizeof(err)), 0, "%s", err);
 	json_decref(desc);
-	cr_assert_eq(nr_topology_add_ctrl(svc.topology, "sim", &nr_sim_ops, nr_sim_ctrl_at(big, 0)), 0);
+	cr_assert_eq(nr_topology_add_ctrl(svc.topology, "sim", &nr_sim_ops, nr_sim_ctrl_at(big, 0)),
+		     0);
 	return big;
 }
 
 Test(dispatch, stream_pauses_while_backlogged, .init = setup, .fini = teardown, .timeout = 10)
 {
-	json_t *req = json_pack("{s:s, s:i, s:s, s:{s:s, s:b}}", "jsonrpc", "2.0", "id", 9, "method",
-				"nvme.zns.report_zones", "params", "device", "sim0n2", "stream", 1);
+	json_t *req =
+	    json_pack("{s:s, s:i, s:s, s:{s:s, s:b}}", "jsonrpc", "2.0", "id", 9, "method",
+		      "nvme.zns.report_zones", "params", "device", "sim0n2", "stream", 1);
 
 	struct nr_sim *big = add_big_zoned_ctrl();
 
@@ -229,8 +240,9 @@ Test(dispatch, stream_pauses_while_backlogged, .init = setup, .fini = teardown, 
 	nr_session_drained(&fake.session);
 	uv_run(&loop, UV_RUN_DEFAULT);
 	json_t *last = json_array_get(fake.sent, json_array_size(fake.sent) - 1);
-	cr_assert_eq(json_integer_value(json_object_get(json_object_get(last, "result"), "nr_zones")),
-		     20000);
+	cr_assert_eq(
+	    json_integer_value(json_object_get(json_object_get(last, "result"), "nr_zones")),
+	    20000);
 	cr_assert_eq(json_array_size(fake.sent), 6, "five chunks of 4096 and the summary");
 	nr_session_close(&fake.session);
 	uv_run(&loop, UV_RUN_DEFAULT);
@@ -251,8 +263,9 @@ Test(dispatch, stream_send_failure_ends_call_cleanly, .init = setup, .fini = tea
      .timeout = 10)
 {
 	static const struct nr_session_ops ops = {.send = failing_send, .unsent = fake_unsent};
-	json_t *req = json_pack("{s:s, s:i, s:s, s:{s:s, s:b}}", "jsonrpc", "2.0", "id", 9, "method",
-				"nvme.zns.report_zones", "params", "device", "sim0n2", "stream", 1);
+	json_t *req =
+	    json_pack("{s:s, s:i, s:s, s:{s:s, s:b}}", "jsonrpc", "2.0", "id", 9, "method",
+		      "nvme.zns.report_zones", "params", "device", "sim0n2", "stream", 1);
 
 	struct nr_sim *big = add_big_zoned_ctrl();
 

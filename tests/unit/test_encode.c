@@ -397,8 +397,13 @@ Test(encode, zone_type_names, .timeout = 30)
  * two's-complement values, attribute bits. */
 Test(encode, zone_text_equals_zone_object, .timeout = 30)
 {
-	static const uint64_t values[] = {0, 1, 2048, 0x7fffffffffffffffull, 0x8000000000000000ull,
-					  0xfffffffffffffffeull, 0xffffffffffffffffull};
+	static const uint64_t values[] = {0,
+					  1,
+					  2048,
+					  0x7fffffffffffffffull,
+					  0x8000000000000000ull,
+					  0xfffffffffffffffeull,
+					  0xffffffffffffffffull};
 	const size_t nv = sizeof(values) / sizeof(values[0]);
 	struct nvme_zns_desc desc;
 	char text[NR_ZONE_TEXT_MAX];

@@ -8,7 +8,7 @@
 
 struct sink {
 	char out[4096]; /* values and errors, one per line: "V:<text>" or "E<n>" */
-	bool reject;    /* pretend the value did not parse (discard the line) */
+	bool reject;	/* pretend the value did not parse (discard the line) */
 };
 
 static bool on_value(void *opaque, const char *text, size_t len)
@@ -53,18 +53,18 @@ struct vector {
 ParameterizedTestParameters(framing, vectors)
 {
 	static struct vector v[] = {
-		{"{\"a\":1}\n", "V:{\"a\":1}\n"},
-		{"{\"a\":1}{\"b\":2}\n", "V:{\"a\":1}\nV:{\"b\":2}\n"},
-		{"  [1,[2]]  \r\n", "V:[1,[2]]\n"},
-		{"{\"s\":\"}{\\\"\"}\n", "V:{\"s\":\"}{\\\"\"}\n"},
-		{"{\"a\":\n{\"b\":2}\n", "E1\nV:{\"b\":2}\n"},
-		{"{\"a\":\"x\ny\"}\n{}\n", "E1\nV:y\nE1\nV:{}\n"},
-		{"} junk {\"x\":1}\n{\"y\":2}\n", "E1\nV:{\"y\":2}\n"},
-		{"123\n\"str\"\n", "V:123\nV:\"str\"\n"},
-		{"true{}\n", "V:true\nV:{}\n"},
-		{"{\"a\":1}", "V:{\"a\":1}\n"},
-		{"{\"a\":", "E1\n"},
-		{"\n\n\n", ""},
+	    {"{\"a\":1}\n", "V:{\"a\":1}\n"},
+	    {"{\"a\":1}{\"b\":2}\n", "V:{\"a\":1}\nV:{\"b\":2}\n"},
+	    {"  [1,[2]]  \r\n", "V:[1,[2]]\n"},
+	    {"{\"s\":\"}{\\\"\"}\n", "V:{\"s\":\"}{\\\"\"}\n"},
+	    {"{\"a\":\n{\"b\":2}\n", "E1\nV:{\"b\":2}\n"},
+	    {"{\"a\":\"x\ny\"}\n{}\n", "E1\nV:y\nE1\nV:{}\n"},
+	    {"} junk {\"x\":1}\n{\"y\":2}\n", "E1\nV:{\"y\":2}\n"},
+	    {"123\n\"str\"\n", "V:123\nV:\"str\"\n"},
+	    {"true{}\n", "V:true\nV:{}\n"},
+	    {"{\"a\":1}", "V:{\"a\":1}\n"},
+	    {"{\"a\":", "E1\n"},
+	    {"\n\n\n", ""},
 	};
 	return cr_make_param_array(struct vector, v, sizeof(v) / sizeof(v[0]));
 }
