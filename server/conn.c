@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "framing.h"
 #include "log.h"
 #include "rpc_error.h"
@@ -41,9 +42,7 @@ struct nr_conn {
 	/* Answers produced while one read is being served are gathered here and
 	 * written once when the read callback returns. */
 	bool in_read;
-	char *outbuf;
-	size_t out_len;
-	size_t out_cap;
+	struct nr_buf gathered;
 	void (*on_close)(struct nr_conn *conn);
 	struct nr_conn *next;
 	char read_buf[READ_BUFFER_SIZE];
@@ -167,33 +166,18 @@ static int conn_write(struct nr_conn *conn, char *owned, uv_buf_t *bufs, unsigne
 /* Writes what was gathered during a read. Returns 0 or -errno. */
 static int conn_flush(struct nr_conn *conn)
 {
-	uv_buf_t buf = uv_buf_init(conn->outbuf, (unsigned)conn->out_len);
-	char *owned = conn->outbuf;
+	size_t len;
+	char *owned = nr_buf_take(&conn->gathered, &len);
+	uv_buf_t buf = uv_buf_init(owned, (unsigned)len);
 
-	if (conn->out_len == 0)
-		return 0;
-	conn->outbuf = NULL;
-	conn->out_len = conn->out_cap = 0;
-	return conn_write(conn, owned, &buf, 1);
+	return len ? conn_write(conn, owned, &buf, 1) : 0;
 }
 
-static int out_append(struct nr_conn *conn, const char *text, size_t len)
+static int gather(struct nr_conn *conn, const char *text, size_t len)
 {
-	if (conn->out_len + len + 1 > conn->out_cap) {
-		size_t cap = conn->out_cap ? conn->out_cap : 4096;
-		char *out;
-		while (cap < conn->out_len + len + 1)
-			cap *= 2;
-		out = realloc(conn->outbuf, cap);
-		if (!out)
-			return -ENOMEM;
-		conn->outbuf = out;
-		conn->out_cap = cap;
-	}
-	memcpy(conn->outbuf + conn->out_len, text, len);
-	conn->outbuf[conn->out_len + len] = '\n';
-	conn->out_len += len + 1;
-	return 0;
+	int rc = nr_buf_append(&conn->gathered, text, len);
+
+	return rc ? rc : nr_buf_putc(&conn->gathered, '\n');
 }
 
 static int conn_send(struct nr_session *session, char *text, size_t len)
@@ -206,8 +190,8 @@ static int conn_send(struct nr_session *session, char *text, size_t len)
 		free(text);
 		return -EPIPE;
 	}
-	if (conn->in_read || conn->out_len > 0) {
-		rc = out_append(conn, text, len);
+	if (conn->in_read || conn->gathered.len > 0) {
+		rc = gather(conn, text, len);
 		free(text);
 		if (rc == 0 && !conn->in_read)
 			rc = conn_flush(conn);
@@ -225,7 +209,7 @@ static size_t conn_unsent(struct nr_session *session)
 {
 	struct nr_conn *conn = (struct nr_conn *)session;
 
-	return uv_stream_get_write_queue_size(conn->writer) + conn->out_len;
+	return uv_stream_get_write_queue_size(conn->writer) + conn->gathered.len;
 }
 
 /* Closes a draining connection once nothing is in flight or unsent. */
@@ -292,7 +276,7 @@ static void handle_closed(uv_handle_t *handle)
 	}
 	conn->session.svc->stats.connections--;
 	nr_framer_fini(&conn->framer);
-	free(conn->outbuf);
+	nr_buf_free(&conn->gathered);
 	if (conn->on_close)
 		conn->on_close(conn);
 	free(conn);

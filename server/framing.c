@@ -16,21 +16,17 @@ void nr_framer_init(struct nr_framer *f, const struct nr_framer_ops *ops, void *
 
 void nr_framer_fini(struct nr_framer *f)
 {
-	free(f->buf);
-	f->buf = NULL;
-	f->cap = f->len = 0;
+	nr_buf_free(&f->value);
 }
 
 static void reset(struct nr_framer *f)
 {
-	f->len = 0;
+	f->value.len = 0;
 	f->depth = 0;
 	f->started = f->scalar = f->in_string = f->escape = false;
-	if (f->cap > 65536) {
+	if (f->value.cap > 65536) {
 		/* Do not keep a megabyte per idle connection after one big request. */
-		free(f->buf);
-		f->buf = NULL;
-		f->cap = 0;
+		nr_buf_free(&f->value);
 	}
 }
 
@@ -44,29 +40,10 @@ static void fail(struct nr_framer *f, enum nr_frame_error error, const char *rea
 
 static void emit(struct nr_framer *f)
 {
-	bool discard = f->ops->value(f->opaque, f->buf, f->len);
+	bool discard = f->ops->value(f->opaque, f->value.data, f->value.len);
 
 	reset(f);
 	f->discarding = discard;
-}
-
-/* Appends @len bytes of a value split across reads. Returns 0 or -ENOMEM. */
-static int append(struct nr_framer *f, const char *data, size_t len)
-{
-	if (f->len + len > f->cap) {
-		size_t cap = f->cap ? f->cap : 256;
-		char *buf;
-		while (cap < f->len + len)
-			cap *= 2;
-		buf = realloc(f->buf, cap);
-		if (!buf)
-			return -ENOMEM;
-		f->buf = buf;
-		f->cap = cap;
-	}
-	memcpy(f->buf + f->len, data, len);
-	f->len += len;
-	return 0;
 }
 
 static bool is_space(char c)
@@ -145,19 +122,19 @@ static int finish_value(struct nr_framer *f, const char *tail, size_t n)
 {
 	bool discard;
 
-	if (f->len + n > f->max) {
+	if (f->value.len + n > f->max) {
 		char reason[96];
 		snprintf(reason, sizeof(reason), "request exceeds the limit of %zu bytes", f->max);
 		fail(f, NR_FRAME_TOO_LONG, reason, false);
 		return 0;
 	}
-	if (f->len == 0) {
+	if (f->value.len == 0) {
 		/* The whole value is in this read: no copy. */
 		discard = f->ops->value(f->opaque, tail, n);
 	} else {
-		if (append(f, tail, n) != 0)
+		if (nr_buf_append(&f->value, tail, n) != 0)
 			return -ENOMEM;
-		discard = f->ops->value(f->opaque, f->buf, f->len);
+		discard = f->ops->value(f->opaque, f->value.data, f->value.len);
 	}
 	reset(f);
 	f->discarding = discard;
@@ -201,13 +178,13 @@ int nr_framer_feed(struct nr_framer *f, const char *data, size_t len)
 			continue;
 		}
 		rc = done ? finish_value(f, data + i, n) : 0;
-		if (!done && f->len + n > f->max) {
+		if (!done && f->value.len + n > f->max) {
 			char reason[96];
 			snprintf(reason, sizeof(reason), "request exceeds the limit of %zu bytes",
 				 f->max);
 			fail(f, NR_FRAME_TOO_LONG, reason, false);
 		} else if (!done) {
-			rc = append(f, data + i, n);
+			rc = nr_buf_append(&f->value, data + i, n);
 		}
 		if (rc)
 			return rc;

@@ -11,6 +11,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "buf.h"
+
 enum nr_frame_error {
 	NR_FRAME_PARSE = 1,    /* malformed: answer -32700 */
 	NR_FRAME_TOO_LONG = 2, /* over the limit: answer -32600 */
@@ -27,10 +29,8 @@ struct nr_framer_ops {
 struct nr_framer {
 	const struct nr_framer_ops *ops;
 	void *opaque;
-	size_t max; /* bytes in one value */
-	char *buf;
-	size_t len;
-	size_t cap;
+	size_t max;	     /* bytes in one value */
+	struct nr_buf value; /* a value split across reads, so far */
 	unsigned depth;
 	bool started;
 	bool scalar;

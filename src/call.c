@@ -10,14 +10,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "rpc_error.h"
 
 /* A batch's answers are gathered as one JSON array text. */
 struct nr_batch {
 	struct nr_session *session; /* NULL once the session closed */
-	char *text;		    /* "[" answer "," answer ... */
-	size_t len;
-	size_t cap;
+	struct nr_buf text;	    /* "[" answer "," answer ... */
 	unsigned pending;
 };
 
@@ -42,22 +41,9 @@ static void session_send(struct nr_session *session, json_t *message)
 
 static int batch_append(struct nr_batch *batch, const char *text, size_t len)
 {
-	if (batch->len + len + 2 > batch->cap) {
-		size_t cap = batch->cap ? batch->cap : 1024;
-		char *grown;
-		while (cap < batch->len + len + 2)
-			cap *= 2;
-		grown = realloc(batch->text, cap);
-		if (!grown)
-			return -ENOMEM;
-		batch->text = grown;
-		batch->cap = cap;
-	}
-	batch->text[batch->len] = batch->len == 0 ? '[' : ',';
-	batch->len++;
-	memcpy(batch->text + batch->len, text, len);
-	batch->len += len;
-	return 0;
+	int rc = nr_buf_putc(&batch->text, batch->text.len == 0 ? '[' : ',');
+
+	return rc ? rc : nr_buf_append(&batch->text, text, len);
 }
 
 /* Settles one element of the batch with its answer (@text malloc'd and
@@ -69,12 +55,11 @@ static void batch_settle(struct nr_batch *batch, char *text, size_t len)
 	free(text);
 	if (--batch->pending > 0)
 		return;
-	if (batch->session && batch->len > 0) {
-		batch->text[batch->len++] = ']';
-		session_send_text(batch->session, batch->text, batch->len);
-		batch->text = NULL;
+	if (batch->session && batch->text.len > 0 && nr_buf_putc(&batch->text, ']') == 0) {
+		char *array = nr_buf_take(&batch->text, &len);
+		session_send_text(batch->session, array, len);
 	}
-	free(batch->text);
+	nr_buf_free(&batch->text);
 	free(batch);
 }
 
