@@ -9,11 +9,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 
 #include "conn.h"
 #include "listener.h"
 #include "log.h"
 #include "passthru.h"
+#include "rpc_error.h"
 #include "sim.h"
 
 #define DEFAULT_SOCKET "/run/nvmerpcd.sock"
@@ -178,6 +180,17 @@ static int simulator_start(struct nr_service *svc, const char *file)
 	return 0;
 }
 
+/* Every write or destructive call, allowed or not, goes to syslog (and the
+ * log): who, what, on which device, and how it ended. */
+static void audit_log(const struct nr_peer *peer, const char *method, const char *device, int code)
+{
+	syslog(LOG_NOTICE, "audit: uid=%d pid=%d method=%s device=%s outcome=%s (%d)",
+	       (int)peer->uid, (int)peer->pid, method, device, code ? nr_rpc_code_name(code) : "ok",
+	       code);
+	nr_log(NR_LOG_INFO, "audit: uid=%d pid=%d method=%s device=%s outcome=%s", (int)peer->uid,
+	       (int)peer->pid, method, device, code ? nr_rpc_code_name(code) : "ok");
+}
+
 static void passthru_warn(const char *what, int neg_errno)
 {
 	nr_log(NR_LOG_WARN, "%s: skipped: %s", what, strerror(-neg_errno));
@@ -255,6 +268,8 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	svc.limits = o.limits;
+	svc.audit = audit_log;
+	openlog("nvmerpcd", LOG_PID, LOG_DAEMON);
 	if (o.simulate && simulator_start(&svc, o.simulate) != 0)
 		return 1;
 	svc.passthru = !o.no_passthru;

@@ -190,6 +190,16 @@ static void session_unlink(struct nr_call *call)
 	}
 }
 
+/* Reports a write or destructive call's outcome: 0, or its error code. */
+static void audit(struct nr_service *svc, const struct nr_peer *peer, const char *method,
+		  const json_t *params, int code)
+{
+	const char *device = json_string_value(json_object_get(params, "device"));
+
+	if (svc->audit)
+		svc->audit(peer, method, device ? device : "-", code);
+}
+
 /* Ends the call once: unlinks it, answers with @value (stolen, may be NULL)
  * under @key ("result" or "error"), and drops the dispatcher's reference. */
 static void call_end(struct nr_call *call, const char *key, json_t *value, bool failed)
@@ -202,6 +212,11 @@ static void call_end(struct nr_call *call, const char *key, json_t *value, bool 
 		json_decref(value);
 		return;
 	}
+	if (call->method->cls != NR_CLASS_READ)
+		audit(call->svc, &call->peer, call->method->name, call->params,
+		      !key     ? NR_E_CANCELLED /* the peer went away */
+		      : failed ? (int)json_integer_value(json_object_get(value, "code"))
+			       : 0);
 	if (call->state == NR_CALL_QUEUED)
 		nr_exec_unqueue(call);
 	call->state = NR_CALL_ENDED;
@@ -416,6 +431,7 @@ static struct nr_call *call_new(struct nr_session *session, struct nr_batch *bat
 	if (!call)
 		return NULL;
 	call->session = session;
+	call->peer = session->peer;
 	call->svc = session->svc;
 	call->method = m;
 	call->method_index = index;
@@ -506,6 +522,9 @@ static void dispatch(struct nr_session *session, json_t *req, struct nr_batch *b
 		    NR_E_PERMISSION_DENIED, "this peer may call read methods only",
 		    json_pack("{s:i, s:s}", "uid", (int)session->peer.uid, "class",
 			      m->cls == NR_CLASS_WRITE ? "write" : "destructive"));
+	if (error && m->cls != NR_CLASS_READ)
+		audit(svc, &session->peer, name, params,
+		      (int)json_integer_value(json_object_get(error, "code")));
 	if (error) {
 		json_decref(params);
 		svc->stats.methods[schema_index(svc->schema, sm)].errors++;

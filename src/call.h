@@ -59,6 +59,7 @@ enum nr_call_state {
 
 struct nr_call {
 	struct nr_session *session; /* NULL once the session closed */
+	struct nr_peer peer;	    /* who asked, kept for the audit log */
 	struct nr_service *svc;
 	const struct nr_method *method;
 	size_t method_index; /* into the schema's method list, for stats */

@@ -48,6 +48,13 @@ struct nr_stats {
 	struct nr_method_stats *methods; /* parallel to the schema's methods */
 };
 
+/* The peer's credentials, from SO_PEERCRED (or the daemon's own in --stdio). */
+struct nr_peer {
+	uid_t uid;
+	gid_t gid;
+	pid_t pid;
+};
+
 struct nr_service {
 	uv_loop_t *loop;
 	struct nr_schema *schema;
@@ -58,13 +65,10 @@ struct nr_service {
 	bool have_sim;
 	bool passthru;	   /* this host's devices are served (and rescanned) */
 	json_t *no_params; /* shared {} for requests without params; never modified */
-};
-
-/* The peer's credentials, from SO_PEERCRED (or the daemon's own in --stdio). */
-struct nr_peer {
-	uid_t uid;
-	gid_t gid;
-	pid_t pid;
+	/* Called once when a write or destructive call ends (NULL: no audit):
+	 * who (peer), what (method, device) and the outcome (0 or the
+	 * JSON-RPC error code). Loop thread. */
+	void (*audit)(const struct nr_peer *peer, const char *method, const char *device, int code);
 };
 
 /*

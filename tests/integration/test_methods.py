@@ -322,6 +322,25 @@ def test_non_root_peer_cannot_write(d):
     # And it did not reach the device.
     with d.client() as c:
         assert c.nvme_zns_report_zones(device="sim0n2", state="full")["nr_zones"] == 1
+    # The denied attempt is audited with the peer's uid.
+    assert "audit: uid=65534" in d.stderr_text()
+    assert "method=nvme.zns.mgmt_send device=sim0n2 outcome=PermissionDenied" \
+        in d.stderr_text()
+
+
+def test_write_and_destructive_calls_are_audited(daemon):
+    d = daemon()
+    with d.client() as c:
+        c.nvme_id_ctrl(device="sim0")
+        with pytest.raises(nvmerpc.ConfirmationRequired):
+            c.nvme_zns_mgmt_send(device="sim0n2", action="reset", all=True, confirm="wrong")
+        c.nvme_zns_mgmt_send(device="sim0n2", action="open", slba=4 * 2048, confirm=SIM_SN)
+    log = [l for l in d.stderr_text().splitlines() if "audit:" in l]
+    uid = os.getuid()
+    assert len(log) == 2, log
+    assert f"uid={uid} " in log[0] and "method=nvme.zns.mgmt_send device=sim0n2" in log[0]
+    assert log[0].endswith("outcome=ConfirmationRequired")
+    assert log[1].endswith("outcome=ok")
 
 
 def test_timeout(daemon):
