@@ -4,6 +4,7 @@ Environment (set by ctest): NVMERPCD (the daemon, run inside the guest from the 
 NR_OPENRPC, NR_SOURCE_DIR, PYTHONPATH=clients/python, NR_QEMU_IMAGE_DIR (where build-image.sh
 caches the kernel and initramfs; default build/qemu), NR_QEMU_DAEMON_ARGS (default
 "--log-level debug"). A failing test's report carries the guest console and the daemon's stderr.
+Tests marked `last` (they change the guest for good) run after all the others.
 """
 import importlib.util
 import os
@@ -79,12 +80,32 @@ def guest(request):
         shutil.rmtree(run_dir, ignore_errors=True)
 
 
+class Connection:
+    """The session's connection to the daemon in the guest: an nvmerpc.Client (its attributes
+    pass through) that reconnect() replaces. The guest runs one daemon per host connection, so
+    a reconnection starts a new daemon, with the arguments then in force (set_daemon_args)."""
+
+    def __init__(self, guest):
+        self.guest = guest
+        self.client = guest.client()
+
+    def __getattr__(self, name):
+        return getattr(self.client, name)
+
+    def reconnect(self):
+        self.client = self.guest.reconnect(self.client)
+        return self
+
+    def close(self):
+        self.client.close()
+
+
 @pytest.fixture(scope="session")
 def c(guest):
     """The session's connection to the daemon in the guest."""
-    client = guest.client()
-    yield client
-    client.close()
+    conn = Connection(guest)
+    yield conn
+    conn.close()
 
 
 @pytest.fixture(scope="session")
@@ -95,6 +116,16 @@ def schema():
 @pytest.fixture(scope="session")
 def validate_result(schema):
     return helpers.make_validator(schema)
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "last: changes the guest for good (hot removal); runs "
+                            "after every other test of the session")
+
+
+def pytest_collection_modifyitems(items):
+    """Tests marked last run last, in their order, whatever the file order."""
+    items.sort(key=lambda item: item.get_closest_marker("last") is not None)
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -8,10 +8,14 @@
 # nvme-cli) run chrooted into the host's root, shared read-only over 9p.
 #
 # Kernel command line: nr_daemon=PATH nr_agent=PATH (host paths), nr_daemon_args="...".
+# The daemon's arguments are read again at every start: the guest file /run/nr-daemon-args
+# (one line, in the guest's /run tmpfs, written by the host through the agent:
+# Guest.set_daemon_args) replaces nr_daemon_args while it exists.
 # Progress lines start with "nr-init:"; "nr-init: READY" ends setup, "nr-init: FAILED" aborts.
 export PATH=/bin:/sbin
 NVMET_NQN=nqn.2024-01.io.nvmerpcd:nvmet-loop
 NVMET_IMG_MB=32
+ARGS_FILE=/host/run/nr-daemon-args
 
 say() { echo "nr-init: $*" >/dev/console; }
 fail() { say "FAILED: $*"; poweroff -f; }
@@ -102,6 +106,17 @@ serve_port() {
   done
 }
 
+# The daemon on the port (stdin, stdout), with /run/nr-daemon-args or nr_daemon_args.
+run_daemon() {
+  args=$DAEMON_ARGS
+  [ -f "$ARGS_FILE" ] && args=$(cat "$ARGS_FILE")
+  echo "nr-init: daemon start: $DAEMON --stdio $args" >&2
+  chroot /host "$DAEMON" --stdio $args
+  rc=$?
+  echo "nr-init: daemon exit: $rc" >&2
+  return $rc
+}
+
 mount_basics
 say "kernel $(uname -r)"
 load_modules
@@ -123,6 +138,6 @@ for c in /sys/class/nvme/nvme*; do
 done
 for b in /sys/block/nvme*n*; do say "$(basename "$b"): nsid $(cat "$b/nsid" 2>/dev/null) zoned $(cat "$b/queue/zoned")"; done
 serve_port "$AGENT_PORT" chroot /host /usr/bin/python3 -I "$AGENT" 2>&4 &
-serve_port "$RPC" chroot /host "$DAEMON" --stdio $DAEMON_ARGS 2>&4 &
+serve_port "$RPC" run_daemon 2>&4 &
 say "READY"
 wait

@@ -14,7 +14,7 @@ RUN/console.log, the daemon's stderr to RUN/daemon.log.
 Topology (QEMU 10 nvme, one NVM subsystem NQN, two controllers):
   nsid 1  conventional, 64 MiB, shared by both controllers (multipath)
   nsid 2  zoned, 64 MiB in 64 KiB zones (1024 zones), shared
-  nsid 3  conventional, 16 MiB, private to controller 0 and detached at start
+  nsid 3  conventional, 16 MiB, private (attachable to one controller at a time), detached at start
 plus the kernel's nvmet target over nvme-loop: one controller (model "Linux"), one 32 MiB
 file-backed namespace.
 """
@@ -57,6 +57,11 @@ NAMESPACES = {  # nsid: (file, bytes, extra nvme-ns properties)
 BOOT_TIMEOUT_S = 180.0
 CONNECT_TIMEOUT_S = 60.0
 PROBE_INTERVAL_S = 0.5
+# In the guest (the agent's view, chrooted: the guest's /run tmpfs). While it exists, its one
+# line replaces nr_daemon_args for every daemon /init starts (guest-init.sh: run_daemon).
+DAEMON_ARGS_FILE = "/run/nr-daemon-args"
+# What guest-init.sh writes to nr.log when a daemon it started has exited.
+DAEMON_EXIT_MARK = "nr-init: daemon exit:"
 
 
 class GuestError(RuntimeError):
@@ -67,7 +72,8 @@ class Guest:
     """One QEMU guest. start() boots it and waits for its /init; stop() powers it off.
 
     .console_text() and .daemon_log() return what the guest printed so far (for failures);
-    .client() returns a connected nvmerpc.Client; .run(argv) runs a command in the guest.
+    .client() returns a connected nvmerpc.Client; .run(argv) runs a command in the guest;
+    .set_daemon_args() and .reconnect() restart the daemon with other arguments.
     """
 
     def __init__(self, image_dir, run_dir, daemon, daemon_args=("--log-level", "debug")):
@@ -230,6 +236,34 @@ class Guest:
         # Answers to repeated probes may still be on their way; the client files them by id.
         transport._reader._buf += rest
         return nvmerpc.Client(transport=transport)
+
+    def reconnect(self, client, timeout=CONNECT_TIMEOUT_S):
+        """Closes @client, waits until the guest's daemon serving it has exited (so the next
+        connection cannot reach it: a daemon still reading would serve it) and returns a new
+        client, served by a daemon started for it with the arguments then in force."""
+        exits = self.daemon_log().count(DAEMON_EXIT_MARK)
+        client.close()
+        deadline = time.monotonic() + timeout
+        while self.daemon_log().count(DAEMON_EXIT_MARK) <= exits:
+            if self.proc.poll() is not None:
+                raise GuestError(f"QEMU exited with {self.proc.returncode}:\n{self.diagnostics()}")
+            if time.monotonic() > deadline:
+                raise GuestError(f"the guest's daemon did not exit within {timeout} s after the "
+                                 f"host hung up:\n{self.diagnostics()}")
+            time.sleep(0.05)
+        return self.client()
+
+    def set_daemon_args(self, args):
+        """Daemons the guest starts from now on (one per host connection: see reconnect())
+        run with @args (a list; joined with spaces, no quoting) instead of the boot's
+        nr_daemon_args; None goes back to those. The running daemon keeps its own."""
+        if args is None:
+            argv = ["rm", "-f", DAEMON_ARGS_FILE]
+        else:
+            argv = ["sh", "-c", 'printf "%s\\n" "$1" >' + DAEMON_ARGS_FILE, "sh", " ".join(args)]
+        rc, out, err = self.run(argv)
+        if rc != 0:
+            raise GuestError(f"cannot set the daemon's arguments ({argv}): {err.strip()} {out.strip()}")
 
     def run(self, argv, timeout=120.0):
         """Runs @argv in the guest (chrooted into the host's root); returns (rc, stdout, stderr)."""

@@ -5,7 +5,9 @@ One guest boot per session (conftest.py). The daemon runs in the guest with its 
 over a virtio-serial port exactly as to the daemon's Unix socket, and compares what it answers
 with the guest's sysfs and with nvme-cli 2.3 (`-o json`) run in the guest on the same devices.
 Read-only tests run on every controller and namespace, nvmet's included; zone management runs
-on QEMU's zoned namespace only.
+on QEMU's zoned namespace only. The last tests change the topology under the daemon (a namespace
+attached and detached with nvme-cli, the simulator added, a controller hot-removed: that one
+runs last) and check what nvme.rescan makes of it.
 """
 import json
 import re
@@ -26,15 +28,27 @@ ALL_CTRLS = QEMU_CTRLS + ("nvmet",)
 ALL_NS = ("shared", "zoned", "nvmet")
 # nvme-cli 2.3 prints slba, wp, cap, state, type and attrs per zone (no attrs_info).
 ZONE_KEYS_SHARED = 6
+# The guest kernel's view: controllers (identity, transport, address, the device they sit on)
+# and namespace heads with the controllers that reach them: the controller of each path disk
+# nvme<S>c<C>n<N> of head nvme<S>n<N> (kernel 6.12 has no multipath/ directory yet), or the
+# disk's own controller without multipath.
 SYSFS_SNAPSHOT = r"""
-import glob, json, os
+import glob, json, os, re
 def r(d, f):
     with open(os.path.join(d, f)) as fh:
         return fh.read().strip()
+def link(d, f):
+    return os.path.basename(os.path.realpath(os.path.join(d, f)))
 ctrls = {os.path.basename(d): {"sn": r(d, "serial"), "mn": r(d, "model"), "fr": r(d, "firmware_rev"),
                                "cntlid": int(r(d, "cntlid")), "subsysnqn": r(d, "subsysnqn"),
-                               "transport": r(d, "transport")}
+                               "transport": r(d, "transport"), "address": r(d, "address"),
+                               "device": link(d, "device")}
          for d in sorted(glob.glob("/sys/class/nvme/nvme*"))}
+paths = {}
+for d in glob.glob("/sys/block/nvme*c*n*"):
+    m = re.fullmatch(r"nvme(\d+)c\d+n(\d+)", os.path.basename(d))
+    if m:
+        paths.setdefault(f"nvme{m[1]}n{m[2]}", []).append(link(d, "device"))
 heads = {}
 for d in sorted(glob.glob("/sys/block/nvme*n*")):
     name = os.path.basename(d)
@@ -42,9 +56,42 @@ for d in sorted(glob.glob("/sys/block/nvme*n*")):
         continue  # a multipath path (nvme0c1n1), not a namespace head
     heads[name] = {"nsid": int(r(d, "nsid")), "zoned": r(d, "queue/zoned"),
                    "bytes": int(r(d, "size")) * 512,
-                   "lba_size": int(r(d, "queue/logical_block_size"))}
+                   "lba_size": int(r(d, "queue/logical_block_size")),
+                   "controllers": sorted(paths.get(name) or [link(d, "device")])}
 print(json.dumps({"controllers": ctrls, "namespaces": heads}))
 """
+# Waits until namespace NSID is present on (or absent from) controller CTRL in the guest kernel:
+# a path disk of CTRL with that nsid, its head's block device and the head's generic character
+# device (HEAD, when absent: the head's name seen while present). Prints the head's name;
+# exits 1 after TIMEOUT seconds.
+WAIT_NS = r"""
+import glob, os, re, sys, time
+ctrl, nsid, want, head, timeout = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], float(sys.argv[5])
+def find():
+    for d in glob.glob(f"/sys/class/nvme/{ctrl}/nvme*c*n*"):
+        m = re.fullmatch(r"nvme(\d+)c\d+n(\d+)", os.path.basename(d))
+        try:
+            if m and open(os.path.join(d, "nsid")).read().strip() == nsid:
+                return f"nvme{m[1]}n{m[2]}"
+        except OSError:
+            pass
+    return None
+deadline = time.monotonic() + timeout
+while time.monotonic() < deadline:
+    found = find()
+    if want == "present" and found and all(os.path.exists(p) for p in (
+            f"/sys/block/{found}", f"/dev/{found}", "/dev/ng" + found[len("nvme"):])):
+        print(found)
+        sys.exit(0)
+    if want == "absent" and not found and not any(os.path.exists(p) for p in (
+            f"/sys/block/{head}", "/dev/ng" + head[len("nvme"):])):
+        sys.exit(0)
+    time.sleep(0.1)
+sys.exit(1)
+"""
+# Guards against a hang, never a measure: a call the daemon does not answer in this time fails.
+HANG_GUARD_S = 60.0
+CLIENT_TIMEOUT_S = 120.0
 
 
 # -- fixtures: the topology, by role ------------------------------------------
@@ -153,6 +200,68 @@ def assert_agrees(ours, theirs, min_shared, skip=()):
     assert shared >= min_shared, f"only {shared} keys shared with nvme-cli"
 
 
+def kernel_topology(guest):
+    """A fresh SYSFS_SNAPSHOT of the guest kernel."""
+    return guest.run_json(["/usr/bin/python3", "-c", SYSFS_SNAPSHOT])
+
+
+def rescan(c, validate_result):
+    """nvme.rescan {}, its result checked against the schema."""
+    return validate_result("nvme.rescan", c.call("nvme.rescan"))
+
+
+def normalized(topo):
+    """@topo with every list sorted: the same topology whatever the order of discovery."""
+    def ns_key(ns):
+        return (ns["name"], ns["nsid"])
+    subs = []
+    for sub in topo["subsystems"]:
+        sub = dict(sub)
+        sub["controllers"] = sorted((dict(ct, namespaces=sorted(ct["namespaces"]))
+                                     for ct in sub["controllers"]), key=lambda ct: ct["name"])
+        sub["namespaces"] = sorted((dict(ns, controllers=sorted(ns["controllers"]))
+                                    if "controllers" in ns else dict(ns)
+                                    for ns in sub["namespaces"]), key=ns_key)
+        subs.append(sub)
+    return {"subsystems": sorted(subs, key=lambda sub: (sub["backend"], sub["nqn"]))}
+
+
+def backend_part(topo, backend):
+    return [sub for sub in topo["subsystems"] if sub["backend"] == backend]
+
+
+def check_kernel_topology(topo, kernel):
+    """The passthru part of @topo is exactly the guest kernel's (@kernel, a SYSFS_SNAPSHOT):
+    controllers with their identity, transport and address; namespace heads with their size,
+    format and the controllers that reach them, the same seen from both sides."""
+    subs = backend_part(topo, "passthru")
+    ctrls = {ct["name"]: (sub, ct) for sub in subs for ct in sub["controllers"]}
+    assert sorted(ctrls) == sorted(kernel["controllers"]), (topo, kernel)
+    for name, k in kernel["controllers"].items():
+        sub, ct = ctrls[name]
+        assert (ct["sn"], ct["mn"], ct["fr"], ct["cntlid"]) == \
+            (k["sn"], k["mn"], k["fr"], k["cntlid"]), (ct, k)
+        assert (ct["transport"], ct["address"]) == (k["transport"], k["address"]), (ct, k)
+        assert ct["backend"] == "passthru" and sub["nqn"] == k["subsysnqn"], (sub, k)
+    nss = {ns["name"]: (sub, ns) for sub in subs for ns in sub["namespaces"]}
+    assert sorted(nss) == sorted(kernel["namespaces"]), (topo, kernel)
+    for name, k in kernel["namespaces"].items():
+        sub, ns = nss[name]
+        assert (ns["nsid"], ns["lba_size"], ns["nsze"] * ns["lba_size"]) == \
+            (k["nsid"], k["lba_size"], k["bytes"]), (ns, k)
+        assert ns["csi"] == ("zns" if k["zoned"] == "host-managed" else "nvm"), (ns, k)
+        assert sorted(ns["controllers"]) == k["controllers"], (ns, k)
+        reaching = sorted(ct["name"] for ct in sub["controllers"] if name in ct["namespaces"])
+        assert reaching == k["controllers"], (sub, k)
+
+
+def qemu_subsystem(topo):
+    subs = [sub for sub in topo["subsystems"]
+            if any(ct["sn"] == guest_mod.SERIAL for ct in sub["controllers"])]
+    assert len(subs) == 1, topo
+    return subs[0]
+
+
 def nvme_cli(guest, *args):
     return guest.run_json(["nvme", *args, "-o", "json"])
 
@@ -226,6 +335,49 @@ def test_list_topology(topo, roles):
     nvmet_sub = roles["nvmet"][0]
     assert nvmet_sub["nqn"] == guest_mod.NVMET_NQN
     assert [ct["mn"] for ct in nvmet_sub["controllers"]] == ["Linux"]
+
+
+def test_list_transport_and_address(topo, sysfs, roles):
+    for sub in topo["subsystems"]:
+        for ct in sub["controllers"]:
+            k = sysfs["controllers"][ct["name"]]
+            assert (ct["transport"], ct["address"]) == (k["transport"], k["address"]), (ct, k)
+    addresses = set()
+    for role in QEMU_CTRLS:
+        ct = _role(roles, topo, role)[1]
+        assert ct["transport"] == "pcie", ct
+        # The PCI function the controller sits on, as the kernel names it (0000:00:04.0).
+        assert re.fullmatch(r"[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]", ct["address"]), ct
+        assert ct["address"] == sysfs["controllers"][ct["name"]]["device"], (ct, sysfs)
+        addresses.add(ct["address"])
+    assert len(addresses) == len(QEMU_CTRLS), topo
+    assert _role(roles, topo, "nvmet")[1]["transport"] == "loop"
+
+
+def test_list_multipath_controllers(topo, sysfs, roles):
+    qemu = sorted(_role(roles, topo, role)[1]["name"] for role in QEMU_CTRLS)
+    for role in ("shared", "zoned"):
+        # One namespace, two paths: both controllers of the subsystem reach it.
+        assert sorted(_role(roles, topo, role)[1]["controllers"]) == qemu, topo
+    nvmet = _role(roles, topo, "nvmet")[1]
+    assert _role(roles, topo, "nvmet_ns")[1]["controllers"] == [nvmet["name"]], topo
+    check_kernel_topology(topo, sysfs)
+
+
+# -- nvme.rescan -------------------------------------------------------------------
+
+def test_rescan_unchanged(c, guest, validate_result):
+    before = c.nvme_list()
+    rescanned = rescan(c, validate_result)
+    # The same answer as nvme.list, and the same topology as before (order aside).
+    assert rescanned == c.nvme_list()
+    assert normalized(rescanned) == normalized(before)
+    check_kernel_topology(rescanned, kernel_topology(guest))
+    # Rescanning on a worker: a ping sent behind it is answered too.
+    rid = c.request("nvme.rescan", {})
+    pid = c.request("rpc.ping")
+    assert c.result(pid) == "pong"
+    assert normalized(c.result(rid)) == normalized(before)
 
 
 # -- identify and SMART on every controller and namespace, against nvme-cli -----
@@ -439,3 +591,195 @@ def test_mgmt_send_all(c, zoned):
     c.nvme_zns_mgmt_send(device=zoned["name"], action="reset", all=True, confirm=guest_mod.SERIAL)
     empty = c.nvme_zns_report_zones_stream(device=zoned["name"], state="empty")
     assert sum(1 for _ in empty) == zoned["nr_zones"]
+
+
+# -- the topology changing under the daemon ------------------------------------------
+
+DETACHED_NSID = 3
+
+
+def wait_ns(guest, ctrl, nsid, want, head=""):
+    """Waits until the guest kernel shows namespace @nsid on controller @ctrl (want "present";
+    returns its head's name) or no longer (want "absent", @head its name while present)."""
+    rc, out, err = guest.run(["/usr/bin/python3", "-c", WAIT_NS, ctrl, str(nsid), want, head,
+                              str(HANG_GUARD_S)], timeout=HANG_GUARD_S + 30)
+    assert rc == 0, f"nsid {nsid} not {want} on {ctrl} in the guest kernel: {err}"
+    return out.strip()
+
+
+def nvme_cli_ok(guest, *args):
+    rc, out, err = guest.run(["nvme", *args])
+    assert rc == 0, f"nvme {' '.join(args)}: rc {rc}: {out} {err}"
+    return out
+
+
+def test_namespace_attach_detach_seen_by_rescan(c, guest, roles, topo, validate_result):
+    """nsid 3 (allocated, attached nowhere) attached to the second controller and detached
+    again with nvme-cli in the guest: nvme.list follows only after nvme.rescan."""
+    target = _role(roles, topo, "qemu1")[1]
+    other = _role(roles, topo, "qemu0")[1]
+    dev = f"/dev/{target['name']}"
+    before = c.nvme_list()
+    assert DETACHED_NSID not in [ns["nsid"] for ns in qemu_subsystem(before)["namespaces"]]
+    attached = False
+    try:
+        nvme_cli_ok(guest, "attach-ns", dev, "-n", str(DETACHED_NSID), "-c", str(target["cntlid"]))
+        attached = True
+        nvme_cli_ok(guest, "ns-rescan", dev)
+        head = wait_ns(guest, target["name"], DETACHED_NSID, "present")
+        kernel = kernel_topology(guest)
+        assert kernel["namespaces"][head]["controllers"] == [target["name"]], kernel
+        # The daemon does not watch the kernel: unchanged until asked to rescan.
+        assert c.nvme_list() == before
+
+        listed = rescan(c, validate_result)
+        check_kernel_topology(listed, kernel)
+        sub = qemu_subsystem(listed)
+        new = [ns for ns in sub["namespaces"] if ns["nsid"] == DETACHED_NSID]
+        assert len(new) == 1, sub
+        ns = new[0]
+        assert ns["name"] == head and ns["csi"] == "nvm", ns
+        assert ns["lba_size"] == guest_mod.BLOCK_SIZE
+        assert ns["nsze"] * ns["lba_size"] == guest_mod.NAMESPACES[DETACHED_NSID][1], ns
+        # Private: attached to the second controller only.
+        assert ns["controllers"] == [target["name"]], ns
+        by_name = {ct["name"]: ct for ct in sub["controllers"]}
+        assert head in by_name[target["name"]]["namespaces"], sub
+        assert head not in by_name[other["name"]]["namespaces"], sub
+        ours = validate_result("nvme.id_ns", c.nvme_id_ns(device=head))
+        assert ours["nsze"] == ns["nsze"]
+        assert_agrees(ours, nvme_cli(guest, "id-ns", f"/dev/{head}"), min_shared=30)
+        assert c.nvme_list() == listed
+
+        nvme_cli_ok(guest, "detach-ns", dev, "-n", str(DETACHED_NSID), "-c", str(target["cntlid"]))
+        attached = False
+        nvme_cli_ok(guest, "ns-rescan", dev)
+        wait_ns(guest, target["name"], DETACHED_NSID, "absent", head)
+        assert c.nvme_list() == listed  # still, until the rescan
+
+        listed = rescan(c, validate_result)
+        check_kernel_topology(listed, kernel_topology(guest))
+        assert DETACHED_NSID not in [ns["nsid"] for ns in qemu_subsystem(listed)["namespaces"]]
+        assert normalized(listed) == normalized(before)
+        with pytest.raises(nvmerpc.DeviceNotFound):
+            c.nvme_id_ns(device=head)
+    finally:
+        if attached:  # leave the guest as it was for the tests that follow
+            guest.run(["nvme", "detach-ns", dev, "-n", str(DETACHED_NSID), "-c",
+                       str(target["cntlid"])])
+            guest.run(["nvme", "ns-rescan", dev])
+            c.call("nvme.rescan")
+
+
+def test_simulator_and_passthru_together(c, guest, roles, topo, validate_result):
+    """The guest's daemon restarted with --simulate: the simulator next to the passthru
+    devices, both answering on one connection; the boot's arguments restored after."""
+    qemu0 = _role(roles, topo, "qemu0")[1]
+    zoned = _role(roles, topo, "zoned")[1]
+    guest.set_daemon_args(["--simulate", *guest.daemon_args])
+    try:
+        c.reconnect()
+        assert {"sim", "passthru"} <= set(c.server_info()["backends"])
+        listed = validate_result("nvme.list", c.nvme_list())
+        assert {sub["backend"] for sub in listed["subsystems"]} == {"sim", "passthru"}, listed
+        sims = backend_part(listed, "sim")
+        sim_ctrls = [ct for sub in sims for ct in sub["controllers"]]
+        assert [ct["name"] for ct in sim_ctrls] == ["sim0"], sims
+        assert (sim_ctrls[0]["backend"], sim_ctrls[0]["transport"]) == ("sim", "sim"), sims
+        assert [ns["controllers"] for sub in sims for ns in sub["namespaces"]] == [["sim0"]] * 2
+        check_kernel_topology(listed, kernel_topology(guest))
+        assert normalized({"subsystems": backend_part(listed, "passthru")}) == \
+            normalized({"subsystems": backend_part(topo, "passthru")})
+
+        # One connection, both backends, requests interleaved.
+        assert c.nvme_id_ctrl(device="sim0")["sn"] == "NRSIM0000000001"
+        assert c.nvme_id_ctrl(device=qemu0["name"])["cntlid"] == qemu0["cntlid"]
+        ids = [c.request("nvme.zns.report_zones", {"device": dev, "limit": 2})
+               for dev in ("sim0n2", zoned["name"], "sim0n2")]
+        for rid in ids:
+            assert c.result(rid)["nr_zones"] == 2
+
+        # A rescan rescans the passthru devices and leaves the simulator as it was.
+        rescanned = rescan(c, validate_result)
+        assert rescanned == c.nvme_list()
+        assert backend_part(rescanned, "sim") == sims
+        assert normalized(rescanned) == normalized(listed)
+        assert c.nvme_id_ctrl(device="sim0")["sn"] == "NRSIM0000000001"
+    finally:
+        guest.set_daemon_args(None)
+        c.reconnect()
+    assert "sim" not in c.server_info()["backends"]
+    assert normalized(c.nvme_list()) == normalized(topo)
+
+
+def assert_removed_error(exc):
+    """A command on a removed controller: TransportError with the errno, or DeviceNotFound."""
+    data = exc.data
+    if isinstance(exc, nvmerpc.TransportError):
+        assert data["name"] == "TransportError", data
+        assert isinstance(data.get("errno"), int) and data["errno"] > 0, data
+        assert isinstance(data.get("errno_name"), str) and data["errno_name"].startswith("E"), data
+    else:
+        assert data["name"] == "DeviceNotFound", data
+
+
+@pytest.mark.last
+def test_hot_remove_controller(c, guest, roles, topo, validate_result):
+    """The second QEMU controller's PCI function removed in the guest: commands on it fail
+    cleanly, everything else keeps answering, nvme.rescan drops it. Runs last: the guest
+    keeps one controller from here on."""
+    gone = _role(roles, topo, "qemu1")[1]
+    kept = _role(roles, topo, "qemu0")[1]
+    shared, zoned = _role(roles, topo, "shared")[1], _role(roles, topo, "zoned")[1]
+    nvmet = _role(roles, topo, "nvmet")[1]
+    kernel = kernel_topology(guest)
+    # Found by role in the guest: the subsystem's serial and the second cntlid.
+    found = [name for name, k in kernel["controllers"].items()
+             if k["sn"] == guest_mod.SERIAL and k["cntlid"] == gone["cntlid"]]
+    assert found == [gone["name"]], kernel
+    assert kernel["controllers"][gone["name"]]["transport"] == "pcie"
+    rc, out, err = guest.run(["sh", "-c", 'echo 1 >"/sys/class/nvme/$1/device/remove" && '
+                              '! [ -e "/sys/class/nvme/$1" ]', "sh", gone["name"]])
+    assert rc == 0, f"cannot remove {gone['name']}'s PCI function in the guest: {out} {err}"
+
+    c.transport.settimeout(HANG_GUARD_S)
+    try:
+        # The removed controller: an error, never a hang.
+        for call in (lambda: c.nvme_id_ctrl(device=gone["name"]),
+                     lambda: c.nvme_smart_log(device=gone["name"]),
+                     lambda: c.nvme_id_ns(device=gone["name"], nsid=shared["nsid"])):
+            with pytest.raises((nvmerpc.TransportError, nvmerpc.DeviceNotFound)) as e:
+                call()
+            assert_removed_error(e.value)
+        # The rest keeps answering.
+        assert c.nvme_id_ctrl(device=kept["name"])["cntlid"] == kept["cntlid"]
+        assert c.nvme_id_ns(device=kept["name"], nsid=shared["nsid"])["nsze"] == shared["nsze"]
+        assert c.nvme_id_ctrl(device=nvmet["name"])["mn"] == "Linux"
+        assert c.rpc_ping() == "pong"
+        # Before the rescan a shared namespace's name may still be routed through the removed
+        # controller (the daemon picks one of its paths): it answers either way, never hangs.
+        try:
+            assert c.nvme_id_ns(device=shared["name"])["nsze"] == shared["nsze"]
+        except (nvmerpc.TransportError, nvmerpc.DeviceNotFound) as e:
+            assert_removed_error(e)
+
+        listed = rescan(c, validate_result)
+        assert listed == c.nvme_list()
+        check_kernel_topology(listed, kernel_topology(guest))
+        sub = qemu_subsystem(listed)
+        assert [ct["name"] for ct in sub["controllers"]] == [kept["name"]], sub
+        for ns in (shared, zoned):
+            entry = [n for n in sub["namespaces"] if n["name"] == ns["name"]]
+            assert len(entry) == 1 and entry[0]["controllers"] == [kept["name"]], sub
+        with pytest.raises(nvmerpc.DeviceNotFound):
+            c.nvme_id_ctrl(device=gone["name"])
+        # The shared namespaces resolve through the controller left.
+        ours = c.nvme_id_ns(device=shared["name"])
+        assert ours == c.nvme_id_ns(device=kept["name"], nsid=shared["nsid"])
+        assert ours["nsze"] == shared["nsze"]
+        assert c.nvme_zns_report_zones(device=zoned["name"], limit=1)["nr_zones"] == 1
+        assert c.nvme_id_ctrl(device=nvmet["name"])["mn"] == "Linux"
+    except TimeoutError:
+        pytest.fail(f"no answer within {HANG_GUARD_S} s after the hot removal: the daemon hangs")
+    finally:
+        c.transport.settimeout(CLIENT_TIMEOUT_S)
