@@ -35,6 +35,7 @@ struct nr_single {
 	struct nr_cmd cmd;
 	nr_single_encode_fn encode;
 	const char *what; /* "Identify Controller": names the command in errors */
+	bool failed_over; /* sent again through another path after ENODEV */
 	size_t buf_len;
 	unsigned char buf[];
 };

@@ -61,11 +61,36 @@ static int single_work(struct nr_call *call)
 	return call->dev.ctrl->ops->submit(call->dev.ctrl->backend_ctrl, &single->cmd);
 }
 
+/*
+ * The controller's device vanished (hot removal): mark it gone and, for a
+ * namespace reached by another controller too (multipath), send the command
+ * again through that path, once. Returns true if it did.
+ */
+static bool single_failover(struct nr_call *call, struct nr_single *single)
+{
+	struct nr_device alt;
+
+	call->dev.ctrl->gone = true;
+	if (!call->dev.ns || single->failed_over ||
+	    nr_topology_find(call->svc->topology, call->dev.ns->name, &alt) != 0)
+		return false;
+	nr_ctrl_ref(alt.ctrl);
+	nr_ctrl_unref(call->dev.ctrl);
+	call->dev = alt;
+	single->failed_over = true;
+	single->cmd.status = 0;
+	single->cmd.result = 0;
+	nr_single_submit(call);
+	return true;
+}
+
 static void single_done(struct nr_call *call, int rc)
 {
 	struct nr_single *single = call->ctx;
 	json_t *result;
 
+	if (rc == -ENODEV && single_failover(call, single))
+		return;
 	if (nr_call_fail_cmd(call, rc, &single->cmd, single->what))
 		return;
 	result = single->encode(call, single);

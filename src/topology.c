@@ -288,6 +288,8 @@ int nr_topology_find(struct nr_topology *topo, const char *name, struct nr_devic
 		name += 5;
 	for (size_t i = 0; name && i < topo->ctrl_count; i++) {
 		struct nr_ctrl *ctrl = topo->ctrls[i];
+		if (ctrl->gone)
+			continue; /* removed under us: a namespace resolves to a live path */
 		if (strcmp(ctrl->name, name) == 0) {
 			*out = (struct nr_device){ctrl, NULL};
 			return 0;

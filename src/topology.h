@@ -22,7 +22,7 @@ struct nr_ctrl {
 	char transport[16];
 	char address[NR_NAME_MAX];
 	unsigned refs; /* the topology's, plus one per call addressing it */
-	bool gone;     /* dropped by a rescan: no new work is queued */
+	bool gone;     /* dropped by a rescan, or the device vanished: no new work */
 	const struct nr_backend_ops *ops;
 	void *backend_ctrl;
 	char sn[21];
@@ -93,7 +93,8 @@ void nr_ctrl_ref(struct nr_ctrl *ctrl);
 void nr_ctrl_unref(struct nr_ctrl *ctrl);
 
 /* Resolves a name ("nvme0n1", "ng0n1", or either with a "/dev/" prefix),
- * comparing it with the known names only. Returns 0 or -ENODEV. */
+ * comparing it with the known names only; a namespace reached by several
+ * controllers resolves through the first one not gone. Returns 0 or -ENODEV. */
 int nr_topology_find(struct nr_topology *topo, const char *name, struct nr_device *out);
 
 /* Backends present, as a JSON array of names. New reference. */
