@@ -31,14 +31,6 @@ static void session_send_text(struct nr_session *session, char *text, size_t len
 	session->ops->send(session, text, len);
 }
 
-static void session_send(struct nr_session *session, json_t *message)
-{
-	char *text = json_dumps(message, JSON_COMPACT);
-
-	if (text)
-		session_send_text(session, text, strlen(text));
-}
-
 static int batch_append(struct nr_batch *batch, const char *text, size_t len)
 {
 	int rc = nr_buf_putc(&batch->text, batch->text.len == 0 ? '[' : ',');
@@ -262,23 +254,6 @@ void nr_call_fail(struct nr_call *call, int code, const char *fmt, ...)
 bool nr_call_ended(const struct nr_call *call)
 {
 	return call->state == NR_CALL_ENDED;
-}
-
-int nr_call_stream_items(struct nr_call *call, json_t *items)
-{
-	json_t *note;
-
-	if (!call->session || !call->id) {
-		json_decref(items);
-		return call->session ? 0 : -EPIPE;
-	}
-	note = json_pack("{s:s, s:s, s:{s:O, s:i, s:o}}", "jsonrpc", "2.0", "method", "rpc.stream",
-			 "params", "id", call->id, "seq", call->stream_seq++, "items", items);
-	if (!note)
-		return -ENOMEM;
-	session_send(call->session, note);
-	json_decref(note);
-	return 0;
 }
 
 size_t nr_call_stream_open(struct nr_call *call, char *out, size_t cap)

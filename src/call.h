@@ -121,10 +121,9 @@ void nr_call_error(struct nr_call *call, json_t *error);
 void nr_call_fail(struct nr_call *call, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* Sends one rpc.stream notification carrying @items (stolen). Returns 0 or -errno. */
-int nr_call_stream_items(struct nr_call *call, json_t *items);
 /*
- * The same notification built as text, for hot streams: nr_call_stream_open
+ * Streaming: one rpc.stream notification per chunk, built as text (a stream
+ * can carry a million items): nr_call_stream_open
  * writes the envelope up to the items array's '[' at @out and advances seq
  * (returns the bytes written, 0 when @cap is too small); the caller appends
  * comma-separated items; nr_call_stream_send appends "]}}" and sends.
