@@ -27,6 +27,15 @@ struct nr_backend_ops {
 	/* Optional: how the controller is attached ("pcie", "loop") and where
 	 * ("0000:00:04.0"); buffers of @len bytes. */
 	void (*ctrl_info)(void *ctrl, char *transport, char *address, size_t len);
+	/*
+	 * Optional: resets the controller (Linux: NVME_IOCTL_RESET) and returns
+	 * once the host driver has it back. Worker thread, through the
+	 * controller's FIFO. Returns 0 or -errno.
+	 */
+	int (*reset)(void *ctrl);
+	/* Optional: asks the host driver to rescan the controller's namespaces
+	 * (Linux: NVME_IOCTL_RESCAN). Worker thread. Returns 0 or -errno. */
+	int (*rescan)(void *ctrl);
 	/* Optional: the topology let go of the controller; free it. Loop thread. */
 	void (*release)(void *ctrl);
 };

@@ -22,6 +22,45 @@ void nr_m_nvme_smart_log(struct nr_call *call);
 void nr_m_zns_report_zones(struct nr_call *call);
 void nr_m_zns_mgmt_send(struct nr_call *call);
 
+/* Identify lists, descriptors and command set specific identify (m_ns.c). */
+void nr_m_nvme_list_ns(struct nr_call *call);
+void nr_m_nvme_list_ctrl(struct nr_call *call);
+void nr_m_nvme_ns_descs(struct nr_call *call);
+void nr_m_nvme_id_ns_csi(struct nr_call *call);
+void nr_m_zns_id_ctrl(struct nr_call *call);
+void nr_m_zns_id_ns(struct nr_call *call);
+/* Namespace lifecycle, each followed by a topology refresh (m_ns.c). */
+void nr_m_nvme_ns_create(struct nr_call *call);
+void nr_m_nvme_ns_delete(struct nr_call *call);
+void nr_m_nvme_ns_attach(struct nr_call *call);
+void nr_m_nvme_ns_detach(struct nr_call *call);
+void nr_m_nvme_ns_rescan(struct nr_call *call);
+
+/* Log pages (m_log.c). */
+void nr_m_nvme_error_log(struct nr_call *call);
+void nr_m_nvme_fw_log(struct nr_call *call);
+void nr_m_nvme_effects_log(struct nr_call *call);
+void nr_m_nvme_self_test_log(struct nr_call *call);
+void nr_m_nvme_sanitize_log(struct nr_call *call);
+void nr_m_nvme_changed_ns_list(struct nr_call *call);
+void nr_m_nvme_get_log(struct nr_call *call);
+void nr_m_nvme_telemetry_log(struct nr_call *call);
+void nr_m_nvme_persistent_event_log(struct nr_call *call);
+
+/* Long operations, firmware, reset, raw passthru (m_admin.c). */
+void nr_m_nvme_sanitize(struct nr_call *call);
+void nr_m_nvme_self_test(struct nr_call *call);
+void nr_m_nvme_format(struct nr_call *call);
+void nr_m_nvme_fw_download(struct nr_call *call);
+void nr_m_nvme_fw_commit(struct nr_call *call);
+void nr_m_nvme_reset(struct nr_call *call);
+void nr_m_nvme_admin_passthru(struct nr_call *call);
+void nr_m_nvme_io_passthru(struct nr_call *call);
+
+/* Features (m_feature.c). */
+void nr_m_nvme_get_feature(struct nr_call *call);
+void nr_m_nvme_set_feature(struct nr_call *call);
+
 /*
  * One command, one answer: the common shape of a device method. The handler
  * gets a context with a zeroed command and a buffer, fills the command, and

@@ -58,6 +58,7 @@ struct nr_cmd {
 	/* completion */
 	uint32_t result; /* CQE dword 0 */
 	uint16_t status;
+	uint32_t result_hi; /* CQE dword 1 */
 };
 
 #define NR_STATUS_SC(s) ((unsigned)(s)&0xffu)

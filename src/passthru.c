@@ -111,6 +111,21 @@ static void pt_ctrl_info(void *backend_ctrl, char *transport, char *address, siz
 	snprintf(address, len, "%s", ctrl->address);
 }
 
+/* Worker thread. libnvme's wrappers return -1/errno. */
+static int pt_reset(void *backend_ctrl)
+{
+	struct pt_ctrl *ctrl = backend_ctrl;
+
+	return nvme_ctrl_reset(ctrl->fd) < 0 ? -errno : 0;
+}
+
+static int pt_rescan(void *backend_ctrl)
+{
+	struct pt_ctrl *ctrl = backend_ctrl;
+
+	return nvme_ns_rescan(ctrl->fd) < 0 ? -errno : 0;
+}
+
 static void pt_ctrl_free(void *backend_ctrl);
 
 const struct nr_backend_ops nr_passthru_ops = {
@@ -118,6 +133,8 @@ const struct nr_backend_ops nr_passthru_ops = {
     .submit = pt_submit,
     .ns_names = pt_ns_names,
     .ctrl_info = pt_ctrl_info,
+    .reset = pt_reset,
+    .rescan = pt_rescan,
     .release = pt_ctrl_free,
 };
 

@@ -23,6 +23,10 @@
 #define CFG_LBA_MAX 65536u
 #define CFG_DEFAULT_MN "nvmerpcd simulated controller"
 #define CFG_DEFAULT_FR "1.0"
+#define CFG_MS_MAX 3600000u /* an hour */
+#define CFG_FW_SLOTS 3u
+#define CFG_FWUG 1u			  /* 4 KiB */
+#define CFG_DEFAULT_CAPACITY (8ull << 30) /* the default subsystem: 3 GiB unallocated */
 
 struct cfg_err {
 	char *buf;
@@ -153,7 +157,37 @@ static int get_array(const json_t *obj, const char *path, const char *key, bool 
 	return 0;
 }
 
-static const char *const ctrl_keys[] = {"sn", "mn", "fr", "cntlid", "latency_us", NULL};
+static const char *const ctrl_keys[] = {
+    "sn",	    "mn",	   "fr",   "cntlid",   "latency_us",
+    "self_test_ms", "sanitize_ms", "fwug", "fw_slots", NULL};
+static const char *const self_test_keys[] = {"short", "extended", NULL};
+
+/* The optional timing and firmware knobs of a controller. */
+static int parse_ctrl_knobs(const json_t *obj, const char *path, struct nr_sim_ctrl *ctrl,
+			    struct cfg_err *err)
+{
+	uint64_t dst_short = SIM_DST_SHORT_MS, dst_ext = SIM_DST_EXTENDED_MS;
+	uint64_t sanitize = SIM_SANITIZE_MS, fwug = CFG_FWUG, slots = CFG_FW_SLOTS;
+	json_t *dst = json_object_get(obj, "self_test_ms");
+	char at[CFG_PATH_MAX];
+	int rc = 0;
+
+	path_key(at, path, "self_test_ms");
+	if (dst) {
+		rc = check_keys(dst, at, self_test_keys, err);
+		rc = rc ? rc : get_uint(dst, at, "short", false, 0, CFG_MS_MAX, &dst_short, err);
+		rc = rc ? rc : get_uint(dst, at, "extended", false, 0, CFG_MS_MAX, &dst_ext, err);
+	}
+	rc = rc ? rc : get_uint(obj, path, "sanitize_ms", false, 0, CFG_MS_MAX, &sanitize, err);
+	rc = rc ? rc : get_uint(obj, path, "fwug", false, 0, 255, &fwug, err);
+	rc = rc ? rc : get_uint(obj, path, "fw_slots", false, 1, SIM_FW_SLOTS_MAX, &slots, err);
+	ctrl->dst_short_ms = (uint32_t)dst_short;
+	ctrl->dst_ext_ms = (uint32_t)dst_ext;
+	ctrl->sanitize_ms = (uint32_t)sanitize;
+	ctrl->fw.fwug = (uint8_t)fwug;
+	ctrl->fw.nr_slots = (uint8_t)slots;
+	return rc;
+}
 
 static int parse_ctrl(const json_t *obj, const char *path, size_t index, struct nr_sim_ctrl *ctrl,
 		      struct cfg_err *err)
@@ -170,6 +204,7 @@ static int parse_ctrl(const json_t *obj, const char *path, size_t index, struct 
 	rc = rc ? rc : get_uint(obj, path, "cntlid", false, 0, CFG_CNTLID_MAX, &cntlid, err);
 	rc = rc ? rc
 		: get_uint(obj, path, "latency_us", false, 0, SIM_MAX_LATENCY_US, &latency, err);
+	rc = rc ? rc : parse_ctrl_knobs(obj, path, ctrl, err);
 	ctrl->cntlid = (uint16_t)cntlid;
 	ctrl->latency_us = (uint32_t)latency;
 	return rc;
@@ -259,11 +294,10 @@ static int parse_ns(const json_t *obj, const char *path, struct sim_subsys *subs
 	ns->nsid = (uint32_t)nsid;
 	ns->lba_size = (uint32_t)lba_size;
 	ns->blocks = blocks;
-	sim_ns_init(subsys, ns);
-	if (!zoned_obj)
-		return 0;
-	return sim_zoned_alloc(ns, z.zone_size, z.zone_cap, (uint32_t)z.nr_zones,
-			       (uint32_t)z.max_open, (uint32_t)z.max_active);
+	if (zoned_obj)
+		rc = sim_zoned_alloc(ns, z.zone_size, z.zone_cap, (uint32_t)z.nr_zones,
+				     (uint32_t)z.max_open, (uint32_t)z.max_active);
+	return rc ? rc : sim_ns_init(subsys, ns);
 }
 
 static int parse_namespaces(const json_t *list, const char *path, struct sim_subsys *subsys,
@@ -276,6 +310,7 @@ static int parse_namespaces(const json_t *list, const char *path, struct sim_sub
 	subsys->ns = calloc(n ? n : 1, sizeof(*subsys->ns));
 	if (!subsys->ns)
 		return -ENOMEM;
+	subsys->ns_cap = n ? n : 1;
 	for (size_t i = 0; i < n; i++) {
 		path_index(at, path, i);
 		rc = parse_ns(json_array_get(list, i), at, subsys, &subsys->ns[i], err);
@@ -310,10 +345,27 @@ static int parse_ctrls(const json_t *list, const char *path, struct sim_subsys *
 		}
 	}
 	subsys->nr_ctrls = json_array_size(list);
+	subsys->ctrls = ctrls;
 	return 0;
 }
 
-static const char *const subsys_keys[] = {"nqn", "controllers", "namespaces", NULL};
+static const char *const subsys_keys[] = {"nqn", "controllers", "namespaces", "capacity", NULL};
+
+/* The optional capacity must hold the namespaces the description has. */
+static int parse_capacity(const json_t *obj, const char *path, struct sim_subsys *subsys,
+			  struct cfg_err *err)
+{
+	uint64_t used = sim_allocated_bytes(subsys), capacity = 0;
+	char at[CFG_PATH_MAX];
+	int rc = get_uint(obj, path, "capacity", false, 0, INT64_MAX, &capacity, err);
+
+	path_key(at, path, "capacity");
+	if (!rc && json_object_get(obj, "capacity") && capacity < used)
+		return cfg_fail(err, at, "must be at least the namespaces' total, %llu bytes",
+				(unsigned long long)used);
+	subsys->capacity = capacity;
+	return rc;
+}
 
 /* First pass over a subsystem: shape only, enough to count controllers. */
 static int precheck_subsys(const json_t *obj, const char *path, size_t *nr_ctrls,
@@ -347,7 +399,8 @@ static int parse_subsys(const json_t *obj, const char *path, struct nr_sim *sim,
 	path_key(at, path, "controllers");
 	rc = rc ? rc : parse_ctrls(ctrl_list, at, subsys, ctrls, err);
 	path_key(at, path, "namespaces");
-	return rc ? rc : parse_namespaces(ns_list, at, subsys, err);
+	rc = rc ? rc : parse_namespaces(ns_list, at, subsys, err);
+	return rc ? rc : parse_capacity(obj, path, subsys, err);
 }
 
 static const char *const root_keys[] = {"subsystems", NULL};
@@ -389,11 +442,11 @@ int nr_sim_new_from_json(const json_t *desc, struct nr_sim **out, char *err_buf,
 				  &err);
 		first_ctrl += sim->subsys[i].nr_ctrls;
 	}
+	rc = rc ? rc : sim_finish(sim);
 	if (rc) {
 		nr_sim_free(sim);
 		return rc;
 	}
-	sim_finish(sim);
 	*out = sim;
 	return 0;
 }
@@ -428,12 +481,13 @@ int nr_sim_load_file(const char *path, struct nr_sim **out, char *err_buf, size_
 static json_t *default_desc(void)
 {
 	return json_pack("{s:[{s:s, s:[{s:s, s:s, s:s, s:i}], s:[{s:i, s:i, s:I},"
-			 " {s:i, s:i, s:{s:i, s:i, s:i, s:i}}]}]}",
+			 " {s:i, s:i, s:{s:i, s:i, s:i, s:i}}], s:I}]}",
 			 "subsystems", "nqn", "nqn.2026-11.io.nvmerpcd:sim-subsys0", "controllers",
 			 "sn", "NRSIM0000000001", "mn", CFG_DEFAULT_MN, "fr", CFG_DEFAULT_FR,
 			 "cntlid", 1, "namespaces", "nsid", 1, "lba_size", 512, "blocks",
 			 (json_int_t)2097152, "nsid", 2, "lba_size", 512, "zoned", "zone_size",
-			 2048, "nr_zones", 4096, "max_open", 14, "max_active", 14);
+			 2048, "nr_zones", 4096, "max_open", 14, "max_active", 14, "capacity",
+			 (json_int_t)CFG_DEFAULT_CAPACITY);
 }
 
 /*

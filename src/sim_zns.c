@@ -18,6 +18,7 @@
 #define ZONE_SELECT_ALL (1u << 8)
 #define ZONE_PARTIAL_REPORT (1u << 16)
 #define ZONE_WP_INVALID UINT64_MAX
+#define SIM_APPEND_MAX_BYTES (4096u << 7) /* MDTS 7 with 4 KiB pages */
 
 static const uint8_t zs_codes[SIM_Z_COUNT] = {
     [SIM_Z_EMPTY] = NR_ZS_EMPTY,	 [SIM_Z_IMPL_OPEN] = NR_ZS_IMPL_OPEN,
@@ -206,7 +207,7 @@ static uint16_t recv_check(const struct sim_ns *ns, const struct nr_cmd *cmd, ui
  * with cmd->status set, or -EINVAL when the buffer cannot hold NUMD + 1
  * dwords.
  */
-int sim_zone_recv(struct sim_ns *ns, struct nr_cmd *cmd)
+int sim_zone_recv(struct nr_sim_ctrl *ctrl, struct sim_ns *ns, struct nr_cmd *cmd)
 {
 	const struct sim_zoned *zoned = ns->zoned;
 	uint64_t slba = (uint64_t)cmd->sqe.cdw11 << 32 | cmd->sqe.cdw10;
@@ -386,15 +387,18 @@ static uint16_t zone_send_all(struct sim_zoned *zoned, const struct zone_action 
 /*
  * Zone Management Send. Without Select All, SLBA must be the first LBA of a
  * zone (Invalid Field in Command otherwise; LBA Out of Range past the end).
- * Returns 0 with cmd->status set.
+ * A write-protected namespace refuses every action. Returns 0 with
+ * cmd->status set.
  */
-int sim_zone_send(struct sim_ns *ns, struct nr_cmd *cmd)
+int sim_zone_send(struct nr_sim_ctrl *ctrl, struct sim_ns *ns, struct nr_cmd *cmd)
 {
 	struct sim_zoned *zoned = ns->zoned;
 	const struct zone_action *action = &zone_actions[cmd->sqe.cdw13 & 0xffu];
 	uint64_t slba = (uint64_t)cmd->sqe.cdw11 << 32 | cmd->sqe.cdw10;
 
-	if (!action->apply)
+	if (ns->wps != SIM_WPS_NONE)
+		cmd->status = sim_error(NVME_SCT_GENERIC, NVME_SC_NS_WRITE_PROTECTED);
+	else if (!action->apply)
 		cmd->status = sim_error(NVME_SCT_GENERIC, NVME_SC_INVALID_FIELD);
 	else if (cmd->sqe.cdw13 & ZONE_SELECT_ALL)
 		cmd->status = zone_send_all(zoned, action);
@@ -404,5 +408,98 @@ int sim_zone_send(struct sim_ns *ns, struct nr_cmd *cmd)
 		cmd->status = sim_error(NVME_SCT_GENERIC, NVME_SC_INVALID_FIELD);
 	else
 		cmd->status = action->apply(zoned, (uint32_t)(slba / zoned->zone_size));
+	return 0;
+}
+
+/* Empties every zone (Format NVM, sanitize): write pointers back to ZSLBA;
+ * read-only and offline zones stay as they are. */
+void sim_zones_reset_all(struct sim_zoned *zoned)
+{
+	for (uint32_t z = 0; z < zoned->nr_zones; z++) {
+		if (zoned->state[z] != SIM_Z_EMPTY && zoned->state[z] != SIM_Z_READ_ONLY &&
+		    zoned->state[z] != SIM_Z_OFFLINE)
+			sim_zone_set(zoned, z, SIM_Z_EMPTY, 0);
+	}
+}
+
+/* Makes room for an implicit open when the open limit is reached by closing
+ * an implicitly open zone, as the ZNS specification lets a controller do.
+ * Returns a status. */
+static uint16_t append_open(struct sim_zoned *zoned, uint32_t zone)
+{
+	enum sim_zone state = zoned->state[zone];
+	uint16_t status;
+
+	if (state == SIM_Z_IMPL_OPEN || state == SIM_Z_EXPL_OPEN)
+		return 0;
+	status = zone_resources(zoned, state == SIM_Z_EMPTY, false);
+	if (status)
+		return status;
+	if (zoned->max_open && open_zones(zoned) >= zoned->max_open) {
+		uint32_t victim = next_match(zoned, 0, SIM_Z_IMPL_OPEN);
+
+		if (victim == zoned->nr_zones)
+			return sim_error(NVME_SCT_CMD_SPECIFIC, NVME_SC_ZNS_TOO_MANY_OPENS);
+		zone_close(zoned, victim);
+	}
+	sim_zone_set(zoned, zone, SIM_Z_IMPL_OPEN, zoned->wp[zone]);
+	return 0;
+}
+
+static uint16_t append_state(const struct sim_zoned *zoned, uint32_t zone)
+{
+	switch (zoned->state[zone]) {
+	case SIM_Z_FULL:
+		return sim_error(NVME_SCT_CMD_SPECIFIC, NVME_SC_ZNS_FULL);
+	case SIM_Z_READ_ONLY:
+		return sim_error(NVME_SCT_CMD_SPECIFIC, NVME_SC_ZNS_READ_ONLY);
+	case SIM_Z_OFFLINE:
+		return sim_error(NVME_SCT_CMD_SPECIFIC, NVME_SC_ZNS_OFFLINE);
+	default:
+		return 0;
+	}
+}
+
+/*
+ * Zone Append: CDW10/11 ZSLBA (a zone's first LBA), CDW12 NLB 15:0 (0-based).
+ * The data (NLB + 1 blocks, at most MDTS since ZASL is 0) is discarded; the
+ * write pointer advances and the LBA written first is returned in CQE
+ * dwords 0 and 1. An empty or closed zone opens implicitly; a zone reaching
+ * its capacity becomes full. Returns 0 with cmd->status set, or -EINVAL when
+ * the buffer cannot hold the data.
+ */
+int sim_zone_append(struct nr_sim_ctrl *ctrl, struct sim_ns *ns, struct nr_cmd *cmd)
+{
+	struct sim_zoned *zoned = ns->zoned;
+	uint64_t zslba = (uint64_t)cmd->sqe.cdw11 << 32 | cmd->sqe.cdw10, lba;
+	uint32_t nlb = (cmd->sqe.cdw12 & 0xffffu) + 1, zone;
+	int rc = sim_xfer_in_check(cmd, (uint64_t)nlb << ns->lbads);
+
+	if (rc)
+		return rc;
+	ctrl->err_lba = zslba;
+	if (ns->wps != SIM_WPS_NONE)
+		cmd->status = sim_error(NVME_SCT_GENERIC, NVME_SC_NS_WRITE_PROTECTED);
+	else if (zslba >= ns->blocks)
+		cmd->status = sim_error(NVME_SCT_GENERIC, NVME_SC_LBA_RANGE);
+	else if (zslba % zoned->zone_size || ((uint64_t)nlb << ns->lbads) > SIM_APPEND_MAX_BYTES)
+		cmd->status = sim_field_error(ctrl, zslba % zoned->zone_size ? 40 : 48, 0);
+	if (cmd->status)
+		return 0;
+	zone = (uint32_t)(zslba / zoned->zone_size);
+	cmd->status = append_state(zoned, zone);
+	if (!cmd->status && zoned->wp[zone] + (uint64_t)nlb > zoned->zone_cap)
+		cmd->status = sim_error(NVME_SCT_CMD_SPECIFIC, NVME_SC_ZNS_BOUNDARY_ERROR);
+	if (!cmd->status)
+		cmd->status = append_open(zoned, zone);
+	if (cmd->status)
+		return 0;
+	lba = zslba + zoned->wp[zone];
+	zoned->wp[zone] += nlb;
+	if (zoned->wp[zone] == zoned->zone_cap)
+		sim_zone_set(zoned, zone, SIM_Z_FULL, zoned->wp[zone]);
+	ctrl->stats.units_written += ((uint64_t)nlb << ns->lbads) / 512u;
+	cmd->result = (uint32_t)lba;
+	cmd->result_hi = (uint32_t)(lba >> 32);
 	return 0;
 }

@@ -90,6 +90,16 @@ static int learn_ctrl(struct nr_ctrl *ctrl)
 	ident_copy(ctrl->subnqn, sizeof(ctrl->subnqn), id.subnqn, sizeof(id.subnqn));
 	ctrl->cntlid = le16toh(id.cntlid);
 	ctrl->oacs_lo = (uint8_t)le16toh(id.oacs);
+	ctrl->oacs = le16toh(id.oacs);
+	ctrl->oncs = le16toh(id.oncs);
+	ctrl->fna = id.fna;
+	ctrl->frmw = id.frmw;
+	ctrl->lpa = id.lpa;
+	ctrl->elpe = id.elpe;
+	ctrl->mdts = id.mdts;
+	ctrl->fwug = id.fwug;
+	ctrl->sanicap = le32toh(id.sanicap);
+	ctrl->nn = le32toh(id.nn);
 	return 0;
 }
 
@@ -252,6 +262,19 @@ void nr_topology_retire(struct nr_topology *topo, const struct nr_backend_ops *o
 		nr_ctrl_unref(ctrl);
 	}
 	topo->ctrl_count = kept;
+}
+
+int nr_topology_replace(struct nr_topology *topo, struct nr_ctrl *old, struct nr_ctrl *fresh)
+{
+	for (size_t i = 0; i < topo->ctrl_count; i++) {
+		if (topo->ctrls[i] != old)
+			continue;
+		topo->ctrls[i] = fresh;
+		old->gone = true;
+		nr_ctrl_unref(old);
+		return 0;
+	}
+	return nr_topology_insert(topo, fresh);
 }
 
 int nr_topology_add_ctrl_named(struct nr_topology *topo, const char *name,

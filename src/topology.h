@@ -31,6 +31,18 @@ struct nr_ctrl {
 	char subnqn[257];
 	uint16_t cntlid;
 	uint8_t oacs_lo;
+	/* Identify Controller capabilities, cached so a method can refuse an
+	 * unsupported operation before sending anything. */
+	uint16_t oacs;	  /* optional admin commands: bit 3 namespace management */
+	uint16_t oncs;	  /* optional NVM commands */
+	uint8_t fna;	  /* format NVM attributes */
+	uint8_t frmw;	  /* firmware updates: slots, slot 1 read-only */
+	uint8_t lpa;	  /* log page attributes */
+	uint8_t elpe;	  /* error log page entries, 0's based */
+	uint8_t mdts;	  /* maximum data transfer size, 2^n minimum pages; 0: no limit */
+	uint8_t fwug;	  /* firmware update granularity, 4 KiB units; 0: none given, FFh: none */
+	uint32_t sanicap; /* sanitize capabilities */
+	uint32_t nn;	  /* number of namespaces */
 	struct nr_devq queue; /* one command in flight per controller */
 	struct nr_ns **namespaces;
 	size_t ns_count;
@@ -102,6 +114,14 @@ json_t *nr_topology_backends(const struct nr_topology *topo);
 
 /* The nvme.list result. New reference. */
 json_t *nr_topology_list(const struct nr_topology *topo);
+
+/*
+ * Lists @fresh (its reference stolen) where @old is, marks @old gone and
+ * drops the topology's reference to it; calls in flight on @old finish on
+ * it. When @old is not listed, @fresh is appended. Returns 0 or -ENOMEM
+ * (then @fresh is left to the caller). Loop thread.
+ */
+int nr_topology_replace(struct nr_topology *topo, struct nr_ctrl *old, struct nr_ctrl *fresh);
 
 size_t nr_topology_ctrl_count(const struct nr_topology *topo);
 struct nr_ctrl *nr_topology_ctrl_at(struct nr_topology *topo, size_t index);

@@ -156,7 +156,7 @@ def test_invalid_request(sim_daemon, msg):
 
 def test_method_not_found(sim_daemon):
     with sim_daemon.raw() as conn:
-        assert_error(conn.call(rpc("nvme.format", id=4)), -32601, "MethodNotFound", id=4)
+        assert_error(conn.call(rpc("nvme.no_such_method", id=4)), -32601, "MethodNotFound", id=4)
 
 
 @pytest.mark.parametrize("id", [0, -1, 2**53, "abc", "", "ü"])

@@ -7,11 +7,41 @@ if TYPE_CHECKING:
 
 OPENRPC_VERSION = '0.1.0'
 METHOD_CLASSES = {
+    'nvme.admin_passthru': 'destructive',
+    'nvme.changed_ns_list': 'read',
+    'nvme.effects_log': 'read',
+    'nvme.error_log': 'read',
+    'nvme.format': 'destructive',
+    'nvme.fw_commit': 'destructive',
+    'nvme.fw_download': 'write',
+    'nvme.fw_log': 'read',
+    'nvme.get_feature': 'read',
+    'nvme.get_log': 'read',
     'nvme.id_ctrl': 'read',
     'nvme.id_ns': 'read',
+    'nvme.id_ns_csi': 'read',
+    'nvme.io_passthru': 'destructive',
     'nvme.list': 'read',
+    'nvme.list_ctrl': 'read',
+    'nvme.list_ns': 'read',
+    'nvme.ns_attach': 'write',
+    'nvme.ns_create': 'write',
+    'nvme.ns_delete': 'destructive',
+    'nvme.ns_descs': 'read',
+    'nvme.ns_detach': 'destructive',
+    'nvme.ns_rescan': 'read',
+    'nvme.persistent_event_log': 'read',
     'nvme.rescan': 'read',
+    'nvme.reset': 'destructive',
+    'nvme.sanitize': 'destructive',
+    'nvme.sanitize_log': 'read',
+    'nvme.self_test': 'write',
+    'nvme.self_test_log': 'read',
+    'nvme.set_feature': 'write',
     'nvme.smart_log': 'read',
+    'nvme.telemetry_log': 'read',
+    'nvme.zns.id_ctrl': 'read',
+    'nvme.zns.id_ns': 'read',
     'nvme.zns.mgmt_send': 'destructive',
     'nvme.zns.report_zones': 'read',
     'rpc.cancel': 'read',
@@ -24,6 +54,352 @@ METHOD_CLASSES = {
 
 class Methods:
     """Mixin: one method per schema method; needs self.call and self.stream."""
+
+    def nvme_admin_passthru(self, *, device: str, opcode: int, nsid: Optional[int] = None, cdw2: Optional[int] = None, cdw3: Optional[int] = None, cdw10: Optional[int] = None, cdw11: Optional[int] = None, cdw12: Optional[int] = None, cdw13: Optional[int] = None, cdw14: Optional[int] = None, cdw15: Optional[int] = None, data: Optional[str] = None, data_len: Optional[int] = None, timeout_ms: Optional[int] = None, confirm: Optional[str] = None) -> Any:
+        """A raw admin command. Destructive: confirm must equal the controller's serial number. A
+        completion with an error status is -32004.
+
+        Args:
+            device: (required; schema DeviceName; pattern '^[A-Za-z0-9:,/._-]{1,64}$')
+            opcode: (required; minimum 0; maximum 255)
+            nsid: (optional; minimum 0; maximum 4294967295)
+            cdw2: (optional; minimum 0; maximum 4294967295)
+            cdw3: (optional; minimum 0; maximum 4294967295)
+            cdw10: (optional; minimum 0; maximum 4294967295)
+            cdw11: (optional; minimum 0; maximum 4294967295)
+            cdw12: (optional; minimum 0; maximum 4294967295)
+            cdw13: (optional; minimum 0; maximum 4294967295)
+            cdw14: (optional; minimum 0; maximum 4294967295)
+            cdw15: (optional; minimum 0; maximum 4294967295)
+            data: host-to-controller data (optional)
+            data_len: controller-to-host bytes (optional; minimum 0; maximum 1048576)
+            timeout_ms: (optional; minimum 0; maximum 4294967295)
+            confirm: the controller's serial number (sn) (optional; maxLength 20)
+
+        Returns: result.
+        Method nvme.admin_passthru; class destructive; backends: sim, passthru, mi.
+        """
+        params: Dict[str, Any] = {}
+        params['device'] = device
+        params['opcode'] = opcode
+        if nsid is not None:
+            params['nsid'] = nsid
+        if cdw2 is not None:
+            params['cdw2'] = cdw2
+        if cdw3 is not None:
+            params['cdw3'] = cdw3
+        if cdw10 is not None:
+            params['cdw10'] = cdw10
+        if cdw11 is not None:
+            params['cdw11'] = cdw11
+        if cdw12 is not None:
+            params['cdw12'] = cdw12
+        if cdw13 is not None:
+            params['cdw13'] = cdw13
+        if cdw14 is not None:
+            params['cdw14'] = cdw14
+        if cdw15 is not None:
+            params['cdw15'] = cdw15
+        if data is not None:
+            params['data'] = data
+        if data_len is not None:
+            params['data_len'] = data_len
+        if timeout_ms is not None:
+            params['timeout_ms'] = timeout_ms
+        if confirm is not None:
+            params['confirm'] = confirm
+        return self.call('nvme.admin_passthru', **params)
+
+    def nvme_changed_ns_list(self, *, device: str, rae: Optional[bool] = None) -> Any:
+        """Changed Namespace List log (04h); reading it clears the event unless rae.
+
+        Args:
+            device: (required; schema DeviceName; pattern '^[A-Za-z0-9:,/._-]{1,64}$')
+            rae: (optional)
+
+        Returns: result.
+        Method nvme.changed_ns_list; class read; backends: sim, passthru, mi.
+        """
+        params: Dict[str, Any] = {}
+        params['device'] = device
+        if rae is not None:
+            params['rae'] = rae
+        return self.call('nvme.changed_ns_list', **params)
+
+    def nvme_effects_log(self, *, device: str, csi: Optional[int] = None) -> Any:
+        """Commands Supported and Effects log (05h) for a command set (csi, default 0). Needs LPA
+        bit 1.
+
+        Args:
+            device: (required; schema DeviceName; pattern '^[A-Za-z0-9:,/._-]{1,64}$')
+            csi: (optional; minimum 0; maximum 255)
+
+        Returns: result (schema EffectsLog).
+        Method nvme.effects_log; class read; backends: sim, passthru, mi.
+        """
+        params: Dict[str, Any] = {}
+        params['device'] = device
+        if csi is not None:
+            params['csi'] = csi
+        return self.call('nvme.effects_log', **params)
+
+    def nvme_error_log(self, *, device: str, entries: Optional[int] = None) -> Any:
+        """Error Information log (01h), the newest entries first, up to entries (default and
+        maximum: ELPE + 1).
+
+        Args:
+            device: (required; schema DeviceName; pattern '^[A-Za-z0-9:,/._-]{1,64}$')
+            entries: (optional; minimum 1; maximum 256)
+
+        Returns: result (schema ErrorLog).
+        Method nvme.error_log; class read; backends: sim, passthru, mi.
+        """
+        params: Dict[str, Any] = {}
+        params['device'] = device
+        if entries is not None:
+            params['entries'] = entries
+        return self.call('nvme.error_log', **params)
+
+    def nvme_format(self, *, device: str, lbaf: int, nsid: Optional[int] = None, ses: Optional[int] = None, pi: Optional[int] = None, pil: Optional[int] = None, mset: Optional[int] = None, confirm: Optional[str] = None, wait: Optional[bool] = None) -> Any:
+        """Format NVM (lbaf, ses 0 none / 1 user data erase / 2 crypto erase, pi, pil, mset),
+        checked against OACS and FNA first. The command completes when the format is done, so
+        wait is implied; with stream a final progress item is sent. The topology is re-learnt
+        before the answer. Destructive: confirm must equal the controller's serial number.
+
+        Args:
+            device: (required; schema DeviceName; pattern '^[A-Za-z0-9:,/._-]{1,64}$')
+            lbaf: (required; minimum 0; maximum 63)
+            nsid: default: the namespace's own, else FFFFFFFFh (all) (optional; minimum 0;
+                maximum 4294967295)
+            ses: (optional; minimum 0; maximum 2)
+            pi: (optional; minimum 0; maximum 7)
+            pil: (optional; minimum 0; maximum 1)
+            mset: (optional; minimum 0; maximum 1)
+            confirm: the controller's serial number (sn) (optional; maxLength 20)
+            wait: answer when the operation is done (progress polled every 200 ms) (optional)
+
+        Returns: result.
+        Method nvme.format; class destructive; backends: sim, passthru, mi.
+        """
+        params: Dict[str, Any] = {}
+        params['device'] = device
+        params['lbaf'] = lbaf
+        if nsid is not None:
+            params['nsid'] = nsid
+        if ses is not None:
+            params['ses'] = ses
+        if pi is not None:
+            params['pi'] = pi
+        if pil is not None:
+            params['pil'] = pil
+        if mset is not None:
+            params['mset'] = mset
+        if confirm is not None:
+            params['confirm'] = confirm
+        if wait is not None:
+            params['wait'] = wait
+        return self.call('nvme.format', **params)
+
+    def nvme_format_stream(self, *, device: str, lbaf: int, nsid: Optional[int] = None, ses: Optional[int] = None, pi: Optional[int] = None, pil: Optional[int] = None, mset: Optional[int] = None, confirm: Optional[str] = None, wait: Optional[bool] = None) -> "Stream":
+        """Format NVM (lbaf, ses 0 none / 1 user data erase / 2 crypto erase, pi, pil, mset),
+        checked against OACS and FNA first. The command completes when the format is done, so
+        wait is implied; with stream a final progress item is sent. The topology is re-learnt
+        before the answer. Destructive: confirm must equal the controller's serial number.
+
+        Args:
+            device: (required; schema DeviceName; pattern '^[A-Za-z0-9:,/._-]{1,64}$')
+            lbaf: (required; minimum 0; maximum 63)
+            nsid: default: the namespace's own, else FFFFFFFFh (all) (optional; minimum 0;
+                maximum 4294967295)
+            ses: (optional; minimum 0; maximum 2)
+            pi: (optional; minimum 0; maximum 7)
+            pil: (optional; minimum 0; maximum 1)
+            mset: (optional; minimum 0; maximum 1)
+            confirm: the controller's serial number (sn) (optional; maxLength 20)
+            wait: answer when the operation is done (progress polled every 200 ms) (optional)
+
+        Returns: a Stream over the items; .summary is the result.
+        Method nvme.format; class destructive; backends: sim, passthru, mi.
+        """
+        params: Dict[str, Any] = {}
+        params['device'] = device
+        params['lbaf'] = lbaf
+        if nsid is not None:
+            params['nsid'] = nsid
+        if ses is not None:
+            params['ses'] = ses
+        if pi is not None:
+            params['pi'] = pi
+        if pil is not None:
+            params['pil'] = pil
+        if mset is not None:
+            params['mset'] = mset
+        if confirm is not None:
+            params['confirm'] = confirm
+        if wait is not None:
+            params['wait'] = wait
+        return self.stream('nvme.format', **params)
+
+    def nvme_fw_commit(self, *, device: str, slot: int, action: Literal['replace', 'replace_activate', 'activate', 'replace_activate_immediate', 0, 1, 2, 3], confirm: Optional[str] = None) -> Any:
+        """Firmware Commit: slot (0..7, within FRMW) and action (commit action 0..3 or its name).
+        Destructive: confirm must equal the controller's serial number.
+
+        Args:
+            device: a controller (required; schema DeviceName; pattern
+                '^[A-Za-z0-9:,/._-]{1,64}$')
+            slot: (required; minimum 0; maximum 7)
+            action: (required; one of "replace", "replace_activate", "activate",
+                "replace_activate_immediate", 0, 1, 2, 3)
+            confirm: the controller's serial number (sn) (optional; maxLength 20)
+
+        Returns: result.
+        Method nvme.fw_commit; class destructive; backends: sim, passthru, mi.
+        """
+        params: Dict[str, Any] = {}
+        params['device'] = device
+        params['slot'] = slot
+        params['action'] = action
+        if confirm is not None:
+            params['confirm'] = confirm
+        return self.call('nvme.fw_commit', **params)
+
+    def nvme_fw_download(self, *, device: str, image: str, offset: Optional[int] = None) -> Any:
+        """Firmware Image Download: image (base64, a multiple of 4 bytes) at offset, sent in chunks
+        of the controller's FWUG granularity within MDTS.
+
+        Args:
+            device: a controller (required; schema DeviceName; pattern
+                '^[A-Za-z0-9:,/._-]{1,64}$')
+            image: base64 (required; minLength 4)
+            offset: (optional; minimum 0; maximum 17179869180)
+
+        Returns: result.
+        Method nvme.fw_download; class write; backends: sim, passthru, mi.
+        """
+        params: Dict[str, Any] = {}
+        params['device'] = device
+        params['image'] = image
+        if offset is not None:
+            params['offset'] = offset
+        return self.call('nvme.fw_download', **params)
+
+    def nvme_fw_log(self, *, device: str) -> Any:
+        """Firmware Slot Information log (03h).
+
+        Args:
+            device: (required; schema DeviceName; pattern '^[A-Za-z0-9:,/._-]{1,64}$')
+
+        Returns: result (schema FwLog).
+        Method nvme.fw_log; class read; backends: sim, passthru, mi.
+        """
+        params: Dict[str, Any] = {}
+        params['device'] = device
+        return self.call('nvme.fw_log', **params)
+
+    def nvme_get_feature(self, *, device: str, fid: int, sel: Optional[Literal['current', 'default', 'saved', 'supported']] = None, nsid: Optional[int] = None, cdw11: Optional[int] = None) -> Any:
+        """Get Features: value (completion dword 0), its named fields from the FID table, and for
+        FIDs with a data buffer (LBA range, APST, HMB, timestamp, PLM config, host behavior)
+        data in base64. sel supported decodes the capabilities instead.
+
+        Args:
+            device: (required; schema DeviceName; pattern '^[A-Za-z0-9:,/._-]{1,64}$')
+            fid: (required; minimum 0; maximum 255)
+            sel: (optional; one of "current", "default", "saved", "supported")
+            nsid: (optional; minimum 0; maximum 4294967295)
+            cdw11: dword 11 of the command (e.g. NVMSETID for FIDs 12h-14h, ENDGID for 18h)
+                (optional; minimum 0; maximum 4294967295)
+
+        Returns: result (schema FeatureValue).
+        Method nvme.get_feature; class read; backends: sim, passthru, mi.
+        """
+        params: Dict[str, Any] = {}
+        params['device'] = device
+        params['fid'] = fid
+        if sel is not None:
+            params['sel'] = sel
+        if nsid is not None:
+            params['nsid'] = nsid
+        if cdw11 is not None:
+            params['cdw11'] = cdw11
+        return self.call('nvme.get_feature', **params)
+
+    def nvme_get_log(self, *, device: str, lid: int, length: int, lsp: Optional[int] = None, lsi: Optional[int] = None, rae: Optional[bool] = None, csi: Optional[int] = None, nsid: Optional[int] = None, offset: Optional[int] = None) -> Any:
+        """Get Log Page, raw: every field (lid, lsp, lsi, rae, csi, nsid, offset in bytes, length
+        in bytes, a multiple of 4). Read in chunks of at most 64 KiB and MDTS. Without stream:
+        data in base64, up to 1 MiB (past it: -32011). With stream: rpc.stream items {offset,
+        length, data}, then the summary.
+
+        Args:
+            device: (required; schema DeviceName; pattern '^[A-Za-z0-9:,/._-]{1,64}$')
+            lid: (required; minimum 0; maximum 255)
+            length: (required; minimum 0; maximum 4294967292)
+            lsp: (optional; minimum 0; maximum 127)
+            lsi: (optional; minimum 0; maximum 65535)
+            rae: (optional)
+            csi: (optional; minimum 0; maximum 255)
+            nsid: default: the namespace's own, else FFFFFFFFh (optional; minimum 0; maximum
+                4294967295)
+            offset: (optional; minimum 0)
+
+        Returns: result (schema RawLog).
+        Method nvme.get_log; class read; backends: sim, passthru, mi.
+        """
+        params: Dict[str, Any] = {}
+        params['device'] = device
+        params['lid'] = lid
+        params['length'] = length
+        if lsp is not None:
+            params['lsp'] = lsp
+        if lsi is not None:
+            params['lsi'] = lsi
+        if rae is not None:
+            params['rae'] = rae
+        if csi is not None:
+            params['csi'] = csi
+        if nsid is not None:
+            params['nsid'] = nsid
+        if offset is not None:
+            params['offset'] = offset
+        return self.call('nvme.get_log', **params)
+
+    def nvme_get_log_stream(self, *, device: str, lid: int, length: int, lsp: Optional[int] = None, lsi: Optional[int] = None, rae: Optional[bool] = None, csi: Optional[int] = None, nsid: Optional[int] = None, offset: Optional[int] = None) -> "Stream":
+        """Get Log Page, raw: every field (lid, lsp, lsi, rae, csi, nsid, offset in bytes, length
+        in bytes, a multiple of 4). Read in chunks of at most 64 KiB and MDTS. Without stream:
+        data in base64, up to 1 MiB (past it: -32011). With stream: rpc.stream items {offset,
+        length, data}, then the summary.
+
+        Args:
+            device: (required; schema DeviceName; pattern '^[A-Za-z0-9:,/._-]{1,64}$')
+            lid: (required; minimum 0; maximum 255)
+            length: (required; minimum 0; maximum 4294967292)
+            lsp: (optional; minimum 0; maximum 127)
+            lsi: (optional; minimum 0; maximum 65535)
+            rae: (optional)
+            csi: (optional; minimum 0; maximum 255)
+            nsid: default: the namespace's own, else FFFFFFFFh (optional; minimum 0; maximum
+                4294967295)
+            offset: (optional; minimum 0)
+
+        Returns: a Stream over the items; .summary is the result (schema RawLog).
+        Method nvme.get_log; class read; backends: sim, passthru, mi.
+        """
+        params: Dict[str, Any] = {}
+        params['device'] = device
+        params['lid'] = lid
+        params['length'] = length
+        if lsp is not None:
+            params['lsp'] = lsp
+        if lsi is not None:
+            params['lsi'] = lsi
+        if rae is not None:
+            params['rae'] = rae
+        if csi is not None:
+            params['csi'] = csi
+        if nsid is not None:
+            params['nsid'] = nsid
+        if offset is not None:
+            params['offset'] = offset
+        return self.stream('nvme.get_log', **params)
 
     def nvme_id_ctrl(self, *, device: str) -> Any:
         """Identify Controller (CNS 01h), decoded with nvme-cli's key names.
@@ -56,6 +432,82 @@ class Methods:
             params['nsid'] = nsid
         return self.call('nvme.id_ns', **params)
 
+    def nvme_id_ns_csi(self, *, device: str, nsid: Optional[int] = None, csi: Optional[Literal[0, 2]] = None) -> Any:
+        """I/O Command Set specific Identify Namespace (CNS 05h): csi 0 gives the NVM structure
+        (lbstm, pic, elbafs), csi 2 the ZNS one (as nvme.zns.id_ns).
+
+        Args:
+            device: (required; schema DeviceName; pattern '^[A-Za-z0-9:,/._-]{1,64}$')
+            nsid: default: the namespace's own when device is a namespace (optional; minimum 1;
+                maximum 4294967295)
+            csi: 0 NVM (default), 2 ZNS (optional; one of 0, 2)
+
+        Returns: result.
+        Method nvme.id_ns_csi; class read; backends: sim, passthru, mi.
+        """
+        params: Dict[str, Any] = {}
+        params['device'] = device
+        if nsid is not None:
+            params['nsid'] = nsid
+        if csi is not None:
+            params['csi'] = csi
+        return self.call('nvme.id_ns_csi', **params)
+
+    def nvme_io_passthru(self, *, device: str, opcode: int, nsid: Optional[int] = None, cdw2: Optional[int] = None, cdw3: Optional[int] = None, cdw10: Optional[int] = None, cdw11: Optional[int] = None, cdw12: Optional[int] = None, cdw13: Optional[int] = None, cdw14: Optional[int] = None, cdw15: Optional[int] = None, data: Optional[str] = None, data_len: Optional[int] = None, timeout_ms: Optional[int] = None, confirm: Optional[str] = None) -> Any:
+        """A raw I/O command to a namespace. Destructive: confirm must equal the controller's
+        serial number. A completion with an error status is -32004.
+
+        Args:
+            device: (required; schema DeviceName; pattern '^[A-Za-z0-9:,/._-]{1,64}$')
+            opcode: (required; minimum 0; maximum 255)
+            nsid: (optional; minimum 0; maximum 4294967295)
+            cdw2: (optional; minimum 0; maximum 4294967295)
+            cdw3: (optional; minimum 0; maximum 4294967295)
+            cdw10: (optional; minimum 0; maximum 4294967295)
+            cdw11: (optional; minimum 0; maximum 4294967295)
+            cdw12: (optional; minimum 0; maximum 4294967295)
+            cdw13: (optional; minimum 0; maximum 4294967295)
+            cdw14: (optional; minimum 0; maximum 4294967295)
+            cdw15: (optional; minimum 0; maximum 4294967295)
+            data: host-to-controller data (optional)
+            data_len: controller-to-host bytes (optional; minimum 0; maximum 1048576)
+            timeout_ms: (optional; minimum 0; maximum 4294967295)
+            confirm: the controller's serial number (sn) (optional; maxLength 20)
+
+        Returns: result.
+        Method nvme.io_passthru; class destructive; backends: sim, passthru.
+        """
+        params: Dict[str, Any] = {}
+        params['device'] = device
+        params['opcode'] = opcode
+        if nsid is not None:
+            params['nsid'] = nsid
+        if cdw2 is not None:
+            params['cdw2'] = cdw2
+        if cdw3 is not None:
+            params['cdw3'] = cdw3
+        if cdw10 is not None:
+            params['cdw10'] = cdw10
+        if cdw11 is not None:
+            params['cdw11'] = cdw11
+        if cdw12 is not None:
+            params['cdw12'] = cdw12
+        if cdw13 is not None:
+            params['cdw13'] = cdw13
+        if cdw14 is not None:
+            params['cdw14'] = cdw14
+        if cdw15 is not None:
+            params['cdw15'] = cdw15
+        if data is not None:
+            params['data'] = data
+        if data_len is not None:
+            params['data_len'] = data_len
+        if timeout_ms is not None:
+            params['timeout_ms'] = timeout_ms
+        if confirm is not None:
+            params['confirm'] = confirm
+        return self.call('nvme.io_passthru', **params)
+
     def nvme_list(self) -> Any:
         """The known topology: subsystems, their controllers and namespaces, each with its backend.
 
@@ -64,6 +516,221 @@ class Methods:
         """
         params: Dict[str, Any] = {}
         return self.call('nvme.list', **params)
+
+    def nvme_list_ctrl(self, *, device: str, nsid: Optional[int] = None, cntid: Optional[int] = None) -> Any:
+        """Identify controller list: the controllers attached to nsid (CNS 12h), or without nsid
+        every controller in the subsystem (CNS 13h), from cntid on.
+
+        Args:
+            device: a controller (required; schema DeviceName; pattern
+                '^[A-Za-z0-9:,/._-]{1,64}$')
+            nsid: (optional; minimum 1; maximum 4294967294)
+            cntid: start at this controller identifier (optional; minimum 0; maximum 65535)
+
+        Returns: result (schema CtrlList).
+        Method nvme.list_ctrl; class read; backends: sim, passthru, mi.
+        """
+        params: Dict[str, Any] = {}
+        params['device'] = device
+        if nsid is not None:
+            params['nsid'] = nsid
+        if cntid is not None:
+            params['cntid'] = cntid
+        return self.call('nvme.list_ctrl', **params)
+
+    def nvme_list_ns(self, *, device: str, all: Optional[bool] = None, nsid: Optional[int] = None) -> Any:
+        """Identify namespace ID list: the active namespaces (CNS 02h) or with all: true the
+        allocated ones (CNS 10h, needs namespace management), with NSIDs above nsid.
+
+        Args:
+            device: a controller (required; schema DeviceName; pattern
+                '^[A-Za-z0-9:,/._-]{1,64}$')
+            all: allocated rather than active namespaces (optional)
+            nsid: list NSIDs greater than this (default 0) (optional; minimum 0; maximum
+                4294967294)
+
+        Returns: result (schema NsidList).
+        Method nvme.list_ns; class read; backends: sim, passthru, mi.
+        """
+        params: Dict[str, Any] = {}
+        params['device'] = device
+        if all is not None:
+            params['all'] = all
+        if nsid is not None:
+            params['nsid'] = nsid
+        return self.call('nvme.list_ns', **params)
+
+    def nvme_ns_attach(self, *, device: str, nsid: Optional[int] = None, controllers: Optional[List[int]] = None) -> Any:
+        """Namespace Attachment, attach to controllers. The topology is re-learnt before the
+        answer.
+
+        Args:
+            device: (required; schema DeviceName; pattern '^[A-Za-z0-9:,/._-]{1,64}$')
+            nsid: default: the namespace's own when device is a namespace (optional; minimum 1;
+                maximum 4294967295)
+            controllers: controller identifiers (default: this controller) (optional; minItems
+                1; maxItems 2047)
+
+        Returns: result.
+        Method nvme.ns_attach; class write; backends: sim, passthru, mi.
+        """
+        params: Dict[str, Any] = {}
+        params['device'] = device
+        if nsid is not None:
+            params['nsid'] = nsid
+        if controllers is not None:
+            params['controllers'] = controllers
+        return self.call('nvme.ns_attach', **params)
+
+    def nvme_ns_create(self, *, device: str, nsze: int, ncap: Optional[int] = None, flbas: Optional[int] = None, lba_size: Optional[int] = None, dps: Optional[int] = None, nmic: Optional[int] = None, csi: Optional[Literal[0, 2]] = None) -> Any:
+        """Namespace Management, create: nsze and ncap in blocks, the format as flbas or lba_size
+        (a metadata-free format of that size is picked). Needs OACS bit 3. The topology is re-
+        learnt before the answer.
+
+        Args:
+            device: a controller (required; schema DeviceName; pattern
+                '^[A-Za-z0-9:,/._-]{1,64}$')
+            nsze: (required; minimum 1)
+            ncap: default: nsze (optional; minimum 1)
+            flbas: the LBA format index (optional; minimum 0; maximum 63)
+            lba_size: bytes; instead of flbas (optional; minimum 512; maximum 2147483648)
+            dps: (optional; minimum 0; maximum 255)
+            nmic: (optional; minimum 0; maximum 1)
+            csi: (optional; one of 0, 2)
+
+        Returns: result.
+        Method nvme.ns_create; class write; backends: sim, passthru, mi.
+        """
+        params: Dict[str, Any] = {}
+        params['device'] = device
+        params['nsze'] = nsze
+        if ncap is not None:
+            params['ncap'] = ncap
+        if flbas is not None:
+            params['flbas'] = flbas
+        if lba_size is not None:
+            params['lba_size'] = lba_size
+        if dps is not None:
+            params['dps'] = dps
+        if nmic is not None:
+            params['nmic'] = nmic
+        if csi is not None:
+            params['csi'] = csi
+        return self.call('nvme.ns_create', **params)
+
+    def nvme_ns_delete(self, *, device: str, nsid: Optional[int] = None, confirm: Optional[str] = None) -> Any:
+        """Namespace Management, delete. Destructive: confirm must equal the controller's serial
+        number. The topology is re-learnt before the answer.
+
+        Args:
+            device: (required; schema DeviceName; pattern '^[A-Za-z0-9:,/._-]{1,64}$')
+            nsid: default: the namespace's own; FFFFFFFFh deletes all (optional; minimum 1;
+                maximum 4294967295)
+            confirm: the controller's serial number (sn) (optional; maxLength 20)
+
+        Returns: result.
+        Method nvme.ns_delete; class destructive; backends: sim, passthru, mi.
+        """
+        params: Dict[str, Any] = {}
+        params['device'] = device
+        if nsid is not None:
+            params['nsid'] = nsid
+        if confirm is not None:
+            params['confirm'] = confirm
+        return self.call('nvme.ns_delete', **params)
+
+    def nvme_ns_descs(self, *, device: str, nsid: Optional[int] = None) -> Any:
+        """Namespace Identification Descriptor list (CNS 03h): eui64, nguid, uuid, csi as nvme-cli
+        ns-descs prints them.
+
+        Args:
+            device: (required; schema DeviceName; pattern '^[A-Za-z0-9:,/._-]{1,64}$')
+            nsid: default: the namespace's own when device is a namespace (optional; minimum 1;
+                maximum 4294967295)
+
+        Returns: result (schema NsDescs).
+        Method nvme.ns_descs; class read; backends: sim, passthru, mi.
+        """
+        params: Dict[str, Any] = {}
+        params['device'] = device
+        if nsid is not None:
+            params['nsid'] = nsid
+        return self.call('nvme.ns_descs', **params)
+
+    def nvme_ns_detach(self, *, device: str, nsid: Optional[int] = None, controllers: Optional[List[int]] = None, confirm: Optional[str] = None) -> Any:
+        """Namespace Attachment, detach. Destructive: confirm must equal the controller's serial
+        number. The topology is re-learnt before the answer.
+
+        Args:
+            device: (required; schema DeviceName; pattern '^[A-Za-z0-9:,/._-]{1,64}$')
+            nsid: default: the namespace's own when device is a namespace (optional; minimum 1;
+                maximum 4294967295)
+            controllers: controller identifiers (default: this controller) (optional; minItems
+                1; maxItems 2047)
+            confirm: the controller's serial number (sn) (optional; maxLength 20)
+
+        Returns: result.
+        Method nvme.ns_detach; class destructive; backends: sim, passthru, mi.
+        """
+        params: Dict[str, Any] = {}
+        params['device'] = device
+        if nsid is not None:
+            params['nsid'] = nsid
+        if controllers is not None:
+            params['controllers'] = controllers
+        if confirm is not None:
+            params['confirm'] = confirm
+        return self.call('nvme.ns_detach', **params)
+
+    def nvme_ns_rescan(self, *, device: str) -> Any:
+        """Asks the host driver to rescan the controller's namespaces (passthru:
+        NVME_IOCTL_RESCAN), then re-learns the topology (as nvme.rescan for passthru; the
+        subsystem's controllers for the simulator).
+
+        Args:
+            device: a controller (required; schema DeviceName; pattern
+                '^[A-Za-z0-9:,/._-]{1,64}$')
+
+        Returns: result.
+        Method nvme.ns_rescan; class read; backends: sim, passthru.
+        """
+        params: Dict[str, Any] = {}
+        params['device'] = device
+        return self.call('nvme.ns_rescan', **params)
+
+    def nvme_persistent_event_log(self, *, device: str, action: Optional[Literal['read', 'establish', 'release']] = None) -> Any:
+        """Persistent Event log (0Dh), raw: read (default), establish (a new reporting context,
+        then read) or release (the context). Streams like nvme.get_log. Needs LPA bit 4.
+
+        Args:
+            device: (required; schema DeviceName; pattern '^[A-Za-z0-9:,/._-]{1,64}$')
+            action: (optional; one of "read", "establish", "release")
+
+        Returns: result.
+        Method nvme.persistent_event_log; class read; backends: sim, passthru, mi.
+        """
+        params: Dict[str, Any] = {}
+        params['device'] = device
+        if action is not None:
+            params['action'] = action
+        return self.call('nvme.persistent_event_log', **params)
+
+    def nvme_persistent_event_log_stream(self, *, device: str, action: Optional[Literal['read', 'establish', 'release']] = None) -> "Stream":
+        """Persistent Event log (0Dh), raw: read (default), establish (a new reporting context,
+        then read) or release (the context). Streams like nvme.get_log. Needs LPA bit 4.
+
+        Args:
+            device: (required; schema DeviceName; pattern '^[A-Za-z0-9:,/._-]{1,64}$')
+            action: (optional; one of "read", "establish", "release")
+
+        Returns: a Stream over the items; .summary is the result.
+        Method nvme.persistent_event_log; class read; backends: sim, passthru, mi.
+        """
+        params: Dict[str, Any] = {}
+        params['device'] = device
+        if action is not None:
+            params['action'] = action
+        return self.stream('nvme.persistent_event_log', **params)
 
     def nvme_rescan(self) -> Any:
         """Rescans this host's NVMe devices (sysfs, then Identify) on a worker thread and answers
@@ -76,6 +743,219 @@ class Methods:
         """
         params: Dict[str, Any] = {}
         return self.call('nvme.rescan', **params)
+
+    def nvme_reset(self, *, device: str, confirm: Optional[str] = None) -> Any:
+        """Controller reset (passthru: NVME_IOCTL_RESET), then the topology is re-learnt.
+        NotSupported on a backend that cannot reset. Destructive: confirm must equal the
+        controller's serial number.
+
+        Args:
+            device: a controller (required; schema DeviceName; pattern
+                '^[A-Za-z0-9:,/._-]{1,64}$')
+            confirm: the controller's serial number (sn) (optional; maxLength 20)
+
+        Returns: result.
+        Method nvme.reset; class destructive; backends: sim, passthru.
+        """
+        params: Dict[str, Any] = {}
+        params['device'] = device
+        if confirm is not None:
+            params['confirm'] = confirm
+        return self.call('nvme.reset', **params)
+
+    def nvme_sanitize(self, *, device: str, action: Literal['block', 'overwrite', 'crypto', 'exit_failure'], ause: Optional[bool] = None, owpass: Optional[int] = None, oipbp: Optional[bool] = None, nodas: Optional[bool] = None, ovrpat: Optional[int] = None, confirm: Optional[str] = None, wait: Optional[bool] = None) -> Any:
+        """Sanitize (block erase, overwrite, crypto erase, or exit failure mode), checked against
+        SANICAP first. Without wait: answers once the controller accepted it; with wait: when
+        the Sanitize Status log says it is done, with that log. With wait and stream: rpc.stream
+        items [{percent, status, ...}] while it runs, then the final result. Destructive:
+        confirm must equal the controller's serial number.
+
+        Args:
+            device: a controller (required; schema DeviceName; pattern
+                '^[A-Za-z0-9:,/._-]{1,64}$')
+            action: (required; one of "block", "overwrite", "crypto", "exit_failure")
+            ause: (optional)
+            owpass: (optional; minimum 0; maximum 15)
+            oipbp: (optional)
+            nodas: (optional)
+            ovrpat: (optional; minimum 0; maximum 4294967295)
+            confirm: the controller's serial number (sn) (optional; maxLength 20)
+            wait: answer when the operation is done (progress polled every 200 ms) (optional)
+
+        Returns: result.
+        Method nvme.sanitize; class destructive; backends: sim, passthru, mi.
+        """
+        params: Dict[str, Any] = {}
+        params['device'] = device
+        params['action'] = action
+        if ause is not None:
+            params['ause'] = ause
+        if owpass is not None:
+            params['owpass'] = owpass
+        if oipbp is not None:
+            params['oipbp'] = oipbp
+        if nodas is not None:
+            params['nodas'] = nodas
+        if ovrpat is not None:
+            params['ovrpat'] = ovrpat
+        if confirm is not None:
+            params['confirm'] = confirm
+        if wait is not None:
+            params['wait'] = wait
+        return self.call('nvme.sanitize', **params)
+
+    def nvme_sanitize_stream(self, *, device: str, action: Literal['block', 'overwrite', 'crypto', 'exit_failure'], ause: Optional[bool] = None, owpass: Optional[int] = None, oipbp: Optional[bool] = None, nodas: Optional[bool] = None, ovrpat: Optional[int] = None, confirm: Optional[str] = None, wait: Optional[bool] = None) -> "Stream":
+        """Sanitize (block erase, overwrite, crypto erase, or exit failure mode), checked against
+        SANICAP first. Without wait: answers once the controller accepted it; with wait: when
+        the Sanitize Status log says it is done, with that log. With wait and stream: rpc.stream
+        items [{percent, status, ...}] while it runs, then the final result. Destructive:
+        confirm must equal the controller's serial number.
+
+        Args:
+            device: a controller (required; schema DeviceName; pattern
+                '^[A-Za-z0-9:,/._-]{1,64}$')
+            action: (required; one of "block", "overwrite", "crypto", "exit_failure")
+            ause: (optional)
+            owpass: (optional; minimum 0; maximum 15)
+            oipbp: (optional)
+            nodas: (optional)
+            ovrpat: (optional; minimum 0; maximum 4294967295)
+            confirm: the controller's serial number (sn) (optional; maxLength 20)
+            wait: answer when the operation is done (progress polled every 200 ms) (optional)
+
+        Returns: a Stream over the items; .summary is the result.
+        Method nvme.sanitize; class destructive; backends: sim, passthru, mi.
+        """
+        params: Dict[str, Any] = {}
+        params['device'] = device
+        params['action'] = action
+        if ause is not None:
+            params['ause'] = ause
+        if owpass is not None:
+            params['owpass'] = owpass
+        if oipbp is not None:
+            params['oipbp'] = oipbp
+        if nodas is not None:
+            params['nodas'] = nodas
+        if ovrpat is not None:
+            params['ovrpat'] = ovrpat
+        if confirm is not None:
+            params['confirm'] = confirm
+        if wait is not None:
+            params['wait'] = wait
+        return self.stream('nvme.sanitize', **params)
+
+    def nvme_sanitize_log(self, *, device: str) -> Any:
+        """Sanitize Status log (81h). Needs SANICAP.
+
+        Args:
+            device: (required; schema DeviceName; pattern '^[A-Za-z0-9:,/._-]{1,64}$')
+
+        Returns: result (schema SanitizeLog).
+        Method nvme.sanitize_log; class read; backends: sim, passthru, mi.
+        """
+        params: Dict[str, Any] = {}
+        params['device'] = device
+        return self.call('nvme.sanitize_log', **params)
+
+    def nvme_self_test(self, *, device: str, action: Literal['short', 'extended', 'abort'], nsid: Optional[int] = None, wait: Optional[bool] = None) -> Any:
+        """Device Self-test: short, extended, or abort. Without wait: answers once accepted; with
+        wait: when the Device Self-test log shows no test running, with that log. With wait and
+        stream: rpc.stream items [{percent, status, ...}] while it runs, then the final result.
+
+        Args:
+            device: (required; schema DeviceName; pattern '^[A-Za-z0-9:,/._-]{1,64}$')
+            action: (required; one of "short", "extended", "abort")
+            nsid: default: the namespace's own, else FFFFFFFFh (all) (optional; minimum 0;
+                maximum 4294967295)
+            wait: answer when the operation is done (progress polled every 200 ms) (optional)
+
+        Returns: result.
+        Method nvme.self_test; class write; backends: sim, passthru, mi.
+        """
+        params: Dict[str, Any] = {}
+        params['device'] = device
+        params['action'] = action
+        if nsid is not None:
+            params['nsid'] = nsid
+        if wait is not None:
+            params['wait'] = wait
+        return self.call('nvme.self_test', **params)
+
+    def nvme_self_test_stream(self, *, device: str, action: Literal['short', 'extended', 'abort'], nsid: Optional[int] = None, wait: Optional[bool] = None) -> "Stream":
+        """Device Self-test: short, extended, or abort. Without wait: answers once accepted; with
+        wait: when the Device Self-test log shows no test running, with that log. With wait and
+        stream: rpc.stream items [{percent, status, ...}] while it runs, then the final result.
+
+        Args:
+            device: (required; schema DeviceName; pattern '^[A-Za-z0-9:,/._-]{1,64}$')
+            action: (required; one of "short", "extended", "abort")
+            nsid: default: the namespace's own, else FFFFFFFFh (all) (optional; minimum 0;
+                maximum 4294967295)
+            wait: answer when the operation is done (progress polled every 200 ms) (optional)
+
+        Returns: a Stream over the items; .summary is the result.
+        Method nvme.self_test; class write; backends: sim, passthru, mi.
+        """
+        params: Dict[str, Any] = {}
+        params['device'] = device
+        params['action'] = action
+        if nsid is not None:
+            params['nsid'] = nsid
+        if wait is not None:
+            params['wait'] = wait
+        return self.stream('nvme.self_test', **params)
+
+    def nvme_self_test_log(self, *, device: str) -> Any:
+        """Device Self-test log (06h). Needs OACS bit 4.
+
+        Args:
+            device: (required; schema DeviceName; pattern '^[A-Za-z0-9:,/._-]{1,64}$')
+
+        Returns: result (schema SelfTestLog).
+        Method nvme.self_test_log; class read; backends: sim, passthru, mi.
+        """
+        params: Dict[str, Any] = {}
+        params['device'] = device
+        return self.call('nvme.self_test_log', **params)
+
+    def nvme_set_feature(self, *, device: str, fid: int, value: Optional[int] = None, fields: Optional[Dict[str, Any]] = None, data: Optional[str] = None, nsid: Optional[int] = None, save: Optional[bool] = None, cdw11: Optional[int] = None, cdw12: Optional[int] = None) -> Any:
+        """Set Features: value (the whole dword) or fields (by name; only some given: the current
+        value is read first and the rest kept), data in base64 for FIDs with a buffer; save
+        persists it. For FIDs 12h-14h the value goes in dword 12 and cdw11 selects the NVM set.
+
+        Args:
+            device: (required; schema DeviceName; pattern '^[A-Za-z0-9:,/._-]{1,64}$')
+            fid: (required; minimum 0; maximum 255)
+            value: (optional; minimum 0; maximum 4294967295)
+            fields: (optional)
+            data: (optional)
+            nsid: (optional; minimum 0; maximum 4294967295)
+            save: (optional)
+            cdw11: (optional; minimum 0; maximum 4294967295)
+            cdw12: (optional; minimum 0; maximum 4294967295)
+
+        Returns: result.
+        Method nvme.set_feature; class write; backends: sim, passthru, mi.
+        """
+        params: Dict[str, Any] = {}
+        params['device'] = device
+        params['fid'] = fid
+        if value is not None:
+            params['value'] = value
+        if fields is not None:
+            params['fields'] = fields
+        if data is not None:
+            params['data'] = data
+        if nsid is not None:
+            params['nsid'] = nsid
+        if save is not None:
+            params['save'] = save
+        if cdw11 is not None:
+            params['cdw11'] = cdw11
+        if cdw12 is not None:
+            params['cdw12'] = cdw12
+        return self.call('nvme.set_feature', **params)
 
     def nvme_smart_log(self, *, device: str, nsid: Optional[int] = None) -> Any:
         """SMART / Health Information log (LID 02h) for the controller or one namespace.
@@ -92,6 +972,84 @@ class Methods:
         if nsid is not None:
             params['nsid'] = nsid
         return self.call('nvme.smart_log', **params)
+
+    def nvme_telemetry_log(self, *, device: str, host_initiated: Optional[bool] = None, create: Optional[bool] = None, data_area: Optional[int] = None) -> Any:
+        """Telemetry log, raw: host-initiated (07h, default; create: true captures new data) or
+        controller-initiated (08h), from the header to the last block of data_area (1..3,
+        default 3). Streams like nvme.get_log. Needs LPA bit 3.
+
+        Args:
+            device: (required; schema DeviceName; pattern '^[A-Za-z0-9:,/._-]{1,64}$')
+            host_initiated: (optional)
+            create: (optional)
+            data_area: (optional; minimum 1; maximum 3)
+
+        Returns: result (schema RawLog).
+        Method nvme.telemetry_log; class read; backends: sim, passthru, mi.
+        """
+        params: Dict[str, Any] = {}
+        params['device'] = device
+        if host_initiated is not None:
+            params['host_initiated'] = host_initiated
+        if create is not None:
+            params['create'] = create
+        if data_area is not None:
+            params['data_area'] = data_area
+        return self.call('nvme.telemetry_log', **params)
+
+    def nvme_telemetry_log_stream(self, *, device: str, host_initiated: Optional[bool] = None, create: Optional[bool] = None, data_area: Optional[int] = None) -> "Stream":
+        """Telemetry log, raw: host-initiated (07h, default; create: true captures new data) or
+        controller-initiated (08h), from the header to the last block of data_area (1..3,
+        default 3). Streams like nvme.get_log. Needs LPA bit 3.
+
+        Args:
+            device: (required; schema DeviceName; pattern '^[A-Za-z0-9:,/._-]{1,64}$')
+            host_initiated: (optional)
+            create: (optional)
+            data_area: (optional; minimum 1; maximum 3)
+
+        Returns: a Stream over the items; .summary is the result (schema RawLog).
+        Method nvme.telemetry_log; class read; backends: sim, passthru, mi.
+        """
+        params: Dict[str, Any] = {}
+        params['device'] = device
+        if host_initiated is not None:
+            params['host_initiated'] = host_initiated
+        if create is not None:
+            params['create'] = create
+        if data_area is not None:
+            params['data_area'] = data_area
+        return self.stream('nvme.telemetry_log', **params)
+
+    def nvme_zns_id_ctrl(self, *, device: str) -> Any:
+        """ZNS Identify Controller (CNS 06h, CSI 02h).
+
+        Args:
+            device: (required; schema DeviceName; pattern '^[A-Za-z0-9:,/._-]{1,64}$')
+
+        Returns: result.
+        Method nvme.zns.id_ctrl; class read; backends: sim, passthru.
+        """
+        params: Dict[str, Any] = {}
+        params['device'] = device
+        return self.call('nvme.zns.id_ctrl', **params)
+
+    def nvme_zns_id_ns(self, *, device: str, nsid: Optional[int] = None) -> Any:
+        """ZNS Identify Namespace (CNS 05h, CSI 02h), as nvme-cli zns id-ns -o json.
+
+        Args:
+            device: (required; schema DeviceName; pattern '^[A-Za-z0-9:,/._-]{1,64}$')
+            nsid: default: the namespace's own when device is a namespace (optional; minimum 1;
+                maximum 4294967295)
+
+        Returns: result (schema ZnsIdNs).
+        Method nvme.zns.id_ns; class read; backends: sim, passthru.
+        """
+        params: Dict[str, Any] = {}
+        params['device'] = device
+        if nsid is not None:
+            params['nsid'] = nsid
+        return self.call('nvme.zns.id_ns', **params)
 
     def nvme_zns_mgmt_send(self, *, device: str, action: Literal['open', 'close', 'finish', 'reset', 'offline'], slba: Optional[int] = None, all: Optional[bool] = None, confirm: Optional[str] = None) -> Any:
         """Zone Management Send: open, close, finish, reset or offline one zone (slba) or all
