@@ -21,6 +21,8 @@ void nr_m_nvme_id_ns(struct nr_call *call);
 void nr_m_nvme_smart_log(struct nr_call *call);
 void nr_m_zns_report_zones(struct nr_call *call);
 void nr_m_zns_mgmt_send(struct nr_call *call);
+void nr_m_zns_append(struct nr_call *call);
+void nr_m_zns_changed_zones(struct nr_call *call);
 
 /* Identify lists, descriptors and command set specific identify (m_ns.c). */
 void nr_m_nvme_list_ns(struct nr_call *call);

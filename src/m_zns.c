@@ -10,8 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base64.h"
 #include "encode.h"
 #include "handlers.h"
+#include "job.h"
+#include "nvme_cmd_admin.h"
 #include "rpc_error.h"
 
 #define ZONE_CHUNK 4096u /* descriptors per Zone Management Receive */
@@ -269,5 +272,75 @@ void nr_m_zns_mgmt_send(struct nr_call *call)
 	nr_cmd_zone_send(&single->cmd, call->dev.ns->nsid, (uint64_t)json_integer_value(slba),
 			 action_parse(json_string_value(json_object_get(call->params, "action"))),
 			 all);
+	nr_single_submit(call);
+}
+
+static json_t *append_encode(struct nr_call *call, const struct nr_single *single)
+{
+	uint64_t alba = ((uint64_t)single->cmd.result_hi << 32) | single->cmd.result;
+
+	return json_pack("{s:o, s:I}", "lba", nr_json_u64(alba), "nlb",
+			 (json_int_t)(single->buf_len / call->dev.ns->lba_size));
+}
+
+void nr_m_zns_append(struct nr_call *call)
+{
+	const json_t *data = json_object_get(call->params, "data");
+	size_t text_len = json_string_length(data);
+	uint32_t lba_size, max = nr_ctrl_max_xfer(call->dev.ctrl, 1u << 20);
+	struct nr_single *single;
+	long len;
+
+	if (!require_zoned(call))
+		return;
+	lba_size = call->dev.ns->lba_size;
+	single = nr_single_new(call, NR_BASE64_DECODED_MAX(text_len), append_encode, "Zone Append");
+	if (!single)
+		return;
+	len = nr_base64_decode(json_string_value(data), text_len, single->buf);
+	if (len <= 0 || len % lba_size != 0 || (uint64_t)len > max || len / lba_size > 65536)
+		return nr_call_invalid(
+		    call, "params.data",
+		    "must be base64 of a whole number of logical blocks, at most "
+		    "the controller's transfer size");
+	single->buf_len = (size_t)len;
+	nr_cmd_zone_append(&single->cmd, call->dev.ns->nsid,
+			   (uint64_t)json_integer_value(json_object_get(call->params, "slba")),
+			   (uint32_t)(len / lba_size), single->buf, (uint32_t)len);
+	nr_single_submit(call);
+}
+
+/* Changed Zone List log (LID BFh, CSI 2): a count and up to 511 zone IDs. */
+#define CHANGED_ZONES_LID 0xbf
+#define CHANGED_ZONES_MAX 511
+
+static json_t *changed_zones_encode(struct nr_call *call, const struct nr_single *single)
+{
+	uint16_t count = le16toh(*(const uint16_t *)single->buf);
+	json_t *ids = json_array();
+
+	/* 0xFFFF: more zones changed than the list holds. */
+	for (uint16_t i = 0; count != 0xffff && i < count && i < CHANGED_ZONES_MAX; i++) {
+		uint64_t id;
+		memcpy(&id, single->buf + 8 + 8 * (size_t)i, sizeof(id));
+		json_array_append_new(ids, nr_json_u64(le64toh(id)));
+	}
+	return json_pack("{s:i, s:b, s:o}", "nr_zone_ids", count == 0xffff ? -1 : count, "overflow",
+			 count == 0xffff, "zone_ids", ids);
+}
+
+void nr_m_zns_changed_zones(struct nr_call *call)
+{
+	struct nr_log_args args = {.lid = CHANGED_ZONES_LID, .csi = NR_CSI_ZNS};
+	struct nr_single *single;
+
+	if (!require_zoned(call))
+		return;
+	args.nsid = call->dev.ns->nsid;
+	args.rae = json_is_true(json_object_get(call->params, "rae"));
+	single = nr_single_new(call, 4096, changed_zones_encode, "Changed Zone List log");
+	if (!single)
+		return;
+	nr_cmd_get_log_page(&single->cmd, &args, single->buf, (uint32_t)single->buf_len);
 	nr_single_submit(call);
 }

@@ -40,6 +40,8 @@ METHOD_CLASSES = {
     'nvme.set_feature': 'write',
     'nvme.smart_log': 'read',
     'nvme.telemetry_log': 'read',
+    'nvme.zns.append': 'write',
+    'nvme.zns.changed_zones': 'read',
     'nvme.zns.id_ctrl': 'read',
     'nvme.zns.id_ns': 'read',
     'nvme.zns.mgmt_send': 'destructive',
@@ -1020,6 +1022,46 @@ class Methods:
         if data_area is not None:
             params['data_area'] = data_area
         return self.stream('nvme.telemetry_log', **params)
+
+    def nvme_zns_append(self, *, device: str, slba: int, data: str) -> Any:
+        """Zone Append: writes data at the zone's write pointer and answers the LBA the controller
+        assigned (CQE dwords 0-1). Class write: it adds data, it does not overwrite any.
+
+        Args:
+            device: a zoned namespace (required; schema DeviceName; pattern
+                '^[A-Za-z0-9:,/._-]{1,64}$')
+            slba: the zone's start LBA (ZSLBA) (required; minimum 0)
+            data: base64 of a whole number of logical blocks, at most the controller's transfer
+                size (MDTS) (required; minLength 4; maxLength 1398104; pattern
+                '^[A-Za-z0-9+/]*=?=?$')
+
+        Returns: appended.
+        Method nvme.zns.append; class write; backends: sim, passthru.
+        """
+        params: Dict[str, Any] = {}
+        params['device'] = device
+        params['slba'] = slba
+        params['data'] = data
+        return self.call('nvme.zns.append', **params)
+
+    def nvme_zns_changed_zones(self, *, device: str, rae: Optional[bool] = None) -> Any:
+        """Changed Zone List log page (LID BFh, CSI 2): the zones whose Zone Descriptor Changed
+        event fired. nr_zone_ids is -1 and overflow true when more zones changed than the list
+        holds (511).
+
+        Args:
+            device: a zoned namespace (required; schema DeviceName; pattern
+                '^[A-Za-z0-9:,/._-]{1,64}$')
+            rae: retain asynchronous event (optional)
+
+        Returns: changed_zones.
+        Method nvme.zns.changed_zones; class read; backends: sim, passthru, mi.
+        """
+        params: Dict[str, Any] = {}
+        params['device'] = device
+        if rae is not None:
+            params['rae'] = rae
+        return self.call('nvme.zns.changed_zones', **params)
 
     def nvme_zns_id_ctrl(self, *, device: str) -> Any:
         """ZNS Identify Controller (CNS 06h, CSI 02h).
