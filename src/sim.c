@@ -477,7 +477,14 @@ static int sim_backend_submit(void *ctrl, struct nr_cmd *cmd)
 	return nr_sim_submit(ctrl, cmd);
 }
 
+/* Worker thread: a Controller Level Reset of the model (nvme.reset). */
+static int sim_backend_reset(void *ctrl)
+{
+	return nr_sim_ctrl_reset(ctrl);
+}
+
 const struct nr_backend_ops nr_sim_ops = {
     .name = "sim",
     .submit = sim_backend_submit,
+    .reset = sim_backend_reset,
 };

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The simulated NVMe subsystem: a controller model that executes admin and
- * zone management commands given as submission entries, so every method is
- * written once against the command layer. Zone state only, no data.
+ * The simulated NVMe subsystem: a controller model that executes admin
+ * commands (identify, logs, features, namespace management, format,
+ * sanitize, self-test, firmware) and zoned I/O commands given as submission
+ * entries, so every method is written once against the command layer. Zone
+ * state only, no data.
  */
 #ifndef NR_SIM_H
 #define NR_SIM_H
@@ -53,5 +55,17 @@ const char *nr_sim_ctrl_name(const struct nr_sim_ctrl *ctrl);
  * latency first. Returns 0 with cmd->status/result set, or -errno.
  */
 int nr_sim_submit(struct nr_sim_ctrl *ctrl, struct nr_cmd *cmd);
+
+/*
+ * Models a Controller Level Reset of a simulated controller (the daemon's
+ * nvme.reset calls it for sim controllers): a firmware image committed with
+ * CA 1 or 2 becomes the running revision (Identify Controller FR), every
+ * feature's current value becomes its saved value (its default when never
+ * saved), a running device self-test is aborted (result 2h), a partial
+ * firmware download is dropped and a reset event is logged. Namespaces,
+ * zones and a running sanitize are unaffected. Takes the subsystem lock, so
+ * any thread may call it. Returns 0, or -EINVAL for a NULL controller.
+ */
+int nr_sim_ctrl_reset(struct nr_sim_ctrl *ctrl);
 
 #endif

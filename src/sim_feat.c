@@ -557,8 +557,9 @@ static int feat_data_check(const struct nr_cmd *cmd, const struct feat_desc *d, 
 
 /*
  * Get Features: CDW10 FID 7:0, SEL 10:8. SEL 3 answers the capabilities in
- * CDW0; SEL 2 of a feature never saved gives its default. Data-carrying
- * features need a buffer of their size (-EINVAL otherwise).
+ * CDW0 and transfers nothing; SEL 2 of a feature never saved gives its
+ * default. Otherwise data-carrying features need a buffer of their size
+ * (-EINVAL otherwise).
  */
 int sim_get_features(struct nr_sim_ctrl *ctrl, struct nr_cmd *cmd)
 {
@@ -575,17 +576,17 @@ int sim_get_features(struct nr_sim_ctrl *ctrl, struct nr_cmd *cmd)
 	cmd->status = feat_lookup(&req, &d, false);
 	if (cmd->status)
 		return 0;
-	rc = feat_data_check(cmd, d, false);
-	if (rc)
-		return rc;
 	if (req.sel > SEL_CAPS) {
 		cmd->status = invalid(&req, 41);
 		return 0;
 	}
-	if (req.sel == SEL_CAPS) {
+	if (req.sel == SEL_CAPS) { /* no data transferred */
 		cmd->result = d->caps;
 		return 0;
 	}
+	rc = feat_data_check(cmd, d, false);
+	if (rc)
+		return rc;
 	if (req.sel == SEL_DEFAULT) {
 		sim_feats_default(&dflt);
 		req.f = &dflt;

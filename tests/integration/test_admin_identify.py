@@ -15,6 +15,15 @@ def eui64(subsys_index, nsid):
     return "525400" + f"{subsys_index:02x}" + f"{nsid:08x}"
 
 
+def uuid_of(nguid):
+    """The simulator's UUID: its NGUID with the RFC 4122 version 4 and variant bits set."""
+    b = bytearray(bytes.fromhex(nguid))
+    b[6] = (b[6] & 0x0F) | 0x40
+    b[8] = (b[8] & 0x3F) | 0x80
+    h = b.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
 @pytest.fixture
 def d(daemon):
     return daemon()
@@ -126,7 +135,8 @@ def test_list_ctrl_inactive_nsid_is_empty(c):
 @pytest.mark.parametrize("name,nsid,csi", [("sim0n1", 1, 0), ("sim0n2", 2, 2)])
 def test_ns_descs(c, validate_result, name, nsid, csi):
     got = validate_result("nvme.ns_descs", c.call("nvme.ns_descs", device=name))
-    assert got == {"eui64": eui64(0, nsid), "nguid": NGUID_PREFIX + eui64(0, nsid), "csi": csi}
+    nguid = NGUID_PREFIX + eui64(0, nsid)
+    assert got == {"eui64": eui64(0, nsid), "nguid": nguid, "uuid": uuid_of(nguid), "csi": csi}
     assert c.call("nvme.ns_descs", device="sim0", nsid=nsid) == got
 
 
@@ -156,8 +166,10 @@ def test_ns_descs_controller_needs_nsid(c):
 def test_id_ns_csi_nvm(c, validate_result, schema):
     got = c.call("nvme.id_ns_csi", device="sim0n1")
     nvm = validate_nvm_id_ns(schema, got)
-    # docs/simulator.md: the NVM command set structure is all zeroes; one LBA format.
-    assert nvm == {"lbstm": 0, "pic": 0, "elbafs": [{"sts": 0, "pif": 0}]}
+    # The NVM command set structure: no PI, no storage tags; one entry per LBA format
+    # (512 and 4096 bytes: NLBAF 1).
+    assert nvm == {"lbstm": 0, "pic": 0, "elbafs": [{"sts": 0, "pif": 0}] * 2}
+    assert c.nvme_id_ns(device="sim0n1")["nlbaf"] == 1
     assert c.call("nvme.id_ns_csi", device="sim0", nsid=1, csi=0) == got
 
 

@@ -1,152 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Unit tests for the simulated controller (src/sim*.c): every structure is
- * read back at the spec's byte offsets through libnvme's definitions.
+ * Unit tests for the simulated controller (src/sim*.c): Identify, the basic
+ * log pages and zones. Every structure is read back at the spec's byte
+ * offsets through libnvme's definitions.
  */
-#include <criterion/criterion.h>
-#include <criterion/parameterized.h>
-#include <endian.h>
-#include <errno.h>
-#include <pthread.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <time.h>
-#include <unistd.h>
-
-#include <libnvme.h>
-
-#include "sim.h"
-
-#if defined(__has_include)
-#if __has_include(<valgrind/valgrind.h>)
-#include <valgrind/valgrind.h>
-#endif
-#endif
-#ifndef RUNNING_ON_VALGRIND
-#define RUNNING_ON_VALGRIND 0
-#endif
-
-#define DNR 0x4000u
-#define ST(sct, sc) (NR_STATUS(sct, sc) | DNR)
-#define ZONE_SIZE 2048u
-#define NR_ZONES 4096u
-#define WP_NONE UINT64_MAX
-
-static struct nr_sim *sim;
-static struct nr_sim_ctrl *ctrl;
-
-static void setup_default(void)
-{
-	cr_assert_eq(nr_sim_new_default(&sim), 0);
-	ctrl = nr_sim_ctrl_at(sim, 0);
-	cr_assert_not_null(ctrl);
-}
-
-static void teardown(void)
-{
-	nr_sim_free(sim);
-	sim = NULL;
-}
-
-/* Timing assertions are meaningless under valgrind or sanitizers. */
-static bool timing_checked(void)
-{
-	return !RUNNING_ON_VALGRIND && !getenv("NR_TEST_NO_TIMING");
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static uint16_t submit(struct nr_cmd *cmd)
-{
-	cr_assert_eq(nr_sim_submit(ctrl, cmd), 0);
-	return cmd->status;
-}
-
-static uint16_t identify(uint8_t cns, uint8_t csi, uint32_t nsid, void *buf)
-{
-	struct nr_cmd cmd;
-
-	memset(buf, 0xcc, 4096);
-	nr_cmd_identify(&cmd, cns, csi, nsid, 0, buf, 4096);
-	return submit(&cmd);
-}
-
-static uint16_t get_log(uint8_t lid, uint32_t nsid, uint64_t offset, void *buf, uint32_t len)
-{
-	struct nr_cmd cmd;
-
-	nr_cmd_get_log(&cmd, lid, nsid, offset, buf, len);
-	return submit(&cmd);
-}
-
-static uint16_t report(uint32_t nsid, uint64_t slba, enum nr_zrasf filter, bool partial, void *buf,
-		       uint32_t len)
-{
-	struct nr_cmd cmd;
-
-	memset(buf, 0xcc, len);
-	nr_cmd_zone_report(&cmd, nsid, slba, filter, partial, false, buf, len);
-	return submit(&cmd);
-}
-
-static uint16_t zsend(uint32_t nsid, uint64_t slba, uint8_t action, bool all)
-{
-	struct nr_cmd cmd;
-
-	nr_cmd_zone_send(&cmd, nsid, slba, action, all);
-	return submit(&cmd);
-}
-
-/* Reads one zone's descriptor through an unfiltered partial report. */
-static struct nvme_zns_desc zone_desc(uint32_t nsid, uint32_t zone, uint64_t zone_size)
-{
-	uint8_t buf[128];
-	struct nvme_zns_desc desc;
-
-	cr_assert_eq(report(nsid, (uint64_t)zone * zone_size, NR_ZRASF_ALL, true, buf, 128), 0);
-	memcpy(&desc, buf + 64, sizeof(desc));
-	return desc;
-}
-
-static unsigned zone_state(uint32_t nsid, uint32_t zone, uint64_t zone_size)
-{
-	return zone_desc(nsid, zone, zone_size).zs >> 4;
-}
-
-static uint64_t count_zones(uint32_t nsid, enum nr_zrasf filter)
-{
-	uint8_t buf[64];
-
-	cr_assert_eq(report(nsid, 0, filter, false, buf, sizeof(buf)), 0);
-	return le64toh(((struct nvme_zone_report *)buf)->nr_zones);
-}
-
-static int new_sim_json(const char *text, char *err, size_t err_len)
-{
-	json_error_t jerr;
-	json_t *desc = json_loads(text, 0, &jerr);
-	int rc;
-
-	cr_assert_not_null(desc, "bad test JSON: %s", jerr.text);
-	rc = nr_sim_new_from_json(desc, &sim, err, err_len);
-	json_decref(desc);
-	if (rc == 0)
-		ctrl = nr_sim_ctrl_at(sim, 0);
-	return rc;
-}
+#include "test_sim_util.h"
 
 TestSuite(sim, .init = setup_default, .fini = teardown, .timeout = 30);
 
 Test(sim, identify_controller)
 {
-	static const uint8_t tnvmcap[16] = {0x00, 0x00, 0x00, 0x40, 0x01};
+	static const uint8_t tnvmcap[16] = {0x00, 0x00, 0x00, 0x00, 0x02};
+	static const uint8_t unvmcap[16] = {0x00, 0x00, 0x00, 0xc0};
 	struct nvme_id_ctrl id;
 
 	cr_assert_eq(identify(NR_CNS_CTRL, 0, 0, &id), 0);
@@ -167,11 +32,26 @@ Test(sim, identify_controller)
 	cr_expect_eq(le16toh(id.cctemp), 353);
 	cr_expect_eq(id.elpe, 63);
 	cr_expect_eq(id.lpa & 0x4, 0x4);
-	cr_expect_eq(id.npss, 0);
+	cr_expect_eq(id.npss, 2);
 	cr_expect_eq(le16toh(id.psd[0].mp), 2500);
+	cr_expect_eq(id.psd[2].flags, 0x2, "power state 2 is non-operational");
+	cr_expect_eq(le16toh(id.oacs), 0x1e, "format, firmware, ns management, self-test");
+	cr_expect_eq(le16toh(id.oncs), 0x50, "save/select, timestamp");
+	cr_expect_eq(id.fna, 0x4);
+	cr_expect_eq(id.vwc, 0x7);
+	cr_expect_eq(id.lpa, 0x1e);
+	cr_expect_eq(id.frmw, 0x17, "3 slots, slot 1 read-only, activation without reset");
+	cr_expect_eq(id.fwug, 1);
+	cr_expect_eq(le32toh(id.sanicap), 0x7);
+	cr_expect_eq(le16toh(id.edstt), 1, "5 s rounds up to a minute");
+	cr_expect_eq(id.apsta, 1);
+	cr_expect_eq(le16toh(id.kas), 10);
+	cr_expect_eq(id.nwpc, 0x7);
+	cr_expect_eq(le32toh(id.oaes), 0x300);
 	cr_expect_geq(le32toh(id.nn), 2);
-	/* 1 GiB + 4096 zones * 2048 * 512 B = 5 GiB = 0x1_4000_0000. */
+	/* Capacity 8 GiB; allocated 1 GiB + 4096 zones * 2048 * 512 B = 5 GiB. */
 	cr_expect_arr_eq(id.tnvmcap, tnvmcap, 16);
+	cr_expect_arr_eq(id.unvmcap, unvmcap, 16);
 	cr_expect_str_eq(id.subnqn, "nqn.2026-11.io.nvmerpcd:sim-subsys0");
 	cr_expect_eq(id.rsvd1024[0], 0, "reserved bytes are zero");
 }
@@ -184,9 +64,10 @@ Test(sim, identify_namespaces)
 	cr_assert_eq(identify(NR_CNS_NS, 0, 1, &id), 0);
 	cr_expect_eq(le64toh(id.nsze), 2097152);
 	cr_expect_eq(le64toh(id.ncap), 2097152);
-	cr_expect_eq(id.nlbaf, 0);
+	cr_expect_eq(id.nlbaf, 1, "512 and 4096");
 	cr_expect_eq(id.flbas, 0);
 	cr_expect_eq(id.lbaf[0].ds, 9);
+	cr_expect_eq(id.lbaf[1].ds, 12);
 	cr_expect_eq(le16toh(id.lbaf[0].ms), 0);
 	nvmcap[3] = 0x40; /* 1 GiB */
 	cr_expect_arr_eq(id.nvmcap, nvmcap, 16);
@@ -194,7 +75,13 @@ Test(sim, identify_namespaces)
 
 	cr_assert_eq(identify(NR_CNS_NS, 0, 2, &id), 0);
 	cr_expect_eq(le64toh(id.nsze), (uint64_t)NR_ZONES * ZONE_SIZE);
+	cr_expect_eq(id.nlbaf, 0, "a zoned namespace keeps its one format");
 	cr_expect_eq(id.lbaf[0].ds, 9);
+
+	cr_assert_eq(identify(NR_CNS_NS, 0, 0xffffffffu, &id), 0, "common capabilities");
+	cr_expect_eq(id.nsze, 0);
+	cr_expect_eq(id.nlbaf, 1);
+	cr_expect_eq(id.lbaf[1].ds, 12);
 }
 
 Test(sim, identify_inactive_namespace_is_zeroes)
@@ -216,7 +103,7 @@ ParameterizedTestParameters(sim, identify_nsid_checks)
 {
 	static struct nsid_vec vecs[] = {
 	    {NR_CNS_NS, 0, ST(0, 0x0b)},
-	    {NR_CNS_NS, 0xffffffffu, ST(0, 0x0b)},
+	    {NR_CNS_NS, 0xffffffffu, 0},
 	    {NR_CNS_NS, 33, ST(0, 0x0b)}, /* above NN (32) */
 	    {NR_CNS_NS, 32, 0},		  /* inactive but valid */
 	    {NR_CNS_NS_DESC_LIST, 3, ST(0, 0x0b)},
@@ -224,7 +111,9 @@ ParameterizedTestParameters(sim, identify_nsid_checks)
 	    {NR_CNS_NS_ACTIVE_LIST, 0xfffffffeu, ST(0, 0x0b)},
 	    {NR_CNS_NS_ACTIVE_LIST, 0xffffffffu, ST(0, 0x0b)},
 	    {0x7f, 1, ST(0, 0x02)},
-	    {0x10, 1, ST(0, 0x02)},
+	    {0x1f, 1, ST(0, 0x02)},
+	    {0x11, 0, ST(0, 0x0b)},
+	    {0x12, 33, ST(0, 0x0b)},
 	};
 	return cr_make_param_array(struct nsid_vec, vecs, sizeof(vecs) / sizeof(vecs[0]));
 }
@@ -261,14 +150,18 @@ Test(sim, identify_ns_descriptors)
 	cr_expect_eq(buf[1], 8);
 	cr_expect_eq(buf[12], 2); /* NGUID */
 	cr_expect_eq(buf[13], 16);
-	cr_expect_eq(buf[32], 4); /* CSI */
-	cr_expect_eq(buf[33], 1);
-	cr_expect_eq(buf[36], NR_CSI_ZNS);
-	cr_expect_eq(buf[37], 0, "list ends");
+	cr_expect_eq(buf[32], 3); /* UUID, version 4 */
+	cr_expect_eq(buf[33], 16);
+	cr_expect_eq(buf[36 + 6] >> 4, 4);
+	cr_expect_eq(buf[36 + 8] >> 6, 2);
+	cr_expect_eq(buf[52], 4); /* CSI */
+	cr_expect_eq(buf[53], 1);
+	cr_expect_eq(buf[56], NR_CSI_ZNS);
+	cr_expect_eq(buf[57], 0, "list ends");
 
 	cr_assert_eq(identify(NR_CNS_NS_DESC_LIST, 0, 1, buf), 0);
-	cr_expect_eq(buf[32], 4);
-	cr_expect_eq(buf[36], NR_CSI_NVM);
+	cr_expect_eq(buf[52], 4);
+	cr_expect_eq(buf[56], NR_CSI_NVM);
 }
 
 Test(sim, identify_zns_namespace_and_controller)
@@ -352,7 +245,7 @@ Test(sim, smart_log_values_and_counters_move)
 	cr_expect_eq(log.host_reads[0], (uint8_t)(reads + 2));
 	cr_expect_eq(log.data_units_read[0], (uint8_t)(reads + 2));
 	cr_expect_eq(log.host_writes[0], 1);
-	cr_expect_eq(log.data_units_written[0], 1);
+	cr_expect_eq(log.data_units_written[0], 0, "a zone reset writes no data");
 	cr_expect_eq(log.data_units_written[8], 0, "upper 64 bits");
 }
 
@@ -401,9 +294,9 @@ Test(sim, unknown_opcodes)
 	uint8_t buf[4096];
 
 	nr_cmd_identify(&cmd, NR_CNS_CTRL, 0, 0, 0, buf, sizeof(buf));
-	cmd.sqe.opcode = 0x80; /* Format NVM: not implemented */
+	cmd.sqe.opcode = 0x0c; /* Asynchronous Event Request: not implemented */
 	cr_expect_eq(submit(&cmd), ST(0, 0x01));
-	cmd.sqe.opcode = NR_ADM_SET_FEATURES;
+	cmd.sqe.opcode = 0x81; /* Security Send */
 	cr_expect_eq(submit(&cmd), ST(0, 0x01));
 
 	nr_cmd_zone_send(&cmd, 1, 0, NR_ZSA_OPEN, false);
@@ -636,279 +529,4 @@ Test(sim, backend_ops_and_names)
 	cr_expect_null(nr_sim_ctrl_at(sim, 1));
 	cr_expect_str_eq(nr_sim_ctrl_name(ctrl), "sim0");
 	cr_expect_str_eq(nr_sim_ctrl_subnqn(ctrl), "nqn.2026-11.io.nvmerpcd:sim-subsys0");
-}
-
-static const char multi_desc[] =
-    "{\"subsystems\":["
-    " {\"nqn\":\"nqn.2026-11.io.nvmerpcd:a\",\"controllers\":["
-    "   {\"sn\":\"SA1\",\"cntlid\":7},{\"sn\":\"SA2\",\"mn\":\"Model\",\"fr\":\"2.1\"}],"
-    "  \"namespaces\":[{\"nsid\":10,\"lba_size\":4096,\"blocks\":1000},{\"nsid\":3,\"blocks\":1}]},"
-    " {\"nqn\":\"nqn.2026-11.io.nvmerpcd:b\",\"controllers\":[{\"sn\":\"SB1\"}]}]}";
-
-Test(sim, json_description_multi)
-{
-	struct nvme_id_ctrl id;
-	struct nvme_id_ns ns;
-	uint32_t list[1024];
-	char err[256];
-
-	nr_sim_free(sim);
-	cr_assert_eq(new_sim_json(multi_desc, err, sizeof(err)), 0, "%s", err);
-	cr_assert_eq(nr_sim_ctrl_count(sim), 3);
-	cr_expect_str_eq(nr_sim_ctrl_name(nr_sim_ctrl_at(sim, 2)), "sim2");
-	cr_expect_str_eq(nr_sim_ctrl_subnqn(nr_sim_ctrl_at(sim, 2)), "nqn.2026-11.io.nvmerpcd:b");
-
-	cr_assert_eq(identify(NR_CNS_CTRL, 0, 0, &id), 0);
-	cr_expect_eq(le16toh(id.cntlid), 7);
-	cr_expect_eq(id.cmic, 0x2, "two controllers");
-	cr_expect_eq(le32toh(id.nn), 32);
-
-	ctrl = nr_sim_ctrl_at(sim, 1);
-	cr_assert_eq(identify(NR_CNS_CTRL, 0, 0, &id), 0);
-	cr_expect_eq(le16toh(id.cntlid), 2, "default cntlid is index + 1");
-	cr_expect_arr_eq(id.mn, "Model ", 6);
-	cr_expect_arr_eq(id.fr, "2.1     ", 8);
-	cr_assert_eq(identify(NR_CNS_NS, 0, 10, &ns), 0, "shared namespace on controller 2");
-	cr_expect_eq(le64toh(ns.nsze), 1000);
-	cr_expect_eq(ns.lbaf[0].ds, 12);
-	cr_expect_eq(ns.nmic, 1);
-	cr_assert_eq(identify(NR_CNS_NS_ACTIVE_LIST, 0, 0, list), 0);
-	cr_expect_eq(le32toh(list[0]), 3, "sorted by nsid");
-	cr_expect_eq(le32toh(list[1]), 10);
-
-	ctrl = nr_sim_ctrl_at(sim, 2);
-	cr_assert_eq(identify(NR_CNS_NS_ACTIVE_LIST, 0, 0, list), 0);
-	cr_expect_eq(list[0], 0, "subsystem b has no namespaces");
-}
-
-/* Parameters are copied into a re-executed test process: no pointers. */
-struct json_err_vec {
-	char json[256];
-	char error[160];
-};
-
-#define SUB(inner)                                                                                 \
-	"{\"subsystems\":[{\"nqn\":\"nqn.x\",\"controllers\":[{\"sn\":\"A\"}]" inner "}]}"
-#define ZNS(zoned)                                                                                 \
-	SUB(",\"namespaces\":[{\"nsid\":1,\"blocks\":8},{\"nsid\":2,\"zoned\":" zoned "}]")
-
-ParameterizedTestParameters(sim, json_errors)
-{
-	static struct json_err_vec vecs[] = {
-	    {"[]", "(root): must be an object"},
-	    {"{}", "subsystems: is required"},
-	    {"{\"subsystems\":[]}", "subsystems: must have 1..64 entries"},
-	    {"{\"subsystems\":{}}", "subsystems: must be an array"},
-	    {"{\"subsystems\":[{\"nqn\":\"n\",\"controllers\":[{\"sn\":\"A\"}]}],\"x\":1}",
-	     "x: unknown key"},
-	    {"{\"subsystems\":[7]}", "subsystems[0]: must be an object"},
-	    {"{\"subsystems\":[{\"nqn\":\"n\"}]}", "subsystems[0].controllers: is required"},
-	    {"{\"subsystems\":[{\"nqn\":\"n\",\"controllers\":[]}]}",
-	     "subsystems[0].controllers: must have 1..64 entries"},
-	    {"{\"subsystems\":[{\"controllers\":[{\"sn\":\"A\"}]}]}",
-	     "subsystems[0].nqn: is required"},
-	    {"{\"subsystems\":[{\"nqn\":\"\",\"controllers\":[{\"sn\":\"A\"}]}]}",
-	     "subsystems[0].nqn: must be 1..223 characters"},
-	    {"{\"subsystems\":[{\"nqn\":\"n\",\"controllers\":[{\"sn\":\"A\"}]},"
-	     "{\"nqn\":\"n\",\"controllers\":[{\"sn\":\"B\"}]}]}",
-	     "subsystems[1].nqn: is already used by subsystems[0]"},
-	    {"{\"subsystems\":[{\"nqn\":\"n\",\"controllers\":[{\"sn\":\"123456789012345678901\"}]}"
-	     "]}",
-	     "subsystems[0].controllers[0].sn: must be 1..20 characters"},
-	    {"{\"subsystems\":[{\"nqn\":\"n\",\"controllers\":[{\"sn\":\"A\\u00e9\"}]}]}",
-	     "subsystems[0].controllers[0].sn: must be printable ASCII"},
-	    {"{\"subsystems\":[{\"nqn\":\"n\",\"controllers\":[{\"sn\":5}]}]}",
-	     "subsystems[0].controllers[0].sn: must be a string"},
-	    {"{\"subsystems\":[{\"nqn\":\"n\",\"controllers\":[{\"sn\":\"A\",\"latency_us\":-1}]}]"
-	     "}",
-	     "subsystems[0].controllers[0].latency_us: must be 0..10000000"},
-	    {"{\"subsystems\":[{\"nqn\":\"n\",\"controllers\":[{\"sn\":\"A\",\"cntlid\":1.5}]}]}",
-	     "subsystems[0].controllers[0].cntlid: must be an integer"},
-	    {"{\"subsystems\":[{\"nqn\":\"n\",\"controllers\":[{\"sn\":\"A\",\"cntlid\":65520}]}]}",
-	     "subsystems[0].controllers[0].cntlid: must be 0..65519"},
-	    {"{\"subsystems\":[{\"nqn\":\"n\",\"controllers\":[{\"sn\":\"A\"},{\"sn\":\"B\","
-	     "\"cntlid\":1}]}]}",
-	     "subsystems[0].controllers[1]: cntlid 1 is already used by "
-	     "subsystems[0].controllers[0]"},
-	    {"{\"subsystems\":[{\"nqn\":\"n\",\"controllers\":[{\"sn\":\"A\",\"name\":\"x\"}]}]}",
-	     "subsystems[0].controllers[0].name: unknown key"},
-	    {SUB(",\"namespaces\":[{\"nsid\":0,\"blocks\":8}]"),
-	     "subsystems[0].namespaces[0].nsid: must be 1..4294967294"},
-	    {SUB(",\"namespaces\":[{\"nsid\":1}]"),
-	     "subsystems[0].namespaces[0].blocks: is required"},
-	    {SUB(",\"namespaces\":[{\"nsid\":1,\"blocks\":0}]"),
-	     "subsystems[0].namespaces[0].blocks: must be 1..281474976710656"},
-	    {SUB(",\"namespaces\":[{\"nsid\":1,\"blocks\":8,\"lba_size\":1000}]"),
-	     "subsystems[0].namespaces[0].lba_size: must be a power of two"},
-	    {SUB(",\"namespaces\":[{\"nsid\":1,\"blocks\":8,\"lba_size\":\"512\"}]"),
-	     "subsystems[0].namespaces[0].lba_size: must be an integer"},
-	    {SUB(",\"namespaces\":[{\"nsid\":1,\"blocks\":8,\"lba_size\":256}]"),
-	     "subsystems[0].namespaces[0].lba_size: must be 512..65536"},
-	    {SUB(",\"namespaces\":[{\"nsid\":1,\"blocks\":8},{\"nsid\":1,\"blocks\":8}]"),
-	     "subsystems[0].namespaces[1]: nsid 1 is already used by "
-	     "subsystems[0].namespaces[0]"},
-	    {SUB(",\"namespaces\":{}"), "subsystems[0].namespaces: must be an array"},
-	    {ZNS("{\"zone_size\":64,\"nr_zones\":0}"),
-	     "subsystems[0].namespaces[1].zoned.nr_zones: must be 1..16777216"},
-	    {ZNS("{\"zone_size\":64,\"nr_zones\":16777217}"),
-	     "subsystems[0].namespaces[1].zoned.nr_zones: must be 1..16777216"},
-	    {ZNS("{\"nr_zones\":4}"), "subsystems[0].namespaces[1].zoned.zone_size: is required"},
-	    {ZNS("{\"zone_size\":4294967296,\"nr_zones\":4}"),
-	     "subsystems[0].namespaces[1].zoned.zone_size: must be 1..4294967295"},
-	    {ZNS("{\"zone_size\":64,\"nr_zones\":4,\"zone_capacity\":65}"),
-	     "subsystems[0].namespaces[1].zoned.zone_capacity: must not exceed zone_size"},
-	    {ZNS("{\"zone_size\":64,\"nr_zones\":4,\"max_open\":5}"),
-	     "subsystems[0].namespaces[1].zoned.max_open: must be 0..4"},
-	    {ZNS("{\"zone_size\":64,\"nr_zones\":4,\"max_open\":3,\"max_active\":2}"),
-	     "subsystems[0].namespaces[1].zoned.max_open: must not exceed max_active"},
-	    {ZNS("{\"zone_size\":64,\"nr_zones\":4,\"open\":1}"),
-	     "subsystems[0].namespaces[1].zoned.open: unknown key"},
-	    {ZNS("[]"), "subsystems[0].namespaces[1].zoned: must be an object"},
-	    {ZNS("{\"zone_size\":4294967295,\"nr_zones\":16777216}"),
-	     "subsystems[0].namespaces[1].zoned: zone_size * nr_zones must not exceed "
-	     "281474976710656 blocks"},
-	    {SUB(",\"namespaces\":[{\"nsid\":1,\"blocks\":9,\"zoned\":{\"zone_size\":4,"
-		 "\"nr_zones\":2}}]"),
-	     "subsystems[0].namespaces[0].blocks: must equal zoned.zone_size * zoned.nr_zones"},
-	};
-	return cr_make_param_array(struct json_err_vec, vecs, sizeof(vecs) / sizeof(vecs[0]));
-}
-
-ParameterizedTest(struct json_err_vec *vec, sim, json_errors)
-{
-	char err[256] = "";
-
-	nr_sim_free(sim);
-	sim = NULL;
-	cr_expect_eq(new_sim_json(vec->json, err, sizeof(err)), -EINVAL, "%s", vec->json);
-	cr_expect_str_eq(err, vec->error);
-	cr_expect_null(sim);
-}
-
-Test(sim, load_file)
-{
-	char path[] = "/tmp/test_sim_XXXXXX", err[256];
-	int fd = mkstemp(path);
-	FILE *file;
-
-	cr_assert_geq(fd, 0);
-	file = fdopen(fd, "w");
-	fputs(multi_desc, file);
-	fclose(file);
-	nr_sim_free(sim);
-	sim = NULL;
-	cr_expect_eq(nr_sim_load_file(path, &sim, err, sizeof(err)), 0, "%s", err);
-	cr_expect_eq(nr_sim_ctrl_count(sim), 3);
-	nr_sim_free(sim);
-	sim = NULL;
-
-	file = fopen(path, "w");
-	fputs("{\"subsystems\": [\n  oops", file);
-	fclose(file);
-	cr_expect_eq(nr_sim_load_file(path, &sim, err, sizeof(err)), -EINVAL);
-	cr_expect(strstr(err, ":2:") != NULL, "line number in: %s", err);
-	unlink(path);
-	cr_expect_eq(nr_sim_load_file(path, &sim, err, sizeof(err)), -ENOENT);
-	cr_expect(strstr(err, "No such file") != NULL, "%s", err);
-	cr_expect_null(sim);
-}
-
-Test(sim, latency_is_applied)
-{
-	char err[256];
-	uint8_t buf[4096];
-	double start;
-
-	nr_sim_free(sim);
-	cr_assert_eq(new_sim_json("{\"subsystems\":[{\"nqn\":\"n\",\"controllers\":[{\"sn\":\"A\","
-				  "\"latency_us\":20000}]}]}",
-				  err, sizeof(err)),
-		     0, "%s", err);
-	start = now_s();
-	cr_assert_eq(identify(NR_CNS_CTRL, 0, 0, buf), 0);
-	cr_expect_geq(now_s() - start, 0.019);
-}
-
-struct hammer {
-	struct nr_sim_ctrl *ctrl;
-	int failures;
-};
-
-static void *hammer_thread(void *arg)
-{
-	struct hammer *h = arg;
-	uint8_t buf[4096];
-	struct nr_cmd cmd;
-
-	for (int i = 0; i < 2000; i++) {
-		nr_cmd_zone_report(&cmd, 2, (uint64_t)(i % 64) * ZONE_SIZE, NR_ZRASF_ALL, true,
-				   false, buf, sizeof(buf));
-		h->failures += nr_sim_submit(h->ctrl, &cmd) != 0 || cmd.status != 0;
-		nr_cmd_zone_send(&cmd, 2, (uint64_t)(i % 64) * ZONE_SIZE,
-				 i % 2 ? NR_ZSA_RESET : NR_ZSA_FINISH, false);
-		h->failures += nr_sim_submit(h->ctrl, &cmd) != 0 || cmd.status != 0;
-	}
-	return NULL;
-}
-
-Test(sim, concurrent_submit)
-{
-	static const char desc[] =
-	    "{\"subsystems\":[{\"nqn\":\"n\",\"controllers\":[{\"sn\":\"A\"},{\"sn\":\"B\"}],"
-	    "\"namespaces\":[{\"nsid\":2,\"zoned\":{\"zone_size\":2048,\"nr_zones\":64}}]}]}";
-	struct hammer h[4];
-	pthread_t threads[4];
-	struct nvme_smart_log log;
-	char err[256];
-	uint64_t reads = 0;
-
-	nr_sim_free(sim);
-	cr_assert_eq(new_sim_json(desc, err, sizeof(err)), 0, "%s", err);
-	for (int i = 0; i < 4; i++) {
-		h[i] = (struct hammer){.ctrl = nr_sim_ctrl_at(sim, (size_t)i % 2)};
-		pthread_create(&threads[i], NULL, hammer_thread, &h[i]);
-	}
-	for (int i = 0; i < 4; i++) {
-		pthread_join(threads[i], NULL);
-		cr_expect_eq(h[i].failures, 0);
-	}
-	cr_assert_eq(get_log(NR_LID_SMART, 0, 0, &log, sizeof(log)), 0);
-	memcpy(&reads, log.host_reads, 8);
-	cr_expect_eq(le64toh(reads), 4000, "two threads x 2000 reports on controller 0");
-}
-
-Test(sim, million_zones_are_cheap)
-{
-	static const char desc[] =
-	    "{\"subsystems\":[{\"nqn\":\"n\",\"controllers\":[{\"sn\":\"A\"}],"
-	    "\"namespaces\":[{\"nsid\":1,\"zoned\":{\"zone_size\":2048,\"nr_zones\":1000000,"
-	    "\"max_open\":14,\"max_active\":14}}]}]}";
-	const uint32_t len = 64 + 64 * 4096;
-	uint8_t *buf = malloc(len);
-	char err[256];
-	double start, create_s, report_s;
-	int rounds = 50;
-
-	nr_sim_free(sim);
-	start = now_s();
-	cr_assert_eq(new_sim_json(desc, err, sizeof(err)), 0, "%s", err);
-	create_s = now_s() - start;
-
-	start = now_s();
-	for (int i = 0; i < rounds; i++)
-		cr_assert_eq(report(1, (uint64_t)i * 4096 * 2048, NR_ZRASF_ALL, true, buf, len), 0);
-	report_s = (now_s() - start) / rounds;
-	cr_expect_eq(le64toh(((struct nvme_zone_report *)buf)->nr_zones), 4096);
-	cr_assert_eq(report(1, 0, NR_ZRASF_ALL, false, buf, 64), 0);
-	cr_expect_eq(le64toh(((struct nvme_zone_report *)buf)->nr_zones), 1000000);
-	cr_assert_eq(zsend(1, 999999ull * 2048, NR_ZSA_FINISH, false), 0);
-	cr_assert_eq(report(1, 0, NR_ZRASF_FULL, true, buf, len), 0);
-	cr_expect_eq(le64toh(((struct nvme_zone_report *)buf)->nr_zones), 1);
-	cr_log_info("1M zones: create %.2f ms, 4096-descriptor report %.3f ms", create_s * 1e3,
-		    report_s * 1e3);
-	if (timing_checked()) {
-		cr_expect_lt(create_s, 0.1);
-		cr_expect_lt(report_s, 0.001);
-	}
-	free(buf);
 }
