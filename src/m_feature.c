@@ -144,11 +144,13 @@ static long set_data(struct nr_call *call, const struct nr_feature *feat, struct
 
 	if (!text)
 		return feat && !feat->data_get_only ? (long)feat->data_len : 0;
-	if (max == 0 || (feat && feat->data_get_only) || NR_BASE64_DECODED_MAX(len) > max + 3) {
+	/* Canonical base64 of n bytes is 4 * ceil(n / 3) characters: at most
+	 * (len / 4) * 3 bytes, two fewer with padding. */
+	if (max == 0 || (feat && feat->data_get_only) || (len / 4) * 3 > max + 2) {
 		nr_call_invalid(call, "params.data", "this feature takes no data, or less");
 		return -1;
 	}
-	job->extra = calloc(1, max + 3);
+	job->extra = calloc(1, NR_BASE64_DECODED_MAX(len) > max ? NR_BASE64_DECODED_MAX(len) : max);
 	n = job->extra ? nr_base64_decode(text, len, job->extra) : -ENOMEM;
 	if (n < 0 || (size_t)n > max) {
 		nr_call_invalid(call, "params.data",

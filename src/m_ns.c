@@ -125,6 +125,19 @@ static json_t *csi_ns_encode(struct nr_call *call, struct nr_job *job)
 	return nr_enc_nvm_id_ns(job->buf, (unsigned)job->arg[1]);
 }
 
+/* Whether the topology knows namespace @nsid of the call's controller and
+ * that it is not a zoned namespace. */
+static bool known_not_zoned(const struct nr_call *call, uint32_t nsid)
+{
+	const struct nr_ctrl *ctrl = call->dev.ctrl;
+
+	for (size_t i = 0; i < ctrl->ns_count; i++) {
+		if (ctrl->namespaces[i]->nsid == nsid)
+			return ctrl->namespaces[i]->csi != NR_CSI_ZNS;
+	}
+	return false;
+}
+
 static void csi_ns_start(struct nr_call *call, uint8_t csi)
 {
 	uint32_t nsid;
@@ -132,6 +145,12 @@ static void csi_ns_start(struct nr_call *call, uint8_t csi)
 
 	if (!require_nsid(call, &nsid))
 		return;
+	/* Asking a namespace the topology knows is not zoned for its ZNS
+	 * identify is refused before anything is sent: the answer is known, and
+	 * Linux 6.12's nvmet dereferences NULL on it (a read method must not be
+	 * able to take a target down). */
+	if (csi == NR_CSI_ZNS && known_not_zoned(call, nsid))
+		return nr_call_fail(call, NR_E_NOT_SUPPORTED, "namespace %u is not zoned", nsid);
 	job = nr_job_new(call, NR_IDENTIFY_SIZE, csi_ns_encode,
 			 "I/O Command Set specific Identify Namespace");
 	if (!job)

@@ -109,7 +109,7 @@ static int ns_create(struct nr_sim_ctrl *ctrl, struct nr_cmd *cmd)
 	struct sim_subsys *subsys = ctrl->subsys;
 	struct nvme_id_ns id;
 	struct sim_ns *ns;
-	uint32_t lba_size;
+	uint32_t lba_size = 0;
 	int rc = sim_xfer_in_check(cmd, sizeof(id));
 
 	if (rc)

@@ -15,8 +15,10 @@ def fw_sim(fwug=1, slots=3):
 
 
 def image(rev, size=8192):
-    """An image whose revision the simulator reads from its first 8 bytes."""
-    return base64.b64encode(rev.encode().ljust(8, b" ") + bytes(size - 8)).decode()
+    """An image the simulator reads its revision from: "NRFW", then the revision in bytes
+    4..11 (docs/simulator.md)."""
+    head = b"NRFW" + rev.encode().ljust(8, b" ")
+    return base64.b64encode(head + bytes(size - len(head))).decode()
 
 
 @pytest.fixture
