@@ -8,7 +8,8 @@ import pytest
 import nvmerpc
 import guest as guest_mod
 from conftest import helpers
-from test_qemu import _role, nvme_cli, nvme_cli_status, roles, topo, zoned  # noqa: F401
+from test_qemu import (_role, assert_agrees, normalized, nvme_cli, nvme_cli_status,  # noqa: F401
+                       roles, topo, zoned)
 
 assert_error = helpers.assert_error
 
@@ -231,3 +232,241 @@ def test_ns_create_is_a_clean_status_and_attach_detach_on_qemu(c, guest, roles, 
             c.call("nvme.rescan")
     assert c.call("nvme.list_ns", device=other["name"], all=True)["nsid_list"] == \
         [{"nsid": 1}, {"nsid": 2}, {"nsid": 3}]
+
+
+# -- destructive methods and raw passthru on QEMU ------------------------------------
+
+# An LBA range of the shared conventional namespace (nsid 1, 131072 blocks of 512 B) that no
+# other test writes: its last blocks.
+SCRATCH_LBA = 131000
+SCRATCH_BLOCKS = 2
+
+
+def _b64(data):
+    import base64
+    return base64.b64encode(data).decode()
+
+
+def _unb64(text):
+    import base64
+    return base64.b64decode(text)
+
+
+def _guest_bytes(guest, script):
+    """Runs @script (sh) in the guest; its stdout is binary, returned through base64."""
+    rc, out, err = guest.run(["sh", "-c", f"({script}) >/run/nr-out.bin && base64 -w0 /run/nr-out.bin"])
+    assert rc == 0, (script, out, err)
+    return _unb64(out)
+
+
+def _read_scratch(c, validate_result, shared):
+    got = validate_result("nvme.io_passthru", c.call(
+        "nvme.io_passthru", device=shared["name"], opcode=0x02, nsid=shared["nsid"],
+        cdw10=SCRATCH_LBA, cdw11=0, cdw12=SCRATCH_BLOCKS - 1,
+        data_len=SCRATCH_BLOCKS * shared["lba_size"], confirm=guest_mod.SERIAL))
+    assert (got["status"], got["cdw0"]) == (0, 0), got
+    return _unb64(got["data"])
+
+
+def _cli_read_scratch(guest, shared):
+    size = SCRATCH_BLOCKS * shared["lba_size"]
+    return _guest_bytes(guest, f"nvme read /dev/{shared['name']} -s {SCRATCH_LBA} "
+                               f"-c {SCRATCH_BLOCKS - 1} -z {size} -d /run/nr-scratch.bin "
+                               f">/dev/null && cat /run/nr-scratch.bin")
+
+
+def test_io_passthru_write_read_and_format(c, guest, roles, topo, validate_result):
+    """A pattern written with nvme.io_passthru (Write 01h) on the shared namespace's last
+    blocks reads back the same through io_passthru (Read 02h) and nvme-cli's `nvme read`;
+    nvme.format without (or with a wrong) confirm refuses and leaves it; with confirm (the
+    current LBA format, streamed with wait) it erases it and keeps size and format."""
+    shared = _role(roles, topo, "shared")[1]
+    size = SCRATCH_BLOCKS * shared["lba_size"]
+    pattern = bytes((i * 7 + 3) & 0xFF for i in range(size))
+    io = dict(device=shared["name"], opcode=0x01, nsid=shared["nsid"], cdw10=SCRATCH_LBA,
+              cdw11=0, cdw12=SCRATCH_BLOCKS - 1, data=_b64(pattern))
+    with pytest.raises(nvmerpc.ConfirmationRequired):
+        c.call("nvme.io_passthru", **io)
+    assert _read_scratch(c, validate_result, shared) == bytes(size)  # nothing was written
+    got = validate_result("nvme.io_passthru", c.call("nvme.io_passthru", **io,
+                                                     confirm=guest_mod.SERIAL))
+    assert got == {"cdw0": 0, "status": 0, "data": ""}
+    assert _read_scratch(c, validate_result, shared) == pattern
+    assert _cli_read_scratch(guest, shared) == pattern
+
+    id_before = c.call("nvme.id_ns", device=shared["name"])
+    lbaf = id_before["flbas"] & 0xF
+    for kw in ({}, {"confirm": "WRONG"}):
+        with pytest.raises(nvmerpc.ConfirmationRequired) as e:
+            c.call("nvme.format", device=shared["name"], lbaf=lbaf, **kw)
+        assert e.value.code == -32008 and e.value.data["device"] == shared["name"]
+    assert _read_scratch(c, validate_result, shared) == pattern  # nothing happened
+
+    stream = c.stream("nvme.format", device=shared["name"], lbaf=lbaf,
+                      confirm=guest_mod.SERIAL, wait=True)
+    items = list(stream)
+    assert items and items[-1]["percent"] == 100, items
+    assert all(0 <= i["percent"] <= 100 for i in items), items
+    assert validate_result("nvme.format", stream.summary) == \
+        {"nsid": shared["nsid"], "lbaf": lbaf, "done": True}
+    assert _read_scratch(c, validate_result, shared) == bytes(size)
+    assert _cli_read_scratch(guest, shared) == bytes(size)
+
+    # Unstreamed, through the controller with an explicit nsid: the same answer.
+    got = c.call("nvme.format", device=qemu0(roles, topo)["name"], nsid=shared["nsid"],
+                 lbaf=lbaf, confirm=guest_mod.SERIAL)
+    assert validate_result("nvme.format", got) == {"nsid": shared["nsid"], "lbaf": lbaf,
+                                                   "done": True}
+    listed = [ns for sub in c.nvme_list()["subsystems"] for ns in sub["namespaces"]
+              if ns["name"] == shared["name"]]
+    assert listed == [shared]
+    ours = validate_result("nvme.id_ns", c.call("nvme.id_ns", device=shared["name"]))
+    assert (ours["nsze"], ours["flbas"]) == (id_before["nsze"], id_before["flbas"])
+    assert_agrees(ours, nvme_cli(guest, "id-ns", f"/dev/{shared['name']}"), min_shared=30)
+
+
+def test_io_passthru_error_status_against_nvme_cli(c, guest, roles, topo):
+    shared = _role(roles, topo, "shared")[1]
+    beyond = shared["nsze"] + 100
+    with pytest.raises(nvmerpc.NvmeStatus) as e:
+        c.call("nvme.io_passthru", device=shared["name"], opcode=0x02, nsid=shared["nsid"],
+               cdw10=beyond, data_len=shared["lba_size"], confirm=guest_mod.SERIAL)
+    assert e.value.data["raw"] & 0x7FF == 0x080, e.value.data  # LBA Out of Range
+    assert e.value.data["raw"] == nvme_cli_status(
+        guest, "read", f"/dev/{shared['name']}", "-s", str(beyond), "-c", "0",
+        "-z", str(shared["lba_size"]), "-d", "/dev/null")
+
+
+@pytest.mark.parametrize("role", ("qemu0", "nvmet"))
+def test_admin_passthru_identify_against_id_ctrl(c, guest, roles, topo, validate_result, role):
+    """Identify Controller (06h, CNS 1) raw: the bytes nvme-cli's `id-ctrl -b` prints, and
+    the fields nvme.id_ctrl decodes."""
+    ct = _role(roles, topo, role)[1]
+    got = validate_result("nvme.admin_passthru", c.call(
+        "nvme.admin_passthru", device=ct["name"], opcode=0x06, cdw10=1, data_len=4096,
+        confirm=ct["sn"]))
+    assert (got["status"], got["cdw0"]) == (0, 0), got
+    raw = _unb64(got["data"])
+    assert len(raw) == 4096
+    ours = c.call("nvme.id_ctrl", device=ct["name"])
+    assert int.from_bytes(raw[0:2], "little") == ours["vid"]
+    assert raw[4:24].decode().rstrip(" ") == ours["sn"] == ct["sn"]
+    assert raw[24:64].decode().rstrip(" ") == ours["mn"]
+    assert int.from_bytes(raw[78:80], "little") == ours["cntlid"] == ct["cntlid"]
+    assert int.from_bytes(raw[256:258], "little") == ours["oacs"]
+    assert raw[261] == ours["lpa"]
+    assert _guest_bytes(guest, f"nvme id-ctrl /dev/{ct['name']} -b") == raw
+
+
+def test_reset_qemu_controller(c, guest, roles, topo, validate_result, zoned):
+    """nvme.reset on the second QEMU controller: refused without confirm; with it the
+    controller answers again, and the other controller, nvmet and the zones are unaffected."""
+    import base64
+    ct, other = _role(roles, topo, "qemu1")[1], qemu0(roles, topo)
+    nvmet = _role(roles, topo, "nvmet")[1]
+    id_before = c.call("nvme.id_ctrl", device=ct["name"])
+    zones_before = c.call("nvme.zns.report_zones", device=zoned["name"], limit=4)
+    with pytest.raises(nvmerpc.ConfirmationRequired):
+        c.call("nvme.reset", device=ct["name"])
+    got = validate_result("nvme.reset", c.call("nvme.reset", device=ct["name"],
+                                               confirm=guest_mod.SERIAL))
+    assert got == {"device": ct["name"]}
+    assert c.call("nvme.id_ctrl", device=ct["name"]) == id_before
+    assert nvme_cli(guest, "id-ctrl", f"/dev/{ct['name']}")["cntlid"] == ct["cntlid"]
+    assert c.call("nvme.id_ctrl", device=other["name"])["cntlid"] == other["cntlid"]
+    assert c.call("nvme.id_ctrl", device=nvmet["name"])["sn"] == nvmet["sn"]
+    assert c.call("nvme.zns.report_zones", device=zoned["name"], limit=4) == zones_before
+    smart = base64.b64decode(c.call("nvme.get_log", device=ct["name"], lid=2,
+                                    length=512)["data"])
+    assert len(smart) == 512
+    listed = validate_result("nvme.list", c.nvme_list())
+    assert normalized(listed) == normalized(topo)
+
+
+@pytest.mark.parametrize("role", ("qemu0", "nvmet"))
+@pytest.mark.parametrize("method,params,identify,nvme_args", [
+    ("nvme.telemetry_log", {}, "LPA bit 3 is clear",
+     ["telemetry-log", "--output-file=/run/nr-telemetry.bin"]),
+    ("nvme.telemetry_log", {"host_initiated": False}, "LPA bit 3 is clear", None),
+    ("nvme.persistent_event_log", {}, "LPA bit 4 is clear", ["persistent-event-log"]),
+    ("nvme.sanitize", {"action": "exit_failure", "confirm": "SN"}, "SANICAP",
+     ["sanitize", "-a", "1"]),
+    ("nvme.self_test", {"action": "short"}, "OACS bit 4 is clear", ["device-self-test", "-s", "1"]),
+])
+def test_capability_checked_before_sending(c, guest, roles, topo, role, method, params,
+                                           identify, nvme_args):
+    """LPA bits 3/4 (telemetry, persistent event log), SANICAP and OACS bit 4 (self-test) are
+    clear on QEMU and nvmet: the daemon answers -32006 naming the capability, without
+    sending; nvme-cli sending the same command gets an NVMe status from the device."""
+    ct = _role(roles, topo, role)[1]
+    ident = c.call("nvme.id_ctrl", device=ct["name"])
+    assert (ident["lpa"] & 0x18, ident["sanicap"], ident["oacs"] & 0x10) == (0, 0, 0), ident
+    params = {k: (ct["sn"] if v == "SN" else v) for k, v in params.items()}
+    with pytest.raises(nvmerpc.NotSupported) as e:
+        c.call(method, device=ct["name"], **params)
+    assert e.value.code == -32006
+    assert e.value.data["device"] == ct["name"]
+    assert e.value.data["identify"] == identify, e.value.data
+    if nvme_args:
+        status = nvme_cli_status(guest, nvme_args[0], f"/dev/{ct['name']}", *nvme_args[1:])
+        assert status & 0x7FF in (0x001, 0x002, 0x109), hex(status)
+
+
+# SMART / Health log byte ranges that tick on their own (16-byte counters): data units
+# read/written, host read/write commands, controller busy time; and power-on hours.
+SMART_TICKING_RANGES = ((32, 112), (128, 144))
+
+
+@pytest.mark.parametrize("ctrl", ("qemu0", "nvmet"))
+def test_get_log_smart_raw_against_nvme_cli(c, guest, roles, topo, validate_result, ctrl):
+    ct = _role(roles, topo, ctrl)[1]
+    ours = _unb64(validate_result("nvme.get_log", c.call(
+        "nvme.get_log", device=ct["name"], lid=2, length=512, nsid=0xFFFFFFFF))["data"])
+    theirs = _guest_bytes(guest, f"nvme get-log /dev/{ct['name']} --log-id=2 --log-len=512 -b")
+    assert len(ours) == len(theirs) == 512
+    # Read first, so each ticking counter is at most nvme-cli's; the rest is equal.
+    for lo, hi in ((32, 48), (48, 64), (64, 80), (80, 96), (96, 112), (128, 144)):
+        assert int.from_bytes(ours[lo:hi], "little") <= int.from_bytes(theirs[lo:hi], "little")
+    mask = bytearray(512)
+    for lo, hi in SMART_TICKING_RANGES:
+        mask[lo:hi] = b"\1" * (hi - lo)
+    diff = [i for i in range(512) if not mask[i] and ours[i] != theirs[i]]
+    assert not diff, (diff, ours[:32].hex(), theirs[:32].hex())
+    cli_smart = _guest_bytes(guest, f"nvme smart-log /dev/{ct['name']} -o binary")
+    assert [i for i in range(512) if not mask[i] and cli_smart[i] != ours[i]] == []
+
+
+def test_changed_ns_list_after_attach_detach(c, guest, roles, topo, validate_result):
+    """nsid 3 attached to and detached from the second controller through the daemon: the
+    kernel reads (and so clears) the Changed Namespace List itself on QEMU's AEN; what is left
+    is read the same by the daemon (rae: not clearing it) and by nvme-cli."""
+    ct = _role(roles, topo, "qemu1")[1]
+    c.call("nvme.ns_attach", device=ct["name"], nsid=3, controllers=[ct["cntlid"]])
+    try:
+        c.call("nvme.ns_detach", device=ct["name"], nsid=3, controllers=[ct["cntlid"]],
+               confirm=guest_mod.SERIAL)
+    except Exception:
+        guest.run(["nvme", "detach-ns", f"/dev/{ct['name']}", "-n", "3", "-c",
+                   str(ct["cntlid"])])
+        c.call("nvme.rescan")
+        raise
+    ours = validate_result("nvme.changed_ns_list",
+                           c.call("nvme.changed_ns_list", device=ct["name"], rae=True))
+    assert ours["overflow"] is False and set(ours["nsid_list"]) <= {3}, ours
+    theirs = nvme_cli(guest, "changed-ns-list-log", f"/dev/{ct['name']}")
+    body = theirs.get(ct["name"], {})
+    their_list = sorted(int(v) for v in body.values()) if isinstance(body, dict) else body
+    assert their_list == sorted(ours["nsid_list"]), (ours, theirs)
+    assert c.call("nvme.list_ns", device=ct["name"]) == {"nsid_list": [{"nsid": 1},
+                                                                       {"nsid": 2}]}
+
+
+def test_fw_log_nvmet_against_nvme_cli(c, guest, roles, topo, validate_result):
+    ct = _role(roles, topo, "nvmet")[1]
+    ours = validate_result("nvme.fw_log", c.call("nvme.fw_log", device=ct["name"]))
+    theirs = nvme_cli(guest, "fw-log", f"/dev/{ct['name']}")
+    body = theirs[ct["name"]]
+    assert body["Active Firmware Slot (afi)"] == ours["afi"]
+    slots = [k for k in body if k.startswith("Firmware Rev Slot")]
+    assert slots == [f"Firmware Rev Slot {i}" for i in range(1, 8) if ours[f"frs{i}"]], body
+    assert ours["active_slot"] == ours["afi"] & 0x7
