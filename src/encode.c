@@ -279,7 +279,7 @@ json_t *nr_json_ident(const char *field, size_t len)
 	return json_stringn_nocheck(out, n);
 }
 
-static json_t *json_hex(const uint8_t *bytes, size_t len)
+json_t *nr_json_hex(const uint8_t *bytes, size_t len)
 {
 	static const char digits[] = "0123456789abcdef";
 	char out[2 * 16 + 1];
@@ -325,7 +325,7 @@ static json_t *field_value(const uint8_t *base, const struct field *f)
 	case F_IDENT:
 		return nr_json_ident((const char *)at, f->size);
 	case F_HEX:
-		return json_hex(at, f->size);
+		return nr_json_hex(at, f->size);
 	case F_UUID:
 		return json_uuid(at);
 	}

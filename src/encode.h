@@ -22,6 +22,8 @@ json_t *nr_json_u128(const uint8_t le[16]);
 /* A space-padded ASCII identifier (sn, mn, fr, subnqn) with trailing spaces
  * and NULs removed. */
 json_t *nr_json_ident(const char *field, size_t len);
+/* Lower-case hex of up to 16 bytes (EUI-64, NGUID, UUID), no separators. */
+json_t *nr_json_hex(const uint8_t *bytes, size_t len);
 
 json_t *nr_enc_id_ctrl(const struct nvme_id_ctrl *ctrl);
 json_t *nr_enc_id_ns(const struct nvme_id_ns *ns);

@@ -46,19 +46,6 @@ static json_t *finish(json_t *obj, int failed)
 	return obj;
 }
 
-static json_t *hex_string(const uint8_t *bytes, size_t len)
-{
-	static const char digits[] = "0123456789abcdef";
-	char out[2 * 16 + 1];
-	size_t n = 0;
-
-	for (size_t i = 0; i < len && n + 2 < sizeof(out); i++) {
-		out[n++] = digits[bytes[i] >> 4];
-		out[n++] = digits[bytes[i] & 0xf];
-	}
-	return json_stringn_nocheck(out, n);
-}
-
 /* Error Information log entry, Figure "Error Information Log Entry". The
  * status field's bit 0 is the phase tag, split off as nvme-cli does. */
 static const struct log_field error_head[] = {
@@ -304,7 +291,7 @@ static json_t *desc_value(uint8_t nidt, uint8_t nidl, const uint8_t *nid, const 
 	*key = types[nidt].key;
 	if (nidt == 3)
 		return uuid_string(nid);
-	return nidt == 4 ? json_integer(nid[0]) : hex_string(nid, nidl);
+	return nidt == 4 ? json_integer(nid[0]) : nr_json_hex(nid, nidl);
 }
 
 json_t *nr_enc_ns_descs(const uint8_t *buf, size_t len)

@@ -230,6 +230,19 @@ def daemon(request):
         pytest.fail("\n".join(problems))
 
 
+@pytest.fixture
+def d(daemon):
+    """A daemon on the built-in simulated subsystem."""
+    return daemon()
+
+
+@pytest.fixture
+def c(d):
+    """A client of that daemon."""
+    with d.client() as client:
+        yield client
+
+
 def load_openrpc():
     path = os.environ.get("NR_OPENRPC")
     if path:

@@ -8,17 +8,6 @@ import nvmerpc
 from conftest import assert_error, rpc
 
 
-@pytest.fixture
-def d(daemon):
-    return daemon()
-
-
-@pytest.fixture
-def c(d):
-    with d.client() as client:
-        yield client
-
-
 def feat(c, fid, **kw):
     return c.call("nvme.get_feature", device="sim0", fid=fid, **kw)
 

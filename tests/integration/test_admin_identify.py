@@ -24,17 +24,6 @@ def uuid_of(nguid):
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
-@pytest.fixture
-def d(daemon):
-    return daemon()
-
-
-@pytest.fixture
-def c(d):
-    with d.client() as client:
-        yield client
-
-
 def two_ctrl_sim():
     """One subsystem, two controllers (cntlid 3 and 7), three namespaces; a second subsystem
     with one controller and one namespace."""

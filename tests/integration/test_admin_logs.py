@@ -10,17 +10,6 @@ import nvmerpc
 from conftest import assert_error, rpc
 
 
-@pytest.fixture
-def d(daemon):
-    return daemon()
-
-
-@pytest.fixture
-def c(d):
-    with d.client() as client:
-        yield client
-
-
 def b64(text):
     return base64.b64decode(text, validate=True)
 

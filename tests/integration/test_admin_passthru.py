@@ -7,17 +7,6 @@ import nvmerpc
 from conftest import SIM_SN, assert_error, rpc
 
 
-@pytest.fixture
-def d(daemon):
-    return daemon()
-
-
-@pytest.fixture
-def c(d):
-    with d.client() as client:
-        yield client
-
-
 def test_admin_passthru_identify(c, validate_result):
     got = validate_result("nvme.admin_passthru", c.call(
         "nvme.admin_passthru", device="sim0", opcode=0x06, cdw10=1, data_len=4096,

@@ -10,16 +10,6 @@ import pytest
 import nvmerpc
 from conftest import STATS_SELF, SIM_SN, SOURCE_DIR, assert_error, rpc, slow_fast_sim
 
-@pytest.fixture
-def d(daemon):
-    return daemon()
-
-
-@pytest.fixture
-def c(d):
-    with d.client() as client:
-        yield client
-
 
 def zone_size(client, name="sim0n2"):
     for sub in client.nvme_list()["subsystems"]:
