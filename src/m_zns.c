@@ -7,6 +7,7 @@
  */
 #include <endian.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,6 +21,9 @@
 #define ZONE_CHUNK 4096u /* descriptors per Zone Management Receive */
 #define ZONE_DESC_SIZE 64u
 #define ZONE_HDR_SIZE 64u
+/* Report bytes per chunk: extended reports fit fewer, larger entries. */
+#define ZONE_CHUNK_BYTES (ZONE_CHUNK * ZONE_DESC_SIZE)
+#define ZONE_EXT_TEXT_PAD 10u /* ,"ext":"" */
 
 static const char *const state_filters[] = {
     [NR_ZRASF_ALL] = "all",
@@ -36,12 +40,14 @@ struct report {
 	struct nr_cmd cmd;
 	enum nr_zrasf filter;
 	uint64_t next_slba;
-	uint64_t total;	   /* zones answered so far */
-	uint64_t cap;	   /* stop after this many */
-	bool cap_is_error; /* reaching cap + 1 means ResultTooLarge */
-	uint32_t want;	   /* descriptors asked in the chunk in flight */
-	json_t *zone_list; /* not streamed: the whole answer */
-	unsigned char buf[ZONE_HDR_SIZE + ZONE_CHUNK * ZONE_DESC_SIZE];
+	uint64_t total;	    /* zones answered so far */
+	uint64_t cap;	    /* stop after this many */
+	bool cap_is_error;  /* reaching cap + 1 means ResultTooLarge */
+	uint32_t want;	    /* descriptors asked in the chunk in flight */
+	uint32_t ext_bytes; /* extension after each descriptor, 0 if not extended */
+	uint32_t chunk;	    /* entries per Zone Management Receive */
+	json_t *zone_list;  /* not streamed: the whole answer */
+	unsigned char buf[ZONE_HDR_SIZE + ZONE_CHUNK_BYTES];
 };
 
 static void report_free(void *ctx)
@@ -91,9 +97,10 @@ static void report_next(struct nr_call *call)
 	uint64_t left = r->cap + 1 - r->total; /* one more than wanted shows truncation */
 	int rc;
 
-	r->want = left < ZONE_CHUNK ? (uint32_t)left : ZONE_CHUNK;
-	nr_cmd_zone_report(&r->cmd, call->dev.ns->nsid, r->next_slba, r->filter, true, false,
-			   r->buf, ZONE_HDR_SIZE + r->want * ZONE_DESC_SIZE);
+	r->want = left < r->chunk ? (uint32_t)left : r->chunk;
+	nr_cmd_zone_report(&r->cmd, call->dev.ns->nsid, r->next_slba, r->filter, true,
+			   r->ext_bytes > 0, r->buf,
+			   ZONE_HDR_SIZE + r->want * (ZONE_DESC_SIZE + r->ext_bytes));
 	rc = nr_exec_submit(call, call->dev.ctrl, report_work, report_done);
 	if (rc)
 		nr_call_fail_cmd(call, rc, NULL, "Report Zones");
@@ -101,7 +108,36 @@ static void report_next(struct nr_call *call)
 
 static const struct nvme_zns_desc *chunk_desc(const struct report *r, uint64_t index)
 {
-	return (const struct nvme_zns_desc *)(r->buf + ZONE_HDR_SIZE + index * ZONE_DESC_SIZE);
+	return (const struct nvme_zns_desc *)(r->buf + ZONE_HDR_SIZE +
+					      index * (ZONE_DESC_SIZE + r->ext_bytes));
+}
+
+/* The extension following descriptor @index of an extended report. */
+static const uint8_t *chunk_ext(const struct report *r, uint64_t index)
+{
+	return (const uint8_t *)chunk_desc(r, index) + ZONE_DESC_SIZE;
+}
+
+/* Adds "ext" (base64 of the extension) to @zone, a new descriptor object
+ * that it steals; returns it, or NULL when out of memory. */
+static json_t *zone_with_ext(const struct report *r, uint64_t index, json_t *zone)
+{
+	char *text = malloc(NR_BASE64_ENCODED_LEN(r->ext_bytes) + 1);
+	size_t len;
+
+	if (!text || !zone) {
+		free(text);
+		json_decref(zone);
+		return NULL;
+	}
+	len = nr_base64_encode(chunk_ext(r, index), r->ext_bytes, text);
+	text[len] = '\0';
+	if (json_object_set_new_nocheck(zone, "ext", json_string_nocheck(text))) {
+		json_decref(zone);
+		zone = NULL;
+	}
+	free(text);
+	return zone;
 }
 
 /*
@@ -129,14 +165,36 @@ static uint64_t chunk_measure(struct nr_call *call, struct report *r, bool *end,
 /* Not streamed: the descriptors join the whole answer as objects. */
 static void chunk_collect(struct report *r, uint64_t count)
 {
-	for (uint64_t i = 0; i < count; i++)
-		json_array_append_new(r->zone_list, nr_enc_zone_desc(chunk_desc(r, i)));
+	for (uint64_t i = 0; i < count; i++) {
+		json_t *zone = nr_enc_zone_desc(chunk_desc(r, i));
+
+		json_array_append_new(r->zone_list,
+				      r->ext_bytes ? zone_with_ext(r, i, zone) : zone);
+	}
+}
+
+/* Writes descriptor @index as text at @out; with extensions, "ext" goes in
+ * before the closing brace. Returns the characters written. */
+static size_t zone_text(const struct report *r, uint64_t index, char *out)
+{
+	size_t len = nr_enc_zone_desc_text(out, chunk_desc(r, index));
+
+	if (!r->ext_bytes)
+		return len;
+	len--; /* the closing brace */
+	memcpy(out + len, ",\"ext\":\"", 8);
+	len += 8;
+	len += nr_base64_encode(chunk_ext(r, index), r->ext_bytes, out + len);
+	memcpy(out + len, "\"}", 2);
+	return len + 2;
 }
 
 /* Streamed: one rpc.stream notification, written as text (the hot path). */
 static int chunk_stream(struct nr_call *call, struct report *r, uint64_t count)
 {
-	size_t cap = 256 + count * (NR_ZONE_TEXT_MAX + 1) + 3;
+	size_t item = NR_ZONE_TEXT_MAX + 1 +
+		      (r->ext_bytes ? ZONE_EXT_TEXT_PAD + NR_BASE64_ENCODED_LEN(r->ext_bytes) : 0);
+	size_t cap = 256 + count * item + 3;
 	char *text = malloc(cap);
 	size_t len;
 
@@ -150,7 +208,7 @@ static int chunk_stream(struct nr_call *call, struct report *r, uint64_t count)
 	for (uint64_t i = 0; i < count; i++) {
 		if (i > 0)
 			text[len++] = ',';
-		len += nr_enc_zone_desc_text(text + len, chunk_desc(r, i));
+		len += zone_text(r, i, text + len);
 	}
 	return nr_call_stream_send(call, text, len);
 }
@@ -208,15 +266,22 @@ void nr_m_zns_report_zones(struct nr_call *call)
 {
 	json_t *limit = json_object_get(call->params, "limit");
 	uint64_t max = call->svc->limits.max_result_items;
+	bool extended = json_is_true(json_object_get(call->params, "extended"));
 	struct report *r;
 
 	if (!require_zoned(call))
 		return;
+	if (extended && call->dev.ns->zdes_bytes == 0)
+		return nr_call_fail(call, NR_E_NOT_SUPPORTED,
+				    "%s has no zone descriptor extensions (ZDES 0)",
+				    call->dev.ns->name);
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		return nr_call_fail(call, NR_E_INTERNAL, "out of memory");
 	call->ctx = r;
 	call->ctx_free = report_free;
+	r->ext_bytes = extended ? call->dev.ns->zdes_bytes : 0;
+	r->chunk = ZONE_CHUNK_BYTES / (ZONE_DESC_SIZE + r->ext_bytes);
 	r->filter = filter_parse(json_object_get(call->params, "state"));
 	r->next_slba = (uint64_t)json_integer_value(json_object_get(call->params, "slba"));
 	r->zone_list = json_array();
@@ -230,7 +295,7 @@ void nr_m_zns_report_zones(struct nr_call *call)
 
 static const char *const send_actions[] = {
     [NR_ZSA_CLOSE] = "close", [NR_ZSA_FINISH] = "finish",   [NR_ZSA_OPEN] = "open",
-    [NR_ZSA_RESET] = "reset", [NR_ZSA_OFFLINE] = "offline",
+    [NR_ZSA_RESET] = "reset", [NR_ZSA_OFFLINE] = "offline", [NR_ZSA_SET_DESC_EXT] = "set_desc_ext",
 };
 
 static uint8_t action_parse(const char *name)
@@ -255,10 +320,45 @@ static json_t *send_encode(struct nr_call *call, const struct nr_single *single)
 	return result;
 }
 
+/*
+ * Set Zone Descriptor Extension: data must decode to exactly the
+ * namespace's extension size. Ends the call on bad input; submits otherwise.
+ */
+static void send_set_ext(struct nr_call *call, uint64_t slba, const json_t *data)
+{
+	size_t text_len = json_string_length(data);
+	uint32_t ext_bytes = call->dev.ns->zdes_bytes;
+	struct nr_single *single;
+	long len;
+
+	if (ext_bytes == 0)
+		return nr_call_fail(call, NR_E_NOT_SUPPORTED,
+				    "%s has no zone descriptor extensions (ZDES 0)",
+				    call->dev.ns->name);
+	single = nr_single_new(call, NR_BASE64_DECODED_MAX(text_len) + ext_bytes, send_encode,
+			       "Zone Management Send");
+	if (!single)
+		return;
+	len = data ? nr_base64_decode(json_string_value(data), text_len, single->buf) : -EINVAL;
+	if (len != (long)ext_bytes) {
+		char reason[96];
+
+		snprintf(reason, sizeof(reason),
+			 "set_desc_ext needs base64 of exactly %u bytes (the zone descriptor "
+			 "extension size)",
+			 ext_bytes);
+		return nr_call_invalid(call, "params.data", reason);
+	}
+	nr_cmd_zone_set_ext(&single->cmd, call->dev.ns->nsid, slba, single->buf, ext_bytes);
+	nr_single_submit(call);
+}
+
 void nr_m_zns_mgmt_send(struct nr_call *call)
 {
 	json_t *slba = json_object_get(call->params, "slba");
+	json_t *data = json_object_get(call->params, "data");
 	bool all = json_is_true(json_object_get(call->params, "all"));
+	uint8_t action = action_parse(json_string_value(json_object_get(call->params, "action")));
 	struct nr_single *single;
 
 	if (!require_zoned(call))
@@ -266,12 +366,17 @@ void nr_m_zns_mgmt_send(struct nr_call *call)
 	if (!slba == !all)
 		return nr_call_invalid(call, slba ? "params.all" : "params.slba",
 				       "pass exactly one of slba and all: true");
+	if (action == NR_ZSA_SET_DESC_EXT && all)
+		return nr_call_invalid(call, "params.all", "set_desc_ext acts on one zone: slba");
+	if (action == NR_ZSA_SET_DESC_EXT)
+		return send_set_ext(call, (uint64_t)json_integer_value(slba), data);
+	if (data)
+		return nr_call_invalid(call, "params.data", "only set_desc_ext takes data");
 	single = nr_single_new(call, 0, send_encode, "Zone Management Send");
 	if (!single)
 		return;
 	nr_cmd_zone_send(&single->cmd, call->dev.ns->nsid, (uint64_t)json_integer_value(slba),
-			 action_parse(json_string_value(json_object_get(call->params, "action"))),
-			 all);
+			 action, all);
 	nr_single_submit(call);
 }
 

@@ -67,6 +67,14 @@ void nr_cmd_zone_send(struct nr_cmd *cmd, uint32_t nsid, uint64_t slba, uint8_t 
 	cmd->sqe.cdw13 = (uint32_t)action | (select_all ? 1u : 0u) << 8;
 }
 
+void nr_cmd_zone_set_ext(struct nr_cmd *cmd, uint32_t nsid, uint64_t slba, void *buf, uint32_t len)
+{
+	cmd_init(cmd, NR_QUEUE_IO, NR_IO_ZONE_MGMT_SEND, nsid, NR_XFER_TO_DEV, buf, len);
+	cmd->sqe.cdw10 = (uint32_t)slba;
+	cmd->sqe.cdw11 = (uint32_t)(slba >> 32);
+	cmd->sqe.cdw13 = NR_ZSA_SET_DESC_EXT; /* no NUMD: the length is ZDES */
+}
+
 /* Generic Command Status (SCT 0), NVMe Base Specification 2.0. */
 static const char *const generic_status[256] = {
     [0x00] = "Successful Completion",

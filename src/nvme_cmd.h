@@ -123,6 +123,7 @@ enum {
 	NR_ZSA_OPEN = 0x03,
 	NR_ZSA_RESET = 0x04,
 	NR_ZSA_OFFLINE = 0x05,
+	NR_ZSA_SET_DESC_EXT = 0x10,
 };
 
 /* Zone states as the descriptor's ZS field (bits 7:4) holds them. */
@@ -145,6 +146,9 @@ void nr_cmd_zone_report(struct nr_cmd *cmd, uint32_t nsid, uint64_t slba, enum n
 			bool partial, bool extended, void *buf, uint32_t len);
 void nr_cmd_zone_send(struct nr_cmd *cmd, uint32_t nsid, uint64_t slba, uint8_t action,
 		      bool select_all);
+/* Zone Management Send, Set Zone Descriptor Extension of the zone at @slba:
+ * @len bytes (ZDES * 64) from @buf. */
+void nr_cmd_zone_set_ext(struct nr_cmd *cmd, uint32_t nsid, uint64_t slba, void *buf, uint32_t len);
 
 /* Returns the spec's name for a status ("Invalid Namespace or Format"), a
  * static string, never NULL. */

@@ -210,11 +210,11 @@ static int parse_ctrl(const json_t *obj, const char *path, size_t index, struct 
 	return rc;
 }
 
-static const char *const zoned_keys[] = {"zone_size", "zone_capacity", "nr_zones",
-					 "max_open",  "max_active",    NULL};
+static const char *const zoned_keys[] = {"zone_size",  "zone_capacity", "nr_zones", "max_open",
+					 "max_active", "zdes",		NULL};
 
 struct zoned_cfg {
-	uint64_t zone_size, zone_cap, nr_zones, max_open, max_active;
+	uint64_t zone_size, zone_cap, nr_zones, max_open, max_active, zdes;
 };
 
 static int zoned_limits(const struct zoned_cfg *z, const char *path, struct cfg_err *err)
@@ -248,6 +248,7 @@ static int parse_zoned(const json_t *obj, const char *path, struct zoned_cfg *z,
 	rc = rc ? rc : get_uint(obj, path, "max_open", false, 0, z->nr_zones, &z->max_open, err);
 	rc =
 	    rc ? rc : get_uint(obj, path, "max_active", false, 0, z->nr_zones, &z->max_active, err);
+	rc = rc ? rc : get_uint(obj, path, "zdes", false, 0, SIM_ZDES_MAX, &z->zdes, err);
 	return rc ? rc : zoned_limits(z, path, err);
 }
 
@@ -295,8 +296,9 @@ static int parse_ns(const json_t *obj, const char *path, struct sim_subsys *subs
 	ns->lba_size = (uint32_t)lba_size;
 	ns->blocks = blocks;
 	if (zoned_obj)
-		rc = sim_zoned_alloc(ns, z.zone_size, z.zone_cap, (uint32_t)z.nr_zones,
-				     (uint32_t)z.max_open, (uint32_t)z.max_active);
+		rc =
+		    sim_zoned_alloc(ns, z.zone_size, z.zone_cap, (uint32_t)z.nr_zones,
+				    (uint32_t)z.max_open, (uint32_t)z.max_active, (uint32_t)z.zdes);
 	return rc ? rc : sim_ns_init(subsys, ns);
 }
 

@@ -359,7 +359,7 @@ static void id_zns_ns_fill(const struct sim_zoned *zoned, struct nvme_zns_id_ns 
 	id->mar = htole32(zns_limit(zoned->max_active));
 	id->mor = htole32(zns_limit(zoned->max_open));
 	id->lbafe[0].zsze = htole64(zoned->zone_size);
-	id->lbafe[0].zdes = 0;
+	id->lbafe[0].zdes = (uint8_t)(zoned->ext_bytes / 64);
 }
 
 /*

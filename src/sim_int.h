@@ -50,6 +50,9 @@
 #define SIM_DST_EXTENDED_MS 5000u
 #define SIM_SANITIZE_MS 2000u
 
+#define SIM_ZDES_MAX 4u	     /* descriptor extension, 64-byte units */
+#define SIM_ZEXT_CHUNK 4096u /* zones per lazily allocated extension chunk */
+
 /*
  * Zone states as stored: a compact code so a freshly calloc'ed array means
  * "every zone empty" and costs nothing until touched. sim_zs_code maps a
@@ -75,6 +78,10 @@ struct sim_zoned {
 	uint8_t *state;	     /* enum sim_zone per zone */
 	uint32_t *wp;	     /* write pointer offset from the zone's first LBA */
 	uint32_t count[SIM_Z_COUNT];
+	uint32_t ext_bytes; /* descriptor extension size (ZDES * 64), 0 for none */
+	/* With ext_bytes: one pointer per SIM_ZEXT_CHUNK zones, each chunk
+	 * allocated when a zone in it first gets an extension. NULL otherwise. */
+	struct sim_zext_chunk **ext;
 };
 
 /* Namespace Write Protection states (Set Features 84h, WPS). */
@@ -285,7 +292,7 @@ bool sim_fw_reset(struct nr_sim_ctrl *ctrl);
 
 /* sim_zns.c */
 int sim_zoned_alloc(struct sim_ns *ns, uint64_t zone_size, uint64_t zone_cap, uint32_t nr_zones,
-		    uint32_t max_open, uint32_t max_active);
+		    uint32_t max_open, uint32_t max_active, uint32_t zdes);
 void sim_zoned_free(struct sim_zoned *zoned);
 void sim_zone_set(struct sim_zoned *zoned, uint32_t zone, enum sim_zone state, uint32_t wp);
 void sim_zones_reset_all(struct sim_zoned *zoned);

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Zoned namespaces of the simulator: zone state (one byte of state and four
- * bytes of write pointer offset per zone, no data), Zone Management Receive
- * (Report Zones) and Zone Management Send (the ZNS zone state machine with
- * its open and active resource limits). Every function here runs with the
+ * bytes of write pointer offset per zone, no data), zone descriptor
+ * extensions (allocated per chunk of zones, only once one is set), Zone
+ * Management Receive (Report Zones, Extended Report Zones) and Zone
+ * Management Send (the ZNS zone state machine with its open and active
+ * resource limits, Set Zone Descriptor Extension). Every function here runs with the
  * subsystem lock held, or on a subsystem not yet shared.
  */
 #include <endian.h>
@@ -19,6 +21,15 @@
 #define ZONE_PARTIAL_REPORT (1u << 16)
 #define ZONE_WP_INVALID UINT64_MAX
 #define SIM_APPEND_MAX_BYTES (4096u << 7) /* MDTS 7 with 4 KiB pages */
+#define ZONE_DESC_BYTES 64u
+#define ZONE_ZA_ZDEV 0x80u /* Zone Attributes: Zone Descriptor Extension Valid */
+
+/* Extensions of SIM_ZEXT_CHUNK consecutive zones: a ZDEV bit and ext_bytes
+ * of data each. */
+struct sim_zext_chunk {
+	uint8_t valid[SIM_ZEXT_CHUNK / 8];
+	uint8_t data[];
+};
 
 static const uint8_t zs_codes[SIM_Z_COUNT] = {
     [SIM_Z_EMPTY] = NR_ZS_EMPTY,	 [SIM_Z_IMPL_OPEN] = NR_ZS_IMPL_OPEN,
@@ -50,7 +61,7 @@ uint8_t sim_zs_code(enum sim_zone state)
  * -ENOMEM.
  */
 int sim_zoned_alloc(struct sim_ns *ns, uint64_t zone_size, uint64_t zone_cap, uint32_t nr_zones,
-		    uint32_t max_open, uint32_t max_active)
+		    uint32_t max_open, uint32_t max_active, uint32_t zdes)
 {
 	struct sim_zoned *zoned = calloc(1, sizeof(*zoned));
 
@@ -58,7 +69,11 @@ int sim_zoned_alloc(struct sim_ns *ns, uint64_t zone_size, uint64_t zone_cap, ui
 		return -ENOMEM;
 	zoned->state = calloc(nr_zones, sizeof(*zoned->state));
 	zoned->wp = calloc(nr_zones, sizeof(*zoned->wp));
-	if (!zoned->state || !zoned->wp) {
+	zoned->ext_bytes = zdes * ZONE_DESC_BYTES;
+	if (zdes)
+		zoned->ext =
+		    calloc((nr_zones + SIM_ZEXT_CHUNK - 1) / SIM_ZEXT_CHUNK, sizeof(*zoned->ext));
+	if (!zoned->state || !zoned->wp || (zdes && !zoned->ext)) {
 		sim_zoned_free(zoned);
 		return -ENOMEM;
 	}
@@ -76,15 +91,72 @@ void sim_zoned_free(struct sim_zoned *zoned)
 {
 	if (!zoned)
 		return;
+	for (uint32_t c = 0; zoned->ext && c * SIM_ZEXT_CHUNK < zoned->nr_zones; c++)
+		free(zoned->ext[c]);
+	free(zoned->ext);
 	free(zoned->state);
 	free(zoned->wp);
 	free(zoned);
+}
+
+/* The chunk holding @zone's extension, NULL when none was ever set there. */
+static struct sim_zext_chunk *zext_chunk(const struct sim_zoned *zoned, uint32_t zone)
+{
+	return zoned->ext ? zoned->ext[zone / SIM_ZEXT_CHUNK] : NULL;
+}
+
+/* Whether @zone's descriptor extension is valid (ZDEV). */
+static bool zone_zdev(const struct sim_zoned *zoned, uint32_t zone)
+{
+	const struct sim_zext_chunk *chunk = zext_chunk(zoned, zone);
+	uint32_t i = zone % SIM_ZEXT_CHUNK;
+
+	return chunk && (chunk->valid[i / 8] >> (i % 8) & 1u);
+}
+
+/* @zone's extension bytes, NULL when its chunk was never allocated. */
+static uint8_t *zext_data(const struct sim_zoned *zoned, uint32_t zone)
+{
+	struct sim_zext_chunk *chunk = zext_chunk(zoned, zone);
+
+	return chunk ? chunk->data + (size_t)(zone % SIM_ZEXT_CHUNK) * zoned->ext_bytes : NULL;
+}
+
+/* Clears ZDEV and the extension data of @zone (the zone became empty). */
+static void zext_clear(struct sim_zoned *zoned, uint32_t zone)
+{
+	struct sim_zext_chunk *chunk = zext_chunk(zoned, zone);
+	uint32_t i = zone % SIM_ZEXT_CHUNK;
+
+	if (!chunk || !(chunk->valid[i / 8] >> (i % 8) & 1u))
+		return;
+	chunk->valid[i / 8] &= (uint8_t) ~(1u << (i % 8));
+	memset(zext_data(zoned, zone), 0, zoned->ext_bytes);
+}
+
+/* Stores @data as @zone's extension and sets ZDEV, allocating the zone's
+ * chunk on first use. Returns 0 or -ENOMEM. */
+static int zext_store(struct sim_zoned *zoned, uint32_t zone, const uint8_t *data)
+{
+	struct sim_zext_chunk **chunk = &zoned->ext[zone / SIM_ZEXT_CHUNK];
+	uint32_t i = zone % SIM_ZEXT_CHUNK;
+
+	if (!*chunk) {
+		*chunk = calloc(1, sizeof(**chunk) + (size_t)SIM_ZEXT_CHUNK * zoned->ext_bytes);
+		if (!*chunk)
+			return -ENOMEM;
+	}
+	(*chunk)->valid[i / 8] |= (uint8_t)(1u << (i % 8));
+	memcpy(zext_data(zoned, zone), data, zoned->ext_bytes);
+	return 0;
 }
 
 /* Moves @zone to @state with write pointer offset @wp, keeping the per-state
  * counts that the resource checks and filtered counts use. */
 void sim_zone_set(struct sim_zoned *zoned, uint32_t zone, enum sim_zone state, uint32_t wp)
 {
+	if (state == SIM_Z_EMPTY && zoned->ext)
+		zext_clear(zoned, zone);
 	zoned->count[zoned->state[zone]]--;
 	zoned->count[state]++;
 	zoned->state[zone] = (uint8_t)state;
@@ -125,6 +197,23 @@ static void desc_fill(const struct sim_zoned *zoned, uint32_t zone, struct nvme_
 	desc->zcap = htole64(zoned->zone_cap);
 	desc->zslba = htole64(zslba);
 	desc->wp = htole64(zone_wp(zoned, zone, zslba));
+	desc->za = zone_zdev(zoned, zone) ? ZONE_ZA_ZDEV : 0;
+}
+
+/* One report entry: the descriptor, then with @ext its extension (zeroes
+ * while ZDEV is clear). Returns the entry's size. */
+static uint32_t entry_fill(const struct sim_zoned *zoned, uint32_t zone, bool ext, uint8_t *entry)
+{
+	const uint8_t *data = ext ? zext_data(zoned, zone) : NULL;
+
+	desc_fill(zoned, zone, (struct nvme_zns_desc *)entry);
+	if (!ext)
+		return ZONE_DESC_BYTES;
+	if (data)
+		memcpy(entry + ZONE_DESC_BYTES, data, zoned->ext_bytes);
+	else
+		memset(entry + ZONE_DESC_BYTES, 0, zoned->ext_bytes);
+	return ZONE_DESC_BYTES + zoned->ext_bytes;
 }
 
 /* Index of the first zone at or after @zone in @state (any when < 0), or
@@ -160,26 +249,27 @@ static uint64_t count_matching(const struct sim_zoned *zoned, uint32_t first, in
 }
 
 /*
- * Writes matching descriptors after the 64-byte header into @buf of @len
- * bytes. A descriptor that only partly fits is transferred partly, as a
- * controller filling a short buffer would; only whole ones are counted.
- * Returns the number of whole descriptors written.
+ * Writes matching entries (descriptors, with @ext followed by extensions)
+ * after the 64-byte header into @buf of @len bytes. An entry that only
+ * partly fits is transferred partly, as a controller filling a short buffer
+ * would; only whole ones are counted. Returns the number of whole entries
+ * written.
  */
-static uint64_t report_fill(const struct sim_zoned *zoned, uint32_t first, int state, uint8_t *buf,
-			    uint64_t len)
+static uint64_t report_fill(const struct sim_zoned *zoned, uint32_t first, int state, bool ext,
+			    uint8_t *buf, uint64_t len)
 {
-	struct nvme_zns_desc desc;
+	uint8_t entry[ZONE_DESC_BYTES * (1 + SIM_ZDES_MAX)];
 	uint64_t at = sizeof(struct nvme_zone_report), n = 0;
-	uint32_t zone = next_match(zoned, first, state);
+	uint32_t zone = next_match(zoned, first, state), size;
 
 	while (zone < zoned->nr_zones && at < len) {
-		desc_fill(zoned, zone, &desc);
-		if (len - at < sizeof(desc)) {
-			memcpy(buf + at, &desc, (size_t)(len - at));
+		size = entry_fill(zoned, zone, ext, entry);
+		if (len - at < size) {
+			memcpy(buf + at, entry, (size_t)(len - at));
 			return n;
 		}
-		memcpy(buf + at, &desc, sizeof(desc));
-		at += sizeof(desc);
+		memcpy(buf + at, entry, size);
+		at += size;
 		n++;
 		zone = next_match(zoned, zone + 1, state);
 	}
@@ -192,8 +282,10 @@ static uint16_t recv_check(const struct sim_ns *ns, const struct nr_cmd *cmd, ui
 {
 	uint32_t zra = cmd->sqe.cdw13 & 0xffu, zrasf = (cmd->sqe.cdw13 >> 8) & 0xffu;
 
-	/* No zone descriptor extensions (ZDES 0): Extended Report is invalid. */
-	if (zra != NR_ZRA_REPORT || zrasf >= sizeof(zrasf_states))
+	/* Without zone descriptor extensions (ZDES 0) Extended Report is
+	 * invalid, as in QEMU. */
+	if ((zra != NR_ZRA_REPORT && zra != NR_ZRA_EXT_REPORT) ||
+	    (zra == NR_ZRA_EXT_REPORT && !ns->zoned->ext_bytes) || zrasf >= sizeof(zrasf_states))
 		return sim_error(NVME_SCT_GENERIC, NVME_SC_INVALID_FIELD);
 	if (slba >= ns->blocks)
 		return sim_error(NVME_SCT_GENERIC, NVME_SC_LBA_RANGE);
@@ -201,7 +293,8 @@ static uint16_t recv_check(const struct sim_ns *ns, const struct nr_cmd *cmd, ui
 }
 
 /*
- * Zone Management Receive, Report Zones. The header's Number of Zones is,
+ * Zone Management Receive, Report Zones and Extended Report Zones (each
+ * descriptor followed by its extension). The header's Number of Zones is,
  * with Partial Report, the descriptors in this buffer; without it, every
  * zone matching the filter from the zone holding SLBA to the end. Returns 0
  * with cmd->status set, or -EINVAL when the buffer cannot hold NUMD + 1
@@ -223,7 +316,8 @@ int sim_zone_recv(struct nr_sim_ctrl *ctrl, struct sim_ns *ns, struct nr_cmd *cm
 		return 0;
 	state = zrasf_states[(cmd->sqe.cdw13 >> 8) & 0xffu];
 	first = (uint32_t)(slba / zoned->zone_size);
-	nr = report_fill(zoned, first, state, cmd->data, len);
+	nr = report_fill(zoned, first, state, (cmd->sqe.cdw13 & 0xffu) == NR_ZRA_EXT_REPORT,
+			 cmd->data, len);
 	if (!(cmd->sqe.cdw13 & ZONE_PARTIAL_REPORT))
 		nr = count_matching(zoned, first, state);
 	head.nr_zones = htole64(nr);
@@ -246,8 +340,9 @@ static uint16_t zone_resources(const struct sim_zoned *zoned, bool active, bool 
 	return 0;
 }
 
-/* Close: open -> closed; a zone with nothing written goes back to empty
- * (ZNS state machine; null_blk does the same), closed stays closed. */
+/* Close: open -> closed; a zone with nothing written and no valid
+ * extension goes back to empty (ZNS state machine; null_blk and QEMU do the
+ * same), closed stays closed. */
 static uint16_t zone_close(struct sim_zoned *zoned, uint32_t zone)
 {
 	uint32_t wp = zoned->wp[zone];
@@ -255,7 +350,8 @@ static uint16_t zone_close(struct sim_zoned *zoned, uint32_t zone)
 	switch (zoned->state[zone]) {
 	case SIM_Z_IMPL_OPEN:
 	case SIM_Z_EXPL_OPEN:
-		sim_zone_set(zoned, zone, wp ? SIM_Z_CLOSED : SIM_Z_EMPTY, wp);
+		sim_zone_set(zoned, zone, wp || zone_zdev(zoned, zone) ? SIM_Z_CLOSED : SIM_Z_EMPTY,
+			     wp);
 		return 0;
 	case SIM_Z_CLOSED:
 		return 0;
@@ -384,11 +480,54 @@ static uint16_t zone_send_all(struct sim_zoned *zoned, const struct zone_action 
 	return 0;
 }
 
+/* Zone and extension checks of Set Zone Descriptor Extension, whose data
+ * has been checked to be there. Returns a status. */
+static uint16_t set_ext_check(const struct sim_ns *ns, const struct nr_cmd *cmd, uint64_t slba)
+{
+	const struct sim_zoned *zoned = ns->zoned;
+
+	if (!zoned->ext_bytes || cmd->sqe.cdw13 & ZONE_SELECT_ALL)
+		return sim_error(NVME_SCT_GENERIC, NVME_SC_INVALID_FIELD);
+	if (slba >= ns->blocks)
+		return sim_error(NVME_SCT_GENERIC, NVME_SC_LBA_RANGE);
+	if (slba % zoned->zone_size)
+		return sim_error(NVME_SCT_GENERIC, NVME_SC_INVALID_FIELD);
+	if (zoned->state[slba / zoned->zone_size] != SIM_Z_EMPTY)
+		return zone_invalid_transition();
+	return zone_resources(zoned, true, false);
+}
+
+/*
+ * Set Zone Descriptor Extension (ZSA 10h): the data (ZDES * 64 bytes) becomes
+ * the extension of the empty zone at SLBA, which turns closed with ZDEV set
+ * and so takes an active resource. Select All is invalid for it and so is a
+ * namespace without extensions (Invalid Field, as QEMU). Returns 0 with
+ * cmd->status set, -EINVAL when the buffer is short, -ENOMEM.
+ */
+static int zone_set_ext(struct sim_ns *ns, struct nr_cmd *cmd, uint64_t slba)
+{
+	struct sim_zoned *zoned = ns->zoned;
+	uint32_t zone;
+	int rc = sim_xfer_in_check(cmd, zoned->ext_bytes);
+
+	if (rc && zoned->ext_bytes)
+		return rc;
+	cmd->status = set_ext_check(ns, cmd, slba);
+	if (cmd->status)
+		return 0;
+	zone = (uint32_t)(slba / zoned->zone_size);
+	rc = zext_store(zoned, zone, cmd->data);
+	if (rc)
+		return rc;
+	sim_zone_set(zoned, zone, SIM_Z_CLOSED, 0);
+	return 0;
+}
+
 /*
  * Zone Management Send. Without Select All, SLBA must be the first LBA of a
  * zone (Invalid Field in Command otherwise; LBA Out of Range past the end).
  * A write-protected namespace refuses every action. Returns 0 with
- * cmd->status set.
+ * cmd->status set, or an error of Set Zone Descriptor Extension.
  */
 int sim_zone_send(struct nr_sim_ctrl *ctrl, struct sim_ns *ns, struct nr_cmd *cmd)
 {
@@ -398,6 +537,8 @@ int sim_zone_send(struct nr_sim_ctrl *ctrl, struct sim_ns *ns, struct nr_cmd *cm
 
 	if (ns->wps != SIM_WPS_NONE)
 		cmd->status = sim_error(NVME_SCT_GENERIC, NVME_SC_NS_WRITE_PROTECTED);
+	else if ((cmd->sqe.cdw13 & 0xffu) == NR_ZSA_SET_DESC_EXT)
+		return zone_set_ext(ns, cmd, slba);
 	else if (!action->apply)
 		cmd->status = sim_error(NVME_SCT_GENERIC, NVME_SC_INVALID_FIELD);
 	else if (cmd->sqe.cdw13 & ZONE_SELECT_ALL)

@@ -140,6 +140,7 @@ static int learn_zones(struct nr_ctrl *ctrl, struct nr_ns *ns, unsigned lbaf)
 		return rc;
 	ns->zone_size = le64toh(zid.lbafe[lbaf].zsze);
 	ns->nr_zones = ns->zone_size ? ns->nsze / ns->zone_size : 0;
+	ns->zdes_bytes = (uint32_t)zid.lbafe[lbaf].zdes * 64u;
 	return 0;
 }
 

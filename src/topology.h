@@ -59,6 +59,7 @@ struct nr_ns {
 	uint32_t lba_size;
 	uint64_t zone_size; /* blocks; 0 when not zoned */
 	uint64_t nr_zones;
+	uint32_t zdes_bytes; /* zone descriptor extension size (ZDES * 64), 0 for none */
 	struct nr_ctrl *ctrl;
 };
 

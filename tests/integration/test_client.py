@@ -67,7 +67,8 @@ def test_generated_methods_match_schema(schema):
         assert f"class {m['x-class']}" in fn.__doc__
         assert hasattr(nvmerpc.Client, pyname + "_stream") == m["x-streaming"], m["name"]
     hints = inspect.signature(nvmerpc.Client.nvme_zns_mgmt_send).parameters
-    assert "Literal['open', 'close', 'finish', 'reset', 'offline']" in str(hints["action"])
+    assert "Literal['open', 'close', 'finish', 'reset', 'offline', 'set_desc_ext']" in str(
+        hints["action"])
     assert "Optional[int]" in str(hints["slba"])
     assert "Union[str, int]" in str(inspect.signature(nvmerpc.Client.rpc_cancel).parameters["id"])
 

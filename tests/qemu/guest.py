@@ -13,7 +13,7 @@ RUN/console.log, the daemon's stderr to RUN/daemon.log.
 
 Topology (QEMU 10 nvme, one NVM subsystem NQN, two controllers):
   nsid 1  conventional, 64 MiB, shared by both controllers (multipath)
-  nsid 2  zoned, 64 MiB in 64 KiB zones (1024 zones), shared
+  nsid 2  zoned, 64 MiB in 64 KiB zones (1024 zones), 64-byte zone descriptor extensions, shared
   nsid 3  conventional, 16 MiB, private (attachable to one controller at a time), detached at start
 plus the kernel's nvmet target over nvme-loop: one controller (model "Linux"), one 32 MiB
 file-backed namespace.
@@ -47,11 +47,13 @@ ZONED_BYTES = 64 * MIB
 ZONES = ZONED_BYTES // ZONE_SIZE
 ZONE_MAX_OPEN = 16
 ZONE_MAX_ACTIVE = 32
+ZONE_DESC_EXT = 64  # bytes of zone descriptor extension (ZDES 1)
 NAMESPACES = {  # nsid: (file, bytes, extra nvme-ns properties)
     1: ("ns1.img", 64 * MIB, ""),
     2: ("ns2-zoned.img", ZONED_BYTES,
         f",zoned=on,zoned.zone_size={ZONE_SIZE // 1024}K,zoned.zone_capacity={ZONE_SIZE // 1024}K,"
-        f"zoned.max_open={ZONE_MAX_OPEN},zoned.max_active={ZONE_MAX_ACTIVE}"),
+        f"zoned.max_open={ZONE_MAX_OPEN},zoned.max_active={ZONE_MAX_ACTIVE},"
+        f"zoned.descr_ext_size={ZONE_DESC_EXT}"),
     3: ("ns3-detached.img", 16 * MIB, ",shared=off,detached=on"),
 }
 BOOT_TIMEOUT_S = 180.0

@@ -88,6 +88,23 @@ Test(nvme_cmd, zone_send_packs_action_and_select_all, .timeout = 30)
 	cr_expect_eq(cmd.sqe.cdw13, 0x003u);
 }
 
+Test(nvme_cmd, zone_set_ext_sends_the_extension, .timeout = 30)
+{
+	struct nr_cmd cmd;
+	uint8_t ext[128];
+
+	nr_cmd_zone_set_ext(&cmd, 2, (1ull << 32) | 64, ext, sizeof(ext));
+	cr_expect_eq(cmd.sqe.opcode, 0x79);
+	cr_expect_eq(cmd.queue, NR_QUEUE_IO);
+	cr_expect_eq(cmd.xfer, NR_XFER_TO_DEV);
+	cr_expect_eq(cmd.data, ext);
+	cr_expect_eq(cmd.data_len, sizeof(ext));
+	cr_expect_eq(cmd.sqe.cdw10, 64);
+	cr_expect_eq(cmd.sqe.cdw11, 1);
+	cr_expect_eq(cmd.sqe.cdw12, 0, "Zone Management Send has no NUMD");
+	cr_expect_eq(cmd.sqe.cdw13, 0x010u, "ZSA 10h, Select All clear");
+}
+
 Test(nvme_cmd, status_macros_decode_fields, .timeout = 30)
 {
 	uint16_t status = NR_STATUS(1, 0xbe) | 0x4000 | 0x2000 | 0x0800;

@@ -1093,17 +1093,22 @@ class Methods:
             params['nsid'] = nsid
         return self.call('nvme.zns.id_ns', **params)
 
-    def nvme_zns_mgmt_send(self, *, device: str, action: Literal['open', 'close', 'finish', 'reset', 'offline'], slba: Optional[int] = None, all: Optional[bool] = None, confirm: Optional[str] = None) -> Any:
+    def nvme_zns_mgmt_send(self, *, device: str, action: Literal['open', 'close', 'finish', 'reset', 'offline', 'set_desc_ext'], slba: Optional[int] = None, all: Optional[bool] = None, data: Optional[str] = None, confirm: Optional[str] = None) -> Any:
         """Zone Management Send: open, close, finish, reset or offline one zone (slba) or all
-        zones. Destructive (reset discards the zone's data): confirm must equal the controller's
-        serial number.
+        zones; set_desc_ext sets the zone descriptor extension of one empty zone (slba) to data,
+        which closes it with attrs bit 7 (ZDEV) set, until a reset clears both. Destructive
+        (reset discards the zone's data): confirm must equal the controller's serial number.
 
         Args:
             device: a zoned namespace (required; schema DeviceName; pattern
                 '^[A-Za-z0-9:,/._-]{1,64}$')
-            action: (required; one of "open", "close", "finish", "reset", "offline")
+            action: (required; one of "open", "close", "finish", "reset", "offline",
+                "set_desc_ext")
             slba: the zone's start LBA; omit with all (optional; minimum 0)
             all: (optional)
+            data: set_desc_ext only: base64 of exactly the zone descriptor extension size (ZDES
+                * 64 bytes); -32006 NotSupported when the namespace has none (optional;
+                minLength 4; maxLength 21848; pattern '^[A-Za-z0-9+/]*=?=?$')
             confirm: the controller's serial number (sn) (optional; maxLength 20)
 
         Returns: done.
@@ -1116,15 +1121,18 @@ class Methods:
             params['slba'] = slba
         if all is not None:
             params['all'] = all
+        if data is not None:
+            params['data'] = data
         if confirm is not None:
             params['confirm'] = confirm
         return self.call('nvme.zns.mgmt_send', **params)
 
-    def nvme_zns_report_zones(self, *, device: str, slba: Optional[int] = None, state: Optional[Literal['all', 'empty', 'implicitly_open', 'explicitly_open', 'closed', 'full', 'read_only', 'offline']] = None, limit: Optional[int] = None) -> Any:
-        """Zone Management Receive, Report Zones. Without stream: {nr_zones, zone_list} as nvme-cli
-        prints it, up to the server's item limit (past it: -32011, stream or page with slba and
-        limit; next_slba says where to go on). With stream: rpc.stream notifications whose items
-        are zone descriptors, then {nr_zones, chunks}.
+    def nvme_zns_report_zones(self, *, device: str, slba: Optional[int] = None, state: Optional[Literal['all', 'empty', 'implicitly_open', 'explicitly_open', 'closed', 'full', 'read_only', 'offline']] = None, limit: Optional[int] = None, extended: Optional[bool] = None) -> Any:
+        """Zone Management Receive, Report Zones (Extended Report Zones with extended). Without
+        stream: {nr_zones, zone_list} as nvme-cli prints it, up to the server's item limit (past
+        it: -32011, stream or page with slba and limit; next_slba says where to go on). With
+        stream: rpc.stream notifications whose items are zone descriptors, then {nr_zones,
+        chunks}.
 
         Args:
             device: a zoned namespace (required; schema DeviceName; pattern
@@ -1133,6 +1141,9 @@ class Methods:
             state: (optional; one of "all", "empty", "implicitly_open", "explicitly_open",
                 "closed", "full", "read_only", "offline")
             limit: at most this many zones (optional; minimum 1; maximum 4294967295)
+            extended: Extended Report Zones: each zone also carries ext, its zone descriptor
+                extension (base64 of ZDES * 64 bytes). A namespace without extensions (ZDES 0)
+                answers -32006 NotSupported (optional)
 
         Returns: report.
         Method nvme.zns.report_zones; class read; backends: sim, passthru.
@@ -1145,13 +1156,16 @@ class Methods:
             params['state'] = state
         if limit is not None:
             params['limit'] = limit
+        if extended is not None:
+            params['extended'] = extended
         return self.call('nvme.zns.report_zones', **params)
 
-    def nvme_zns_report_zones_stream(self, *, device: str, slba: Optional[int] = None, state: Optional[Literal['all', 'empty', 'implicitly_open', 'explicitly_open', 'closed', 'full', 'read_only', 'offline']] = None, limit: Optional[int] = None) -> "Stream":
-        """Zone Management Receive, Report Zones. Without stream: {nr_zones, zone_list} as nvme-cli
-        prints it, up to the server's item limit (past it: -32011, stream or page with slba and
-        limit; next_slba says where to go on). With stream: rpc.stream notifications whose items
-        are zone descriptors, then {nr_zones, chunks}.
+    def nvme_zns_report_zones_stream(self, *, device: str, slba: Optional[int] = None, state: Optional[Literal['all', 'empty', 'implicitly_open', 'explicitly_open', 'closed', 'full', 'read_only', 'offline']] = None, limit: Optional[int] = None, extended: Optional[bool] = None) -> "Stream":
+        """Zone Management Receive, Report Zones (Extended Report Zones with extended). Without
+        stream: {nr_zones, zone_list} as nvme-cli prints it, up to the server's item limit (past
+        it: -32011, stream or page with slba and limit; next_slba says where to go on). With
+        stream: rpc.stream notifications whose items are zone descriptors, then {nr_zones,
+        chunks}.
 
         Args:
             device: a zoned namespace (required; schema DeviceName; pattern
@@ -1160,6 +1174,9 @@ class Methods:
             state: (optional; one of "all", "empty", "implicitly_open", "explicitly_open",
                 "closed", "full", "read_only", "offline")
             limit: at most this many zones (optional; minimum 1; maximum 4294967295)
+            extended: Extended Report Zones: each zone also carries ext, its zone descriptor
+                extension (base64 of ZDES * 64 bytes). A namespace without extensions (ZDES 0)
+                answers -32006 NotSupported (optional)
 
         Returns: a Stream over the items; .summary is the report.
         Method nvme.zns.report_zones; class read; backends: sim, passthru.
@@ -1172,6 +1189,8 @@ class Methods:
             params['state'] = state
         if limit is not None:
             params['limit'] = limit
+        if extended is not None:
+            params['extended'] = extended
         return self.stream('nvme.zns.report_zones', **params)
 
     def rpc_cancel(self, *, id: Union[str, int]) -> Any:
