@@ -256,22 +256,22 @@ bool nr_call_ended(const struct nr_call *call)
 	return call->state == NR_CALL_ENDED;
 }
 
-size_t nr_call_stream_open(struct nr_call *call, char *out, size_t cap)
+char *nr_call_stream_begin(struct nr_call *call, size_t items_len, size_t *len)
 {
+	static const char head[] =
+	    "{\"jsonrpc\":\"2.0\",\"method\":\"rpc.stream\",\"params\":{\"id\":";
 	char *id = call->id ? json_dumps(call->id, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
-	int len;
+	size_t room = id ? sizeof(head) + strlen(id) + 32 : 0;
+	char *text = id ? malloc(room + items_len + 3) : NULL;
+	int n;
 
-	if (!id)
-		return 0;
-	len = snprintf(out, cap,
-		       "{\"jsonrpc\":\"2.0\",\"method\":\"rpc.stream\",\"params\":{\"id\":%s,"
-		       "\"seq\":%u,\"items\":[",
-		       id, call->stream_seq);
+	if (text) {
+		n = snprintf(text, room, "%s%s,\"seq\":%u,\"items\":[", head, id, call->stream_seq);
+		*len = (size_t)n;
+		call->stream_seq++;
+	}
 	free(id);
-	if (len < 0 || (size_t)len >= cap)
-		return 0;
-	call->stream_seq++;
-	return (size_t)len;
+	return text;
 }
 
 int nr_call_stream_send(struct nr_call *call, char *text, size_t len)

@@ -123,13 +123,13 @@ void nr_call_fail(struct nr_call *call, int code, const char *fmt, ...)
 
 /*
  * Streaming: one rpc.stream notification per chunk, built as text (a stream
- * can carry a million items): nr_call_stream_open
- * writes the envelope up to the items array's '[' at @out and advances seq
- * (returns the bytes written, 0 when @cap is too small); the caller appends
- * comma-separated items; nr_call_stream_send appends "]}}" and sends.
- * @text is malloc'd with room for 3 more bytes past @len, and is stolen.
+ * can carry a million items). nr_call_stream_begin returns a malloc'd buffer
+ * holding the envelope up to the items array's '[' (*len bytes) with room
+ * for @items_len more bytes of comma-separated items and the closing "]}}",
+ * and advances seq; NULL when out of memory. nr_call_stream_send closes the
+ * notification and sends it; @text is stolen.
  */
-size_t nr_call_stream_open(struct nr_call *call, char *out, size_t cap);
+char *nr_call_stream_begin(struct nr_call *call, size_t items_len, size_t *len);
 int nr_call_stream_send(struct nr_call *call, char *text, size_t len);
 /* Whether the peer's unsent bytes exceed the bound: producers should pause. */
 bool nr_call_backlogged(const struct nr_call *call);

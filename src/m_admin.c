@@ -87,13 +87,11 @@ static bool longop_progress(const struct longop *op, json_t **item)
 static void stream_item(struct nr_call *call, json_t *item)
 {
 	size_t need = json_dumpb(item, NULL, 0, JSON_COMPACT);
-	char *text = malloc(256 + need + 3);
-	size_t len = text ? nr_call_stream_open(call, text, 256) : 0;
+	size_t len;
+	char *text = nr_call_stream_begin(call, need, &len);
 
-	if (len == 0) {
-		free(text);
+	if (!text)
 		return;
-	}
 	len += json_dumpb(item, text + len, need, JSON_COMPACT);
 	nr_call_stream_send(call, text, len);
 }

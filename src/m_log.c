@@ -211,17 +211,12 @@ static json_t *base64_json(const uint8_t *bytes, size_t len)
 
 static int rawlog_stream_chunk(struct nr_call *call, struct rawlog *r)
 {
-	size_t cap = 256 + ITEM_HEAD_MAX + NR_BASE64_ENCODED_LEN(r->want) + 3;
-	char *text = malloc(cap);
 	size_t len;
+	char *text =
+	    nr_call_stream_begin(call, ITEM_HEAD_MAX + NR_BASE64_ENCODED_LEN(r->want), &len);
 
 	if (!text)
 		return -ENOMEM;
-	len = nr_call_stream_open(call, text, 256);
-	if (len == 0) {
-		free(text);
-		return -ENOMEM;
-	}
 	len += (size_t)snprintf(text + len, ITEM_HEAD_MAX,
 				"{\"offset\":%llu,\"length\":%u,\"data\":\"",
 				(unsigned long long)r->args.offset, r->want);

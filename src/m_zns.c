@@ -194,17 +194,11 @@ static int chunk_stream(struct nr_call *call, struct report *r, uint64_t count)
 {
 	size_t item = NR_ZONE_TEXT_MAX + 1 +
 		      (r->ext_bytes ? ZONE_EXT_TEXT_PAD + NR_BASE64_ENCODED_LEN(r->ext_bytes) : 0);
-	size_t cap = 256 + count * item + 3;
-	char *text = malloc(cap);
 	size_t len;
+	char *text = nr_call_stream_begin(call, count * item, &len);
 
 	if (!text)
 		return -ENOMEM;
-	len = nr_call_stream_open(call, text, 256);
-	if (len == 0) {
-		free(text);
-		return -ENOMEM;
-	}
 	for (uint64_t i = 0; i < count; i++) {
 		if (i > 0)
 			text[len++] = ',';
