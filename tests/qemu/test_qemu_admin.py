@@ -470,3 +470,47 @@ def test_fw_log_nvmet_against_nvme_cli(c, guest, roles, topo, validate_result):
     slots = [k for k in body if k.startswith("Firmware Rev Slot")]
     assert slots == [f"Firmware Rev Slot {i}" for i in range(1, 8) if ours[f"frs{i}"]], body
     assert ours["active_slot"] == ours["afi"] & 0x7
+
+
+@pytest.mark.parametrize("role", ("qemu0", "nvmet"))
+def test_firmware_download_and_commit_need_oacs_bit_2(c, guest, roles, topo, role):
+    """Neither QEMU nor nvmet implements Firmware Image Download / Commit (OACS bit 2 clear):
+    the daemon refuses before sending, nvme-cli sending them gets the device's error, and the
+    running firmware revision does not change."""
+    ct = _role(roles, topo, role)[1]
+    ident = c.call("nvme.id_ctrl", device=ct["name"])
+    assert ident["oacs"] & 0x4 == 0, ident["oacs"]
+    image = "TlJGVzIuMCAgICAg" + "A" * 5440  # 4 KiB of base64
+    with pytest.raises(nvmerpc.NotSupported) as e:
+        c.call("nvme.fw_download", device=ct["name"], image=image)
+    assert e.value.data["identify"] == "OACS bit 2 is clear", e.value.data
+    with pytest.raises(nvmerpc.NotSupported) as e:
+        c.call("nvme.fw_commit", device=ct["name"], slot=2, action=1, confirm=ct["sn"])
+    assert e.value.data["identify"] == "OACS bit 2 is clear", e.value.data
+    status = nvme_cli_status(guest, "fw-commit", f"/dev/{ct['name']}", "-s", "2", "-a", "1")
+    assert status & 0x7FF in (0x001, 0x002), hex(status)
+    assert c.call("nvme.id_ctrl", device=ct["name"])["fr"] == ident["fr"]
+
+
+def test_ns_rescan_on_qemu(c, roles, topo, validate_result):
+    """Namespace rescan asks the kernel to rescan the controller, then re-learns the topology:
+    with nothing changed the topology is the same."""
+    ct = qemu0(roles, topo)
+    before = c.nvme_list()
+    done = validate_result("nvme.ns_rescan", c.call("nvme.ns_rescan", device=ct["name"]))
+    assert done == {"device": ct["name"]}
+    assert normalized(c.nvme_list()) == normalized(before)
+
+
+def test_id_ns_csi_on_qemu(c, roles, topo, zoned, validate_result):
+    """I/O Command Set specific Identify Namespace: csi 2 on the zoned namespace equals
+    nvme.zns.id_ns, csi 0 answers the NVM command set structure for both namespaces, and csi
+    2 on the conventional namespace is refused before sending."""
+    assert c.call("nvme.id_ns_csi", device=zoned["name"], csi=2) == \
+        c.call("nvme.zns.id_ns", device=zoned["name"])
+    shared = _role(roles, topo, "shared")[1]
+    for ns in (shared, zoned):
+        nvm = validate_result("nvme.id_ns_csi", c.call("nvme.id_ns_csi", device=ns["name"], csi=0))
+        assert isinstance(nvm, dict) and nvm, nvm
+    with pytest.raises(nvmerpc.NotSupported):
+        c.call("nvme.id_ns_csi", device=shared["name"], csi=2)
