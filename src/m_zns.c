@@ -47,6 +47,9 @@ struct report {
 	uint32_t ext_bytes; /* extension after each descriptor, 0 if not extended */
 	uint32_t chunk;	    /* entries per Zone Management Receive */
 	json_t *zone_list;  /* not streamed: the whole answer */
+	bool device_count;  /* partial: false: nr_zones is the device's count */
+	bool counted;	    /* the first (non-partial) report gave it */
+	uint64_t matching;  /* that count: every matching zone from slba */
 	unsigned char buf[ZONE_HDR_SIZE + ZONE_CHUNK_BYTES];
 };
 
@@ -98,8 +101,10 @@ static void report_next(struct nr_call *call)
 	int rc;
 
 	r->want = left < r->chunk ? (uint32_t)left : r->chunk;
-	nr_cmd_zone_report(&r->cmd, call->dev.ns->nsid, r->next_slba, r->filter, true,
-			   r->ext_bytes > 0, r->buf,
+	/* Only the first report of a partial: false call clears the Partial
+	 * Report bit: its header then counts every matching zone from slba. */
+	nr_cmd_zone_report(&r->cmd, call->dev.ns->nsid, r->next_slba, r->filter,
+			   !(r->device_count && !r->counted), r->ext_bytes > 0, r->buf,
 			   ZONE_HDR_SIZE + r->want * (ZONE_DESC_SIZE + r->ext_bytes));
 	rc = nr_exec_submit(call, call->dev.ctrl, report_work, report_done);
 	if (rc)
@@ -151,6 +156,10 @@ static uint64_t chunk_measure(struct nr_call *call, struct report *r, bool *end,
 	uint64_t got = le64toh(*(const uint64_t *)r->buf);
 	uint64_t keep;
 
+	if (r->device_count && !r->counted) {
+		r->matching = got; /* every matching zone, not only those in the buffer */
+		r->counted = true;
+	}
 	got = got < r->want ? got : r->want;
 	keep = r->total + got > r->cap ? r->cap - r->total : got;
 	*truncated = keep < got;
@@ -210,7 +219,8 @@ static int chunk_stream(struct nr_call *call, struct report *r, uint64_t count)
 static void report_finish(struct nr_call *call, bool truncated)
 {
 	struct report *r = call->ctx;
-	json_t *result = json_pack("{s:I}", "nr_zones", (json_int_t)r->total);
+	json_t *result =
+	    json_pack("{s:I}", "nr_zones", (json_int_t)(r->device_count ? r->matching : r->total));
 
 	if (call->stream)
 		json_object_set_new(result, "chunks", json_integer(call->stream_seq));
@@ -279,6 +289,7 @@ void nr_m_zns_report_zones(struct nr_call *call)
 	r->filter = filter_parse(json_object_get(call->params, "state"));
 	r->next_slba = (uint64_t)json_integer_value(json_object_get(call->params, "slba"));
 	r->zone_list = json_array();
+	r->device_count = json_is_false(json_object_get(call->params, "partial"));
 	r->cap =
 	    limit ? (uint64_t)json_integer_value(limit) : (call->stream ? UINT64_MAX - 1 : max);
 	r->cap_is_error = !call->stream && (!limit || r->cap > max);

@@ -55,3 +55,18 @@ def test_changed_zones_log_unsupported_by_the_simulator_is_a_clean_status(c):
     with pytest.raises(nvmerpc.NvmeStatus) as e:
         c.nvme_zns_changed_zones(device="sim0n2")
     assert (e.value.data["sct"], e.value.data["sc"]) == (1, 0x09)  # Invalid Log Page
+
+
+def test_report_zones_partial_false_counts_every_matching_zone(c, validate_result):
+    # The default simulator: zone 0 full, 1 implicitly open, 2 closed, 4093 empty.
+    whole = validate_result("nvme.zns.report_zones",
+                            c.nvme_zns_report_zones(device="sim0n2", limit=2, partial=False))
+    assert (whole["nr_zones"], len(whole["zone_list"]), whole["next_slba"]) == (4096, 2, 2 * ZONE)
+    empty = c.nvme_zns_report_zones(device="sim0n2", state="empty", slba=2 * ZONE, limit=3,
+                                    partial=False)
+    assert (empty["nr_zones"], len(empty["zone_list"])) == (4093, 3)
+    # The default (partial) answer counts what it returns.
+    assert c.nvme_zns_report_zones(device="sim0n2", limit=2)["nr_zones"] == 2
+    stream = c.nvme_zns_report_zones_stream(device="sim0n2", state="full", partial=False)
+    assert [z["slba"] for z in stream] == [0]
+    assert stream.summary["nr_zones"] == 1

@@ -1127,7 +1127,7 @@ class Methods:
             params['confirm'] = confirm
         return self.call('nvme.zns.mgmt_send', **params)
 
-    def nvme_zns_report_zones(self, *, device: str, slba: Optional[int] = None, state: Optional[Literal['all', 'empty', 'implicitly_open', 'explicitly_open', 'closed', 'full', 'read_only', 'offline']] = None, limit: Optional[int] = None, extended: Optional[bool] = None) -> Any:
+    def nvme_zns_report_zones(self, *, device: str, slba: Optional[int] = None, state: Optional[Literal['all', 'empty', 'implicitly_open', 'explicitly_open', 'closed', 'full', 'read_only', 'offline']] = None, partial: Optional[bool] = None, limit: Optional[int] = None, extended: Optional[bool] = None) -> Any:
         """Zone Management Receive, Report Zones (Extended Report Zones with extended). Without
         stream: {nr_zones, zone_list} as nvme-cli prints it, up to the server's item limit (past
         it: -32011, stream or page with slba and limit; next_slba says where to go on). With
@@ -1140,6 +1140,10 @@ class Methods:
             slba: (optional; minimum 0)
             state: (optional; one of "all", "empty", "implicitly_open", "explicitly_open",
                 "closed", "full", "read_only", "offline")
+            partial: default true: nr_zones counts the zones in this answer. false: the first
+                Zone Management Receive is sent without the Partial Report bit and nr_zones is
+                the device's count of every zone matching the filter from slba, however many are
+                returned (nvme-cli's meaning) (optional)
             limit: at most this many zones (optional; minimum 1; maximum 4294967295)
             extended: Extended Report Zones: each zone also carries ext, its zone descriptor
                 extension (base64 of ZDES * 64 bytes). A namespace without extensions (ZDES 0)
@@ -1154,13 +1158,15 @@ class Methods:
             params['slba'] = slba
         if state is not None:
             params['state'] = state
+        if partial is not None:
+            params['partial'] = partial
         if limit is not None:
             params['limit'] = limit
         if extended is not None:
             params['extended'] = extended
         return self.call('nvme.zns.report_zones', **params)
 
-    def nvme_zns_report_zones_stream(self, *, device: str, slba: Optional[int] = None, state: Optional[Literal['all', 'empty', 'implicitly_open', 'explicitly_open', 'closed', 'full', 'read_only', 'offline']] = None, limit: Optional[int] = None, extended: Optional[bool] = None) -> "Stream":
+    def nvme_zns_report_zones_stream(self, *, device: str, slba: Optional[int] = None, state: Optional[Literal['all', 'empty', 'implicitly_open', 'explicitly_open', 'closed', 'full', 'read_only', 'offline']] = None, partial: Optional[bool] = None, limit: Optional[int] = None, extended: Optional[bool] = None) -> "Stream":
         """Zone Management Receive, Report Zones (Extended Report Zones with extended). Without
         stream: {nr_zones, zone_list} as nvme-cli prints it, up to the server's item limit (past
         it: -32011, stream or page with slba and limit; next_slba says where to go on). With
@@ -1173,6 +1179,10 @@ class Methods:
             slba: (optional; minimum 0)
             state: (optional; one of "all", "empty", "implicitly_open", "explicitly_open",
                 "closed", "full", "read_only", "offline")
+            partial: default true: nr_zones counts the zones in this answer. false: the first
+                Zone Management Receive is sent without the Partial Report bit and nr_zones is
+                the device's count of every zone matching the filter from slba, however many are
+                returned (nvme-cli's meaning) (optional)
             limit: at most this many zones (optional; minimum 1; maximum 4294967295)
             extended: Extended Report Zones: each zone also carries ext, its zone descriptor
                 extension (base64 of ZDES * 64 bytes). A namespace without extensions (ZDES 0)
@@ -1187,6 +1197,8 @@ class Methods:
             params['slba'] = slba
         if state is not None:
             params['state'] = state
+        if partial is not None:
+            params['partial'] = partial
         if limit is not None:
             params['limit'] = limit
         if extended is not None:
