@@ -7,28 +7,27 @@
 
 #include "nvme_cmd.h"
 
-/* Bytes to the 0-based dword count NUMD; a zero length is sent as NUMD 0. */
-static uint32_t len_to_numd(uint32_t len)
+uint32_t nr_len_to_numd(uint32_t len)
 {
 	return len >= 4 ? len / 4 - 1 : 0;
 }
 
-static void cmd_init(struct nr_cmd *cmd, enum nr_queue queue, uint8_t opcode, uint32_t nsid,
-		     enum nr_xfer xfer, void *buf, uint32_t len)
+void nr_cmd_init(struct nr_cmd *cmd, enum nr_queue queue, uint8_t opcode, uint32_t nsid,
+		 enum nr_xfer xfer, void *buf, uint32_t len)
 {
 	memset(cmd, 0, sizeof(*cmd));
 	cmd->queue = queue;
 	cmd->sqe.opcode = opcode;
 	cmd->sqe.nsid = nsid;
-	cmd->xfer = xfer;
+	cmd->xfer = buf && len ? xfer : NR_XFER_NONE;
 	cmd->data = buf;
-	cmd->data_len = len;
+	cmd->data_len = buf ? len : 0;
 }
 
 void nr_cmd_identify(struct nr_cmd *cmd, uint8_t cns, uint8_t csi, uint32_t nsid, uint16_t cntid,
 		     void *buf, uint32_t len)
 {
-	cmd_init(cmd, NR_QUEUE_ADMIN, NR_ADM_IDENTIFY, nsid, NR_XFER_FROM_DEV, buf, len);
+	nr_cmd_init(cmd, NR_QUEUE_ADMIN, NR_ADM_IDENTIFY, nsid, NR_XFER_FROM_DEV, buf, len);
 	cmd->sqe.cdw10 = (uint32_t)cns | (uint32_t)cntid << 16;
 	cmd->sqe.cdw11 = (uint32_t)csi << 24;
 }
@@ -37,9 +36,9 @@ void nr_cmd_identify(struct nr_cmd *cmd, uint8_t cns, uint8_t csi, uint32_t nsid
 void nr_cmd_get_log(struct nr_cmd *cmd, uint8_t lid, uint32_t nsid, uint64_t offset, void *buf,
 		    uint32_t len)
 {
-	uint32_t numd = len_to_numd(len);
+	uint32_t numd = nr_len_to_numd(len);
 
-	cmd_init(cmd, NR_QUEUE_ADMIN, NR_ADM_GET_LOG_PAGE, nsid, NR_XFER_FROM_DEV, buf, len);
+	nr_cmd_init(cmd, NR_QUEUE_ADMIN, NR_ADM_GET_LOG_PAGE, nsid, NR_XFER_FROM_DEV, buf, len);
 	cmd->sqe.cdw10 = (uint32_t)lid | (numd & 0xffffu) << 16;
 	cmd->sqe.cdw11 = numd >> 16;
 	cmd->sqe.cdw12 = (uint32_t)offset;
@@ -51,17 +50,17 @@ void nr_cmd_zone_report(struct nr_cmd *cmd, uint32_t nsid, uint64_t slba, enum n
 {
 	uint32_t zra = extended ? NR_ZRA_EXT_REPORT : NR_ZRA_REPORT;
 
-	cmd_init(cmd, NR_QUEUE_IO, NR_IO_ZONE_MGMT_RECV, nsid, NR_XFER_FROM_DEV, buf, len);
+	nr_cmd_init(cmd, NR_QUEUE_IO, NR_IO_ZONE_MGMT_RECV, nsid, NR_XFER_FROM_DEV, buf, len);
 	cmd->sqe.cdw10 = (uint32_t)slba;
 	cmd->sqe.cdw11 = (uint32_t)(slba >> 32);
-	cmd->sqe.cdw12 = len_to_numd(len);
+	cmd->sqe.cdw12 = nr_len_to_numd(len);
 	cmd->sqe.cdw13 = zra | ((uint32_t)filter & 0xffu) << 8 | (partial ? 1u : 0u) << 16;
 }
 
 void nr_cmd_zone_send(struct nr_cmd *cmd, uint32_t nsid, uint64_t slba, uint8_t action,
 		      bool select_all)
 {
-	cmd_init(cmd, NR_QUEUE_IO, NR_IO_ZONE_MGMT_SEND, nsid, NR_XFER_NONE, NULL, 0);
+	nr_cmd_init(cmd, NR_QUEUE_IO, NR_IO_ZONE_MGMT_SEND, nsid, NR_XFER_NONE, NULL, 0);
 	cmd->sqe.cdw10 = (uint32_t)slba;
 	cmd->sqe.cdw11 = (uint32_t)(slba >> 32);
 	cmd->sqe.cdw13 = (uint32_t)action | (select_all ? 1u : 0u) << 8;
@@ -69,7 +68,7 @@ void nr_cmd_zone_send(struct nr_cmd *cmd, uint32_t nsid, uint64_t slba, uint8_t 
 
 void nr_cmd_zone_set_ext(struct nr_cmd *cmd, uint32_t nsid, uint64_t slba, void *buf, uint32_t len)
 {
-	cmd_init(cmd, NR_QUEUE_IO, NR_IO_ZONE_MGMT_SEND, nsid, NR_XFER_TO_DEV, buf, len);
+	nr_cmd_init(cmd, NR_QUEUE_IO, NR_IO_ZONE_MGMT_SEND, nsid, NR_XFER_TO_DEV, buf, len);
 	cmd->sqe.cdw10 = (uint32_t)slba;
 	cmd->sqe.cdw11 = (uint32_t)(slba >> 32);
 	cmd->sqe.cdw13 = NR_ZSA_SET_DESC_EXT; /* no NUMD: the length is ZDES */

@@ -137,6 +137,14 @@ enum {
 	NR_ZS_OFFLINE = 0xf,
 };
 
+/* Zeroes @cmd and fills the common fields; without a buffer (NULL or
+ * zero length) there is no transfer. Every builder starts here. */
+void nr_cmd_init(struct nr_cmd *cmd, enum nr_queue queue, uint8_t opcode, uint32_t nsid,
+		 enum nr_xfer xfer, void *buf, uint32_t len);
+
+/* Bytes to a 0-based dword count (NUMD); a zero length is NUMD 0. */
+uint32_t nr_len_to_numd(uint32_t len);
+
 /* Builders: zero the command, fill the SQE and the buffer description. */
 void nr_cmd_identify(struct nr_cmd *cmd, uint8_t cns, uint8_t csi, uint32_t nsid, uint16_t cntid,
 		     void *buf, uint32_t len);
