@@ -9,20 +9,7 @@
 #include <string.h>
 
 #include "encode.h"
-
-static void put_le(uint8_t *buf, size_t offset, uint64_t value, size_t size)
-{
-	for (size_t i = 0; i < size; i++)
-		buf[offset + i] = (uint8_t)(value >> (8 * i));
-}
-
-static json_int_t int_at(const json_t *obj, const char *key)
-{
-	json_t *value = json_object_get(obj, key);
-
-	cr_assert(json_is_integer(value), "%s is not an integer", key);
-	return json_integer_value(value);
-}
+#include "test_fixture.h"
 
 static const char *str_at(const json_t *obj, const char *key)
 {
