@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 BUILD_DIR=${BUILD_DIR:-build}
 SOCKET=${SOCKET:-/run/nvmerpcd.sock}
 PACKAGES="build-essential cmake pkg-config clang-format libuv1-dev libjansson-dev libnvme-dev libjson-c-dev libdbus-1-dev
-  libcriterion-dev socat python3 python3-pytest python3-jsonschema valgrind"
+  libcriterion-dev socat python3 python3-pytest python3-jsonschema valgrind dbus-daemon"
 
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
