@@ -151,9 +151,6 @@ static int variant_u32(DBusMessageIter *var, uint32_t *out)
 	    type != DBUS_TYPE_INT64)
 		return -EPROTO;
 	dbus_message_iter_get_basic(var, &v);
-	if ((type == DBUS_TYPE_INT16 && v.i16 < 0) || (type == DBUS_TYPE_INT32 && v.i32 < 0) ||
-	    (type == DBUS_TYPE_INT64 && v.i64 < 0))
-		return -EPROTO;
 	value = type == DBUS_TYPE_BYTE	   ? v.byt
 		: type == DBUS_TYPE_UINT16 ? v.u16
 		: type == DBUS_TYPE_UINT32 ? v.u32
@@ -161,6 +158,7 @@ static int variant_u32(DBusMessageIter *var, uint32_t *out)
 		: type == DBUS_TYPE_INT16  ? (uint64_t)v.i16
 		: type == DBUS_TYPE_INT32  ? (uint64_t)v.i32
 					   : (uint64_t)v.i64;
+	/* A negative signed value converts to more than UINT32_MAX. */
 	if (value > UINT32_MAX)
 		return -EPROTO;
 	*out = (uint32_t)value;
