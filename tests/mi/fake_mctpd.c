@@ -7,11 +7,12 @@
  *
  *   fake_mctpd --address ADDR --service codeconstruct|openbmc
  *              --endpoint NET:EID:TYPES [--endpoint ...]
- *              [--network-id-type y|q|u|i|t|x] [--malformed]
+ *              [--network-id-type y|q|u|i|t|x] [--malformed] [--stall]
  *
  * TYPES is a comma list of MCTP message types ("0x00,0x04"). --malformed
- * sends EID as a uint16, which a client must reject. Prints "ready" once the
- * name is owned and runs until SIGTERM or SIGINT.
+ * sends EID as a uint16, which a client must reject. --stall owns the name
+ * but never answers, like a wedged daemon. Prints "ready" once the name is
+ * owned and runs until SIGTERM or SIGINT.
  */
 #include <dbus/dbus.h>
 #include <errno.h>
@@ -22,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define ENDPOINT_IFACE "xyz.openbmc_project.MCTP.Endpoint"
 #define CC_ENDPOINT_IFACE "au.com.codeconstruct.MCTP.Endpoint1"
@@ -61,6 +63,7 @@ struct fake {
 	size_t count;
 	int net_type; /* a D-Bus type code, which is also its signature character */
 	bool malformed;
+	bool stall;
 };
 
 static volatile sig_atomic_t stop_requested;
@@ -361,9 +364,10 @@ static const struct fake_service *find_service(const char *option)
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: fake_mctpd --address ADDR --service codeconstruct|openbmc\n"
-			"                  --endpoint NET:EID:TYPES [--endpoint ...]\n"
-			"                  [--network-id-type y|q|u|i|t|x] [--malformed]\n");
+	fprintf(stderr,
+		"usage: fake_mctpd --address ADDR --service codeconstruct|openbmc\n"
+		"                  --endpoint NET:EID:TYPES [--endpoint ...]\n"
+		"                  [--network-id-type y|q|u|i|t|x] [--malformed] [--stall]\n");
 	return 2;
 }
 
@@ -376,6 +380,7 @@ static int parse_args(int argc, char **argv, struct fake *f)
 	    {"endpoint", required_argument, NULL, 'e'},
 	    {"network-id-type", required_argument, NULL, 'n'},
 	    {"malformed", no_argument, NULL, 'm'},
+	    {"stall", no_argument, NULL, 'S'},
 	    {NULL, 0, NULL, 0},
 	};
 	int c;
@@ -393,6 +398,8 @@ static int parse_args(int argc, char **argv, struct fake *f)
 			f->net_type = optarg[0];
 		else if (c == 'm')
 			f->malformed = true;
+		else if (c == 'S')
+			f->stall = true;
 		else
 			return -EINVAL;
 	}
@@ -427,6 +434,8 @@ static void serve(DBusConnection *conn, const struct fake *f)
 {
 	DBusMessage *msg;
 
+	while (f->stall && !stop_requested)
+		usleep(100 * 1000);
 	while (!stop_requested && dbus_connection_read_write(conn, 100)) {
 		while ((msg = dbus_connection_pop_message(conn))) {
 			if (dbus_message_get_type(msg) == DBUS_MESSAGE_TYPE_METHOD_CALL)
