@@ -154,10 +154,15 @@ def endpoint(service, net, eid):
     return {"net": net, "eid": eid, "service": name, "path": path.format(net=net, eid=eid)}
 
 
-def discover(address):
-    """Runs mctp_discover on @address. Returns (exit status, [endpoint dicts], stderr)."""
+def discover(address, system_bus_address=None):
+    """Runs mctp_discover on @address (None: the system bus, which is
+    @system_bus_address when given). Returns (exit status, [endpoint dicts], stderr)."""
     argv = [_env_path("NR_MCTP_DISCOVER")] + ([address] if address is not None else [])
-    proc = subprocess.run(argv, capture_output=True, text=True, timeout=DISCOVER_TIMEOUT_S)
+    env = dict(os.environ)
+    if system_bus_address is not None:
+        env["DBUS_SYSTEM_BUS_ADDRESS"] = system_bus_address
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=DISCOVER_TIMEOUT_S,
+                          env=env)
     lines = [json.loads(line) for line in proc.stdout.splitlines() if line.strip()]
     return proc.returncode, lines, proc.stderr
 

@@ -77,6 +77,12 @@ def test_no_mctp_service_gives_empty_list(bus):
     assert_found(bus, [])
 
 
+def test_no_address_uses_the_system_bus_address(bus):
+    with FakeMctpd(bus, "openbmc", [(1, 9, [NVME_MI])]):
+        rc, found, stderr = discover(None, system_bus_address=bus.address)
+    assert (rc, found, stderr) == (0, [endpoint("openbmc", 1, 9)], "")
+
+
 def test_unreachable_bus_is_an_error(tmp_path):
     rc, found, stderr = discover(f"unix:path={tmp_path}/no-bus-here")
     assert (rc, found) == (1, [])
