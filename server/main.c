@@ -14,6 +14,7 @@
 #include "conn.h"
 #include "listener.h"
 #include "log.h"
+#include "mi.h"
 #include "passthru.h"
 #include "rpc_error.h"
 #include "sim.h"
@@ -23,6 +24,7 @@
 struct options {
 	const char *socket;
 	const char *simulate; /* NULL: off; "": built-in; else a file */
+	const char *config;   /* the config file (JSON), or NULL */
 	bool stdio;
 	bool check_schema;
 	bool no_passthru;
@@ -39,6 +41,7 @@ enum {
 	OPT_CHECK_SCHEMA,
 	OPT_LOG_LEVEL,
 	OPT_NO_PASSTHRU,
+	OPT_CONFIG,
 };
 
 static const struct option long_options[] = {
@@ -54,6 +57,7 @@ static const struct option long_options[] = {
     {"write-buffer", required_argument, NULL, OPT_WRITE_BUFFER},
     {"check-schema", no_argument, NULL, OPT_CHECK_SCHEMA},
     {"no-passthru", no_argument, NULL, OPT_NO_PASSTHRU},
+    {"config", required_argument, NULL, OPT_CONFIG},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -64,6 +68,7 @@ static const char usage_text[] =
     "  --socket PATH           listen here (default " DEFAULT_SOCKET ")\n"
     "  --simulate[=FILE]       serve the built-in simulated subsystem, or one described by FILE\n"
     "  --no-passthru           do not scan this host's NVMe devices (served by default)\n"
+    "  --config FILE           JSON config: \"mi\" names NVMe-MI endpoints and D-Bus discovery\n"
     "  --stdio                 serve JSON-RPC on stdin/stdout instead of a socket\n"
     "  --threads N             worker threads for device calls (default 4)\n"
     "  --log-level LEVEL       error, warn, info (default) or debug\n"
@@ -134,6 +139,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case OPT_NO_PASSTHRU:
 			o->no_passthru = true;
 			break;
+		case OPT_CONFIG:
+			o->config = optarg;
+			break;
 		case OPT_LOG_LEVEL:
 			rc = nr_log_parse_level(optarg, &o->log_level);
 			break;
@@ -189,6 +197,40 @@ static void audit_log(const struct nr_peer *peer, const char *method, const char
 	       code);
 	nr_log(NR_LOG_INFO, "audit: uid=%d pid=%d method=%s device=%s outcome=%s", (int)peer->uid,
 	       (int)peer->pid, method, device, code ? nr_rpc_code_name(code) : "ok");
+}
+
+/*
+ * Reads the config file (JSON: {"mi": {...}}, docs/mi.md) and starts the
+ * NVMe-MI backend; its first scan runs on the workers once the loop runs,
+ * so clients are served meanwhile. Returns 0 or -errno, logged.
+ */
+static int mi_start(struct nr_service *svc, const char *file)
+{
+	struct nr_mi_config cfg;
+	json_error_t jerr;
+	json_t *doc = NULL;
+	char err[256] = "";
+	int rc = 0;
+
+	nr_mi_config_init(&cfg, svc->limits.timeout_ms);
+	if (file) {
+		doc = json_load_file(file, JSON_REJECT_DUPLICATES, &jerr);
+		if (!doc) {
+			nr_log(NR_LOG_ERROR, "%s:%d: %s", file, jerr.line, jerr.text);
+			return -EINVAL;
+		}
+		if (json_object_get(doc, "mi"))
+			rc = nr_mi_config_parse(json_object_get(doc, "mi"), &cfg, err, sizeof(err));
+		json_decref(doc);
+		if (rc) {
+			nr_log(NR_LOG_ERROR, "%s: %s", file, err);
+			return rc;
+		}
+	}
+	rc = nr_mi_new(svc, &cfg);
+	if (rc == 0 && (cfg.endpoint_count > 0 || cfg.dbus))
+		nr_mi_scan(svc->mi, NULL);
+	return rc;
 }
 
 static void passthru_warn(const char *what, int neg_errno)
@@ -275,7 +317,10 @@ int main(int argc, char **argv)
 	svc.passthru = !o.no_passthru;
 	if (svc.passthru && nr_passthru_attach(svc.topology, passthru_warn) != 0)
 		return 1;
+	if (mi_start(&svc, o.config) != 0)
+		return 1;
 	rc = serve(&svc, &o);
+	nr_mi_free(svc.mi);
 	nr_service_fini(&svc);
 	nr_sim_free(sim);
 	uv_loop_close(uv_default_loop());

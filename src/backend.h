@@ -36,6 +36,10 @@ struct nr_backend_ops {
 	/* Optional: asks the host driver to rescan the controller's namespaces
 	 * (Linux: NVME_IOCTL_RESCAN). Worker thread. Returns 0 or -errno. */
 	int (*rescan)(void *ctrl);
+	/* Optional: may work be queued for the controller now? Returns 0, or
+	 * -errno to refuse it (an MI endpoint in quarantine: -EHOSTDOWN).
+	 * Loop thread. */
+	int (*admit)(void *ctrl);
 	/* Optional: the topology let go of the controller; free it. Loop thread. */
 	void (*release)(void *ctrl);
 };

@@ -422,6 +422,22 @@ static struct nr_call *call_new(struct nr_session *session, struct nr_batch *bat
 	return call;
 }
 
+struct nr_call *nr_call_internal(struct nr_service *svc, const struct nr_call *parent)
+{
+	struct nr_call *call = calloc(1, sizeof(*call));
+
+	if (!call)
+		return NULL;
+	call->svc = svc;
+	call->method = parent ? parent->method : NULL;
+	call->method_index = parent ? parent->method_index : 0;
+	if (parent)
+		call->peer = parent->peer;
+	call->refs = 1;
+	call->internal = true;
+	return call;
+}
+
 static size_t schema_index(const struct nr_schema *schema, const struct nr_schema_method *sm)
 {
 	return (size_t)(sm - nr_schema_method_at(schema, 0));

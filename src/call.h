@@ -71,10 +71,12 @@ struct nr_call {
 	unsigned stream_seq;
 	enum nr_call_state state;
 	unsigned refs;
+	bool internal; /* the daemon's own work (nr_call_internal) */
 
 	/* device work */
 	struct nr_ctrl *queued_on;
 	struct nr_call *queue_next;
+	uint64_t queued_ns; /* nr_exec_now_ns() when last queued */
 	nr_work_fn work;
 	nr_done_fn done;
 	int work_rc;
@@ -112,6 +114,15 @@ void nr_session_drained(struct nr_session *session);
 
 /* The peer went away: queued work is dropped, running work is orphaned. */
 void nr_session_close(struct nr_session *session);
+
+/*
+ * A call of the daemon's own, to queue work on a device FIFO in line with
+ * clients' calls (an MI endpoint scan): no session, no answer, no stats, no
+ * per-command timer (the backend bounds its own waits), and its done
+ * callback always runs. Acts for @parent's peer when given. Returns it with
+ * one reference (released with nr_call_unref) or NULL when out of memory.
+ */
+struct nr_call *nr_call_internal(struct nr_service *svc, const struct nr_call *parent);
 
 /* Ends the call with a result (stolen). */
 void nr_call_result(struct nr_call *call, json_t *result);

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stddef.h>
+#include <time.h>
 
 #include "call.h"
 #include "rpc_error.h"
@@ -12,11 +13,29 @@
 
 static void devq_kick(struct nr_ctrl *ctrl);
 
+/* When the work running on this worker thread was queued. */
+static _Thread_local uint64_t work_arrival_ns;
+
+uint64_t nr_exec_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t nr_exec_arrival_ns(void)
+{
+	return work_arrival_ns;
+}
+
 static void work_run(uv_work_t *req)
 {
 	struct nr_call *call = container_of(req, struct nr_call, work_req);
 
+	work_arrival_ns = call->queued_ns;
 	call->work_rc = call->work(call);
+	work_arrival_ns = 0;
 }
 
 static void work_after(uv_work_t *req, int status)
@@ -24,7 +43,7 @@ static void work_after(uv_work_t *req, int status)
 	struct nr_call *call = container_of(req, struct nr_call, work_req);
 	struct nr_ctrl *ctrl = call->queued_on;
 
-	ctrl->queue.running = false;
+	ctrl->fifo->running = false;
 	if (call->timer_open)
 		uv_timer_stop(&call->timer);
 	if (call->state == NR_CALL_RUNNING) {
@@ -57,7 +76,7 @@ static void timer_arm(struct nr_call *call)
 
 static void devq_kick(struct nr_ctrl *ctrl)
 {
-	struct nr_devq *q = &ctrl->queue;
+	struct nr_devq *q = ctrl->fifo;
 	struct nr_call *call = q->head;
 
 	if (q->running || !call)
@@ -70,14 +89,16 @@ static void devq_kick(struct nr_ctrl *ctrl)
 	q->running = true;
 	call->state = NR_CALL_RUNNING;
 	nr_call_ref(call);
-	timer_arm(call);
+	if (!call->internal)
+		timer_arm(call);
 	uv_queue_work(call->svc->loop, &call->work_req, work_run, work_after);
 }
 
 int nr_exec_submit(struct nr_call *call, struct nr_ctrl *ctrl, nr_work_fn work, nr_done_fn done)
 {
-	struct nr_devq *q = &ctrl->queue;
+	struct nr_devq *q = ctrl->fifo;
 	bool continuing = call->queued_on == ctrl;
+	int rc;
 
 	/* Sending may have ended the call (the peer went away mid-stream). */
 	if (call->state == NR_CALL_ENDED)
@@ -87,6 +108,9 @@ int nr_exec_submit(struct nr_call *call, struct nr_ctrl *ctrl, nr_work_fn work, 
 	/* A stream's next chunk is not a new call: it is not refused. */
 	if (!continuing && q->waiting + q->running >= call->svc->limits.max_queue)
 		return -EBUSY;
+	if (ctrl->ops->admit && (rc = ctrl->ops->admit(ctrl->backend_ctrl)) != 0)
+		return rc;
+	call->queued_ns = nr_exec_now_ns();
 	call->work = work;
 	call->done = done;
 	call->queued_on = ctrl;
@@ -109,7 +133,7 @@ bool nr_exec_unqueue(struct nr_call *call)
 
 	if (call->state != NR_CALL_QUEUED || !call->queued_on)
 		return false;
-	q = &call->queued_on->queue;
+	q = call->queued_on->fifo;
 	for (link = &q->head; *link; prev = *link, link = &(*link)->queue_next) {
 		if (*link != call)
 			continue;

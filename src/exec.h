@@ -43,4 +43,11 @@ int nr_exec_submit(struct nr_call *call, struct nr_ctrl *ctrl, nr_work_fn work, 
  */
 bool nr_exec_unqueue(struct nr_call *call);
 
+/* CLOCK_MONOTONIC in nanoseconds. Any thread. */
+uint64_t nr_exec_now_ns(void);
+
+/* Worker thread, inside a work function: when its call was queued (the
+ * moment the request reached the device FIFO); 0 outside work. */
+uint64_t nr_exec_arrival_ns(void);
+
 #endif

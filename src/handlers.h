@@ -13,6 +13,14 @@ void nr_m_rpc_cancel(struct nr_call *call);
 void nr_m_server_info(struct nr_call *call);
 void nr_m_server_stats(struct nr_call *call);
 
+/* mi.*: the NVMe-MI command set and endpoints (m_mi.c). */
+void nr_m_mi_endpoints(struct nr_call *call);
+void nr_m_mi_scan(struct nr_call *call);
+void nr_m_mi_health_status_poll(struct nr_call *call);
+void nr_m_mi_read_data(struct nr_call *call);
+void nr_m_mi_config_get(struct nr_call *call);
+void nr_m_mi_config_set(struct nr_call *call);
+
 /* nvme.* */
 void nr_m_nvme_list(struct nr_call *call);
 void nr_m_nvme_rescan(struct nr_call *call);

@@ -40,7 +40,7 @@ int nr_job_send(struct nr_call *call, struct nr_cmd *cmd)
 {
 	int rc = call->dev.ctrl->ops->submit(call->dev.ctrl->backend_ctrl, cmd);
 
-	return rc ? rc : cmd->status ? 1 : 0;
+	return rc ? rc : (cmd->status || cmd->mi_status) ? 1 : 0;
 }
 
 static int job_work(struct nr_call *call)
@@ -231,6 +231,8 @@ uint32_t nr_ctrl_max_xfer(const struct nr_ctrl *ctrl, uint32_t cap)
 {
 	uint64_t bytes;
 
+	if (ctrl->xfer_limit && ctrl->xfer_limit < cap)
+		cap = ctrl->xfer_limit;
 	if (ctrl->mdts == 0 || ctrl->mdts > 20)
 		return cap;
 	bytes = 4096ull << ctrl->mdts;

@@ -25,6 +25,8 @@ bool nr_call_fail_cmd(struct nr_call *call, int rc, const struct nr_cmd *cmd, co
 			     call->dev.ctrl->name, call->svc->limits.max_queue);
 	else if (rc)
 		nr_call_error(call, nr_rpc_error_from_errno(rc, what));
+	else if (cmd && cmd->mi_status)
+		nr_call_error(call, nr_rpc_error_mi_status(cmd->mi_status, what));
 	else if (cmd && cmd->status)
 		nr_call_error(call, nr_rpc_error_nvme_status(cmd->status, what));
 	else

@@ -9,6 +9,12 @@
 
 /* Sorted by name: nr_method_find bisects it. */
 static const struct nr_method method_table[] = {
+    {"mi.config_get", NR_CLASS_READ, false, nr_m_mi_config_get},
+    {"mi.config_set", NR_CLASS_WRITE, false, nr_m_mi_config_set},
+    {"mi.endpoints", NR_CLASS_READ, false, nr_m_mi_endpoints},
+    {"mi.health_status_poll", NR_CLASS_READ, false, nr_m_mi_health_status_poll},
+    {"mi.read_data", NR_CLASS_READ, false, nr_m_mi_read_data},
+    {"mi.scan", NR_CLASS_READ, false, nr_m_mi_scan},
     {"nvme.admin_passthru", NR_CLASS_DESTRUCTIVE, false, nr_m_nvme_admin_passthru},
     {"nvme.changed_ns_list", NR_CLASS_READ, false, nr_m_nvme_changed_ns_list},
     {"nvme.effects_log", NR_CLASS_READ, false, nr_m_nvme_effects_log},

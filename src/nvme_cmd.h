@@ -59,6 +59,9 @@ struct nr_cmd {
 	uint32_t result; /* CQE dword 0 */
 	uint16_t status;
 	uint32_t result_hi; /* CQE dword 1 */
+	/* NVMe-MI backend: the MI response status when the management endpoint
+	 * refused or failed the tunneled command (then status is not set). */
+	uint8_t mi_status;
 };
 
 #define NR_STATUS_SC(s) ((unsigned)(s)&0xffu)

@@ -110,3 +110,44 @@ json_t *nr_rpc_error_nvme_status(unsigned status, const char *what)
 					     NR_STATUS_MORE(status), "crd", NR_STATUS_CRD(status),
 					     "raw", status, "status", name));
 }
+
+/* NVMe-MI 1.2, Figure "NVMe Management Response Status Values". */
+static const char *const mi_status_names[] = {
+    [0x00] = "Success",
+    [0x01] = "More Processing Required",
+    [0x02] = "Internal Error",
+    [0x03] = "Invalid Command Opcode",
+    [0x04] = "Invalid Parameter",
+    [0x05] = "Invalid Command Size",
+    [0x06] = "Invalid Command Input Data Size",
+    [0x07] = "Access Denied",
+    [0x20] = "VPD Updates Exceeded",
+    [0x21] = "PCIe Inaccessible",
+    [0x22] = "Management Endpoint Buffer Cleared Due to Sanitize",
+    [0x23] = "Enclosure Services Failure",
+    [0x24] = "Enclosure Services Transfer Failure",
+    [0x25] = "Enclosure Failure",
+    [0x26] = "Enclosure Services Transfer Refused",
+    [0x27] = "Unsupported Enclosure Function",
+    [0x28] = "Enclosure Services Unavailable",
+    [0x29] = "Enclosure Degraded Failure",
+    [0x2a] = "Sanitize In Progress",
+};
+
+const char *nr_mi_status_name(unsigned status)
+{
+	if (status < sizeof(mi_status_names) / sizeof(mi_status_names[0]) &&
+	    mi_status_names[status])
+		return mi_status_names[status];
+	return status >= 0xe0 ? "Vendor Specific" : "Reserved";
+}
+
+json_t *nr_rpc_error_mi_status(unsigned status, const char *what)
+{
+	char reason[256];
+	const char *name = nr_mi_status_name(status);
+
+	snprintf(reason, sizeof(reason), "%s: NVMe-MI status %s (0x%02x)", what, name, status);
+	return nr_rpc_error_object(NR_E_MI_STATUS, reason,
+				   json_pack("{s:i, s:s}", "mi_status", status, "status", name));
+}

@@ -47,4 +47,11 @@ json_t *nr_rpc_error_from_errno(int neg_errno, const char *what);
 /* The NvmeStatus (-32004) error for a completion status. Returns a new reference. */
 json_t *nr_rpc_error_nvme_status(unsigned status, const char *what);
 
+/* The MiStatus (-32005) error for an NVMe-MI response status (NVMe-MI 1.2
+ * "Status"), with data.mi_status and data.status (its name). New reference. */
+json_t *nr_rpc_error_mi_status(unsigned status, const char *what);
+
+/* The name of an NVMe-MI response status ("Invalid Parameter"). */
+const char *nr_mi_status_name(unsigned status);
+
 #endif

@@ -16,6 +16,7 @@
 
 struct nr_topology;
 struct nr_call;
+struct nr_mi;
 
 /* Defaults for the tunables; the server's flags override them. */
 #define NR_DEFAULT_MAX_LINE (1u << 20)
@@ -63,6 +64,7 @@ struct nr_service {
 	struct nr_stats stats;
 	uint64_t start_ms;
 	bool have_sim;
+	struct nr_mi *mi;  /* the NVMe-MI backend, NULL when not configured */
 	bool passthru;	   /* this host's devices are served (and rescanned) */
 	json_t *no_params; /* shared {} for requests without params; never modified */
 	/* Called once when a write or destructive call ends (NULL: no audit):

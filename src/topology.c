@@ -69,7 +69,7 @@ static int submit_sync(struct nr_ctrl *ctrl, struct nr_cmd *cmd)
 {
 	int rc = ctrl->ops->submit(ctrl->backend_ctrl, cmd);
 
-	if (rc == 0 && cmd->status != 0)
+	if (rc == 0 && (cmd->status != 0 || cmd->mi_status != 0))
 		rc = -EIO;
 	return rc;
 }
@@ -211,22 +211,35 @@ static size_t prefix_count(const struct nr_topology *topo, const char *prefix)
 	return n;
 }
 
-int nr_ctrl_build(const char *name, const struct nr_backend_ops *ops, void *backend_ctrl,
-		  struct nr_ctrl **out)
+struct nr_ctrl *nr_ctrl_new_hidden(const char *name, const struct nr_backend_ops *ops,
+				   void *backend_ctrl)
 {
 	struct nr_ctrl *ctrl = calloc(1, sizeof(*ctrl));
-	int rc;
 
 	if (!ctrl)
-		return -ENOMEM;
+		return NULL;
 	ctrl->ops = ops;
 	ctrl->backend_ctrl = backend_ctrl;
 	ctrl->refs = 1;
+	ctrl->fifo = &ctrl->queue;
+	ctrl->hidden = true;
 	snprintf(ctrl->name, sizeof(ctrl->name), "%s", name);
 	snprintf(ctrl->transport, sizeof(ctrl->transport), "%s", ops->name);
 	if (ops->ctrl_info)
 		ops->ctrl_info(backend_ctrl, ctrl->transport, ctrl->address,
 			       sizeof(ctrl->transport));
+	return ctrl;
+}
+
+int nr_ctrl_build(const char *name, const struct nr_backend_ops *ops, void *backend_ctrl,
+		  struct nr_ctrl **out)
+{
+	struct nr_ctrl *ctrl = nr_ctrl_new_hidden(name, ops, backend_ctrl);
+	int rc;
+
+	if (!ctrl)
+		return -ENOMEM;
+	ctrl->hidden = false;
 	rc = learn_ctrl(ctrl);
 	if (rc == 0)
 		rc = learn_namespaces(ctrl);
@@ -263,6 +276,21 @@ void nr_topology_retire(struct nr_topology *topo, const struct nr_backend_ops *o
 		nr_ctrl_unref(ctrl);
 	}
 	topo->ctrl_count = kept;
+}
+
+int nr_topology_remove(struct nr_topology *topo, struct nr_ctrl *ctrl)
+{
+	for (size_t i = 0; i < topo->ctrl_count; i++) {
+		if (topo->ctrls[i] != ctrl)
+			continue;
+		memmove(&topo->ctrls[i], &topo->ctrls[i + 1],
+			(topo->ctrl_count - i - 1) * sizeof(*topo->ctrls));
+		topo->ctrl_count--;
+		ctrl->gone = true;
+		nr_ctrl_unref(ctrl);
+		return 0;
+	}
+	return -ENOENT;
 }
 
 int nr_topology_replace(struct nr_topology *topo, struct nr_ctrl *old, struct nr_ctrl *fresh)
@@ -427,6 +455,8 @@ json_t *nr_topology_list(const struct nr_topology *topo)
 
 	for (size_t i = 0; i < topo->ctrl_count; i++) {
 		const struct nr_ctrl *ctrl = topo->ctrls[i];
+		if (ctrl->hidden)
+			continue;
 		json_t *subsys = subsys_for(list, ctrl);
 		json_t *namespaces = json_object_get(subsys, "namespaces");
 		json_array_append_new(json_object_get(subsys, "controllers"), ctrl_json(ctrl));

@@ -44,6 +44,10 @@ struct nr_ctrl {
 	uint32_t sanicap; /* sanitize capabilities */
 	uint32_t nn;	  /* number of namespaces */
 	struct nr_devq queue; /* one command in flight per controller */
+	struct nr_devq *fifo; /* &queue, or the FIFO shared with other controllers
+			       * behind one NVMe-MI endpoint */
+	uint32_t xfer_limit;  /* bytes per command the transport carries; 0: MDTS only */
+	bool hidden;	      /* resolvable by name, not listed (an MI endpoint) */
 	struct nr_ns **namespaces;
 	size_t ns_count;
 };
@@ -97,6 +101,19 @@ int nr_topology_add_ctrl_named(struct nr_topology *topo, const char *name,
 int nr_ctrl_build(const char *name, const struct nr_backend_ops *ops, void *backend_ctrl,
 		  struct nr_ctrl **out);
 int nr_topology_insert(struct nr_topology *topo, struct nr_ctrl *ctrl);
+
+/*
+ * A controller entry that is not a controller: a name that resolves (an
+ * NVMe-MI endpoint, "mctp:1,8") and a FIFO that real controllers may share,
+ * with no identity learned and not listed by nvme.list. Returns it with one
+ * reference, or NULL when out of memory. Any thread.
+ */
+struct nr_ctrl *nr_ctrl_new_hidden(const char *name, const struct nr_backend_ops *ops,
+				   void *backend_ctrl);
+
+/* Unlists @ctrl (marked gone, the topology's reference dropped); calls in
+ * flight on it finish. Returns 0, or -ENOENT when it was not listed. Loop thread. */
+int nr_topology_remove(struct nr_topology *topo, struct nr_ctrl *ctrl);
 
 /* Unlists every controller of backend @ops: marked gone, freed (with its
  * backend controller) once no call holds it. Loop thread. */

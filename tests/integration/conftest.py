@@ -104,7 +104,7 @@ class RawConn:
 class Daemon:
     """One running nvmerpcd: .socket, .proc, .client(), .raw(), .stderr_text()."""
 
-    def __init__(self, workdir, args, sim=None):
+    def __init__(self, workdir, args, sim=None, env=None):
         self.workdir = workdir
         self.socket = os.path.join(workdir, "s.sock")
         self.stderr_path = os.path.join(workdir, "stderr.log")
@@ -116,7 +116,7 @@ class Daemon:
             simulate = f"--simulate={sim_path}"
         self.argv = [DAEMON, "--socket", self.socket, simulate, *args]
         self._stderr = open(self.stderr_path, "wb")
-        self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL,
+        self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, env=env,
                                      stdout=self._stderr, stderr=self._stderr)
         self.stopped = False
 
@@ -193,7 +193,7 @@ def pytest_runtest_makereport(item, call):
 
 @pytest.fixture
 def daemon(request):
-    """Factory: daemon(args=(...), sim=dict_or_None, ready=True) -> Daemon.
+    """Factory: daemon(args=(...), sim=dict_or_None, ready=True, env=None) -> Daemon.
 
     Every daemon started is stopped at teardown with SIGTERM, and must exit
     0 and remove its socket; its stderr is printed when the test failed.
@@ -202,8 +202,8 @@ def daemon(request):
         pytest.fail(f"daemon binary {DAEMON} not found: build it or set NVMERPCD")
     started = []
 
-    def start(args=(), sim=None, ready=True):
-        d = Daemon(_workdir(), list(args), sim)
+    def start(args=(), sim=None, ready=True, env=None):
+        d = Daemon(_workdir(), list(args), sim, env)
         started.append(d)
         return d.wait_ready() if ready else d
 

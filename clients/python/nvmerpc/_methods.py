@@ -7,6 +7,12 @@ if TYPE_CHECKING:
 
 OPENRPC_VERSION = '0.1.0'
 METHOD_CLASSES = {
+    'mi.config_get': 'read',
+    'mi.config_set': 'write',
+    'mi.endpoints': 'read',
+    'mi.health_status_poll': 'read',
+    'mi.read_data': 'read',
+    'mi.scan': 'read',
     'nvme.admin_passthru': 'destructive',
     'nvme.changed_ns_list': 'read',
     'nvme.effects_log': 'read',
@@ -56,6 +62,122 @@ METHOD_CLASSES = {
 
 class Methods:
     """Mixin: one method per schema method; needs self.call and self.stream."""
+
+    def mi_config_get(self, *, device: str, config: Literal['smbus_frequency', 'health_status_change', 'mctp_mtu'], port: Optional[int] = None) -> Any:
+        """Configuration Get (NVMe-MI): SMBus/I2C frequency (1: 100 kHz, 2: 400 kHz, 3: 1 MHz),
+        MCTP transmission unit size in bytes, or the health status change flags.
+
+        Args:
+            device: an NVMe-MI endpoint (mctp:NET,EID) or a controller behind one
+                (mctp:NET,EID:CTRL) (required; schema DeviceName; pattern
+                '^[A-Za-z0-9:,/._-]{1,64}$')
+            config: (required; one of "smbus_frequency", "health_status_change", "mctp_mtu")
+            port: port identifier (SMBus frequency and MCTP MTU are per port) (optional; minimum
+                0; maximum 255)
+
+        Returns: config.
+        Method mi.config_get; class read; backends: mi.
+        """
+        params: Dict[str, Any] = {}
+        params['device'] = device
+        params['config'] = config
+        if port is not None:
+            params['port'] = port
+        return self.call('mi.config_get', **params)
+
+    def mi_config_set(self, *, device: str, config: Literal['smbus_frequency', 'health_status_change', 'mctp_mtu'], value: int, port: Optional[int] = None) -> Any:
+        """Configuration Set (NVMe-MI): SMBus/I2C frequency (1, 2, 3), MCTP transmission unit size
+        (64-65535 bytes), or health status change (the flags to clear).
+
+        Args:
+            device: an NVMe-MI endpoint (mctp:NET,EID) or a controller behind one
+                (mctp:NET,EID:CTRL) (required; schema DeviceName; pattern
+                '^[A-Za-z0-9:,/._-]{1,64}$')
+            config: (required; one of "smbus_frequency", "health_status_change", "mctp_mtu")
+            value: (required; minimum 0; maximum 4294967295)
+            port: port identifier (SMBus frequency and MCTP MTU are per port) (optional; minimum
+                0; maximum 255)
+
+        Returns: config.
+        Method mi.config_set; class write; backends: mi.
+        """
+        params: Dict[str, Any] = {}
+        params['device'] = device
+        params['config'] = config
+        params['value'] = value
+        if port is not None:
+            params['port'] = port
+        return self.call('mi.config_set', **params)
+
+    def mi_endpoints(self) -> Any:
+        """The NVMe-MI endpoints known (config file and MCTP discovery), each with its controllers,
+        its state (quarantined after repeated timeouts, with the time left) and request
+        counters.
+
+        Returns: endpoints.
+        Method mi.endpoints; class read; backends: none (served by the daemon).
+        """
+        params: Dict[str, Any] = {}
+        return self.call('mi.endpoints', **params)
+
+    def mi_health_status_poll(self, *, device: str, clear: Optional[bool] = None) -> Any:
+        """NVM Subsystem Health Status Poll (NVMe-MI): composite temperature in degrees Celsius
+        (null when the drive has no reading), percentage of drive life used, subsystem status
+        and SMART warnings decoded, and the composite controller status change flags, which
+        clear resets.
+
+        Args:
+            device: an NVMe-MI endpoint (mctp:NET,EID) or a controller behind one
+                (mctp:NET,EID:CTRL) (required; schema DeviceName; pattern
+                '^[A-Za-z0-9:,/._-]{1,64}$')
+            clear: clear the composite controller status flags after reading them (optional)
+
+        Returns: health.
+        Method mi.health_status_poll; class read; backends: mi.
+        """
+        params: Dict[str, Any] = {}
+        params['device'] = device
+        if clear is not None:
+            params['clear'] = clear
+        return self.call('mi.health_status_poll', **params)
+
+    def mi_read_data(self, *, device: str, type: Literal['subsystem', 'port', 'controller_list', 'controller'], port: Optional[int] = None, ctrl_id: Optional[int] = None) -> Any:
+        """Read NVMe-MI Data Structure: subsystem information, a port's information, the controller
+        list, or a controller's information.
+
+        Args:
+            device: an NVMe-MI endpoint (mctp:NET,EID) or a controller behind one
+                (mctp:NET,EID:CTRL) (required; schema DeviceName; pattern
+                '^[A-Za-z0-9:,/._-]{1,64}$')
+            type: (required; one of "subsystem", "port", "controller_list", "controller")
+            port: port identifier, for type port (optional; minimum 0; maximum 255)
+            ctrl_id: controller identifier, for type controller (and the first one listed, for
+                controller_list) (optional; minimum 0; maximum 65535)
+
+        Returns: data.
+        Method mi.read_data; class read; backends: mi.
+        """
+        params: Dict[str, Any] = {}
+        params['device'] = device
+        params['type'] = type
+        if port is not None:
+            params['port'] = port
+        if ctrl_id is not None:
+            params['ctrl_id'] = ctrl_id
+        return self.call('mi.read_data', **params)
+
+    def mi_scan(self) -> Any:
+        """Rediscovers NVMe-MI endpoints (the config file's, and over D-Bus those the MCTP daemon
+        lists with message type 4, under au.com.codeconstruct.MCTP1 or xyz.openbmc_project.MCTP)
+        and learns each endpoint's controllers from its controller list, each endpoint through
+        its own queue. Answers when every endpoint finished or failed; nvme.list then shows them
+        with backend mi.
+
+        Returns: scan.
+        Method mi.scan; class read; backends: none (served by the daemon).
+        """
+        params: Dict[str, Any] = {}
+        return self.call('mi.scan', **params)
 
     def nvme_admin_passthru(self, *, device: str, opcode: int, nsid: Optional[int] = None, cdw2: Optional[int] = None, cdw3: Optional[int] = None, cdw10: Optional[int] = None, cdw11: Optional[int] = None, cdw12: Optional[int] = None, cdw13: Optional[int] = None, cdw14: Optional[int] = None, cdw15: Optional[int] = None, data: Optional[str] = None, data_len: Optional[int] = None, timeout_ms: Optional[int] = None, confirm: Optional[str] = None) -> Any:
         """A raw admin command. Destructive: confirm must equal the controller's serial number. A
