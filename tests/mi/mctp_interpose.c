@@ -53,10 +53,10 @@
 /* What the shim knows about one descriptor it created. */
 struct fd_slot {
 	bool mctp;
-	bool pending_valid;   /* a request was sent and its answer is wanted */
+	bool pending_valid;    /* a request was sent and its answer is wanted */
 	bool pending_prealloc; /* its tag came from SIOCMCTPALLOCTAG */
-	uint8_t pending_tag;  /* tag value (bits 2:0) of that request */
-	uint8_t alloc_mask;   /* tag values allocated and not yet dropped */
+	uint8_t pending_tag;   /* tag value (bits 2:0) of that request */
+	uint8_t alloc_mask;    /* tag values allocated and not yet dropped */
 };
 
 struct real_fns {
@@ -84,8 +84,8 @@ static void resolve_real(void)
 	real.recvmsg = (ssize_t(*)(int, struct msghdr *, int))dlsym(RTLD_NEXT, "recvmsg");
 	real.sendto = (ssize_t(*)(int, const void *, size_t, int, const struct sockaddr *,
 				  socklen_t))dlsym(RTLD_NEXT, "sendto");
-	real.recvfrom = (ssize_t(*)(int, void *, size_t, int, struct sockaddr *,
-				    socklen_t *))dlsym(RTLD_NEXT, "recvfrom");
+	real.recvfrom = (ssize_t(*)(int, void *, size_t, int, struct sockaddr *, socklen_t *))dlsym(
+	    RTLD_NEXT, "recvfrom");
 	real.poll = (int (*)(struct pollfd *, nfds_t, int))dlsym(RTLD_NEXT, "poll");
 	real.ioctl = (int (*)(int, unsigned long, ...))dlsym(RTLD_NEXT, "ioctl");
 	real.close = (int (*)(int))dlsym(RTLD_NEXT, "close");

@@ -30,7 +30,7 @@
 #define SN_OFFSET 4u
 #define SN_LEN 20u
 
-static const char *const default_steps[] = {"health",	 "subsys", "port",     "ctrl_list",
+static const char *const default_steps[] = {"health",	 "subsys", "port",    "ctrl_list",
 					    "ctrl_info", "config", "identify"};
 
 static void print_str(const char *key, const char *s, size_t len)

@@ -476,8 +476,8 @@ static void free_endpoints(struct mr_server *srv)
 	free(srv->eps);
 }
 
-static int parse_args(int argc, char **argv, const char **sock, const char **ctl,
-		      const char **cfg, bool *verbose)
+static int parse_args(int argc, char **argv, const char **sock, const char **ctl, const char **cfg,
+		      bool *verbose)
 {
 	static const struct option opts[] = {{"socket", required_argument, NULL, 's'},
 					     {"control", required_argument, NULL, 'c'},
@@ -525,8 +525,9 @@ int main(int argc, char **argv)
 	int rc;
 
 	if (parse_args(argc, argv, &sock, &ctl, &cfg, &srv.verbose)) {
-		fprintf(stderr, "usage: %s --socket PATH --control PATH --config FILE.json "
-				"[--verbose]\n",
+		fprintf(stderr,
+			"usage: %s --socket PATH --control PATH --config FILE.json "
+			"[--verbose]\n",
 			argv[0]);
 		return 2;
 	}

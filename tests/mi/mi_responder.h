@@ -27,13 +27,13 @@
 /* Behaviours: how the endpoint misbehaves. Counters of -1 mean forever. Only
  * the loop thread reads or writes them. */
 struct mr_behaviour {
-	bool silent;	     /* receive and count, never answer */
-	uint32_t delay_ms;   /* before each response, MPR ones included */
-	int64_t mpr;	     /* More Processing Required responses before each answer */
-	uint16_t mprt;	     /* MPRT in those, 100 ms units */
-	int64_t corrupt_mic; /* answers left to send with a wrong MIC */
-	int64_t short_count; /* answers left to truncate */
-	uint8_t mi_status;   /* status answered instead of executing ... */
+	bool silent;		 /* receive and count, never answer */
+	uint32_t delay_ms;	 /* before each response, MPR ones included */
+	int64_t mpr;		 /* More Processing Required responses before each answer */
+	uint16_t mprt;		 /* MPRT in those, 100 ms units */
+	int64_t corrupt_mic;	 /* answers left to send with a wrong MIC */
+	int64_t short_count;	 /* answers left to truncate */
+	uint8_t mi_status;	 /* status answered instead of executing ... */
 	int64_t mi_status_count; /* ... for this many requests */
 };
 
@@ -49,7 +49,7 @@ struct mr_stats {
 struct mr_mi_state {
 	uint8_t smbus_freq;
 	uint16_t mctp_mtu;
-	uint16_t ccs_latched; /* change bits reported until cleared */
+	uint16_t ccs_latched;				   /* change bits reported until cleared */
 	uint8_t ref_ctemp, ref_pdlu, ref_spare, ref_cwarn; /* values at the last clear */
 };
 
@@ -128,7 +128,7 @@ void mr_control_close(uv_handle_t *h, struct mr_server *srv);
  * Parses a behaviour object into @beh, changing only the keys present.
  * @obj is borrowed. Returns 0, or -EINVAL with a sentence in @err.
  */
-int mr_behaviour_parse(const json_t *obj, struct mr_behaviour *beh, uint16_t *ccs_events,
-		       char *err, size_t err_len);
+int mr_behaviour_parse(const json_t *obj, struct mr_behaviour *beh, uint16_t *ccs_events, char *err,
+		       size_t err_len);
 
 #endif

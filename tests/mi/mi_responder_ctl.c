@@ -109,8 +109,8 @@ static int beh_value(enum beh_key k, const json_t *v, int64_t *out)
 	return *out < beh_keys[k].min || *out > beh_keys[k].max ? -EINVAL : 0;
 }
 
-int mr_behaviour_parse(const json_t *obj, struct mr_behaviour *beh, uint16_t *ccs_events,
-		       char *err, size_t err_len)
+int mr_behaviour_parse(const json_t *obj, struct mr_behaviour *beh, uint16_t *ccs_events, char *err,
+		       size_t err_len)
 {
 	struct mr_behaviour next = *beh;
 	const char *key;
@@ -122,7 +122,7 @@ int mr_behaviour_parse(const json_t *obj, struct mr_behaviour *beh, uint16_t *cc
 		snprintf(err, err_len, "behaviour: must be an object");
 		return -EINVAL;
 	}
-	json_object_foreach((json_t *)obj, key, v) {
+	json_object_foreach ((json_t *)obj, key, v) {
 		for (k = 0; k < sizeof(beh_keys) / sizeof(beh_keys[0]); k++) {
 			if (!strcmp(key, beh_keys[k].name))
 				break;
@@ -161,8 +161,8 @@ static json_t *stats_json(const struct mr_stats *s)
 	return json_pack("{s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o}", "ok", 1, "requests",
 			 (json_int_t)s->requests, "mi", (json_int_t)s->mi, "admin",
 			 (json_int_t)s->admin, "other", (json_int_t)s->other, "dropped",
-			 (json_int_t)s->dropped, "responses", (json_int_t)s->responses,
-			 "mpr_sent", (json_int_t)s->mpr_sent, "opcodes", ops);
+			 (json_int_t)s->dropped, "responses", (json_int_t)s->responses, "mpr_sent",
+			 (json_int_t)s->mpr_sent, "opcodes", ops);
 }
 
 /* Finds the endpoint a request names. Returns it borrowed, or NULL with a

@@ -314,8 +314,7 @@ static int ctrl_info(struct mr_endpoint *ep, uint16_t cntlid, struct nvme_mi_rea
 
 /* Read NVMe-MI Data Structure (00h): CDW0 DTYP 31:24, PORTID 23:16, CTRLID
  * 15:0. NMRESP carries the Response Data Length. */
-static size_t mi_read_data(struct mr_endpoint *ep, const uint8_t *req, uint32_t cdw0,
-			   uint8_t *resp)
+static size_t mi_read_data(struct mr_endpoint *ep, const uint8_t *req, uint32_t cdw0, uint8_t *resp)
 {
 	struct reply r = reply_start(req, resp, MI_RESP_LEN);
 	uint8_t *data = r.buf + r.len, dtyp = (uint8_t)(cdw0 >> 24);
@@ -366,7 +365,7 @@ static size_t mi_config_get(struct mr_endpoint *ep, const uint8_t *req, uint32_t
 	pthread_mutex_lock(&ep->lock);
 	nmresp = (cdw0 & 0xffu) == NVME_MI_CONFIG_SMBUS_FREQ ? ep->mi.smbus_freq
 		 : (cdw0 & 0xffu) == NVME_MI_CONFIG_MCTP_MTU ? ep->mi.mctp_mtu
-							       : UINT32_MAX;
+							     : UINT32_MAX;
 	pthread_mutex_unlock(&ep->lock);
 	/* Health Status Change can only be set. */
 	if (nmresp == UINT32_MAX)
@@ -389,7 +388,7 @@ static unsigned config_set_locked(struct mr_endpoint *ep, uint32_t cdw0, uint32_
 		ep->mi.smbus_freq = (uint8_t)freq;
 		return 0;
 	case NVME_MI_CONFIG_HEALTH_STATUS_CHANGE:
-		ep->mi.ccs_latched &= (uint16_t)~(cdw1 & CCS_CHANGE_BITS);
+		ep->mi.ccs_latched &= (uint16_t) ~(cdw1 & CCS_CHANGE_BITS);
 		return 0;
 	case NVME_MI_CONFIG_MCTP_MTU:
 		if (cdw0 >> 24 != 0)
@@ -552,8 +551,7 @@ static size_t admin_run(struct nr_sim_ctrl *ctrl, const struct admin_req *a, con
 	return out;
 }
 
-static size_t admin_execute(struct mr_endpoint *ep, const uint8_t *req, size_t len,
-			    uint8_t *resp)
+static size_t admin_execute(struct mr_endpoint *ep, const uint8_t *req, size_t len, uint8_t *resp)
 {
 	struct admin_req a = {.data = req + ADMIN_REQ_LEN};
 	struct nr_sim_ctrl *ctrl;
@@ -564,14 +562,14 @@ static size_t admin_execute(struct mr_endpoint *ep, const uint8_t *req, size_t l
 	a.data_len = (uint32_t)(len - ADMIN_REQ_LEN - MR_MIC_LEN);
 	/* Bits 1:0 of the opcode give the direction; 11b is bidirectional,
 	 * which the MI tunnel cannot carry. */
-	a.xfer = (a.h.opcode & 3u) == 1 ? NR_XFER_TO_DEV
+	a.xfer = (a.h.opcode & 3u) == 1	  ? NR_XFER_TO_DEV
 		 : (a.h.opcode & 3u) == 2 ? NR_XFER_FROM_DEV
 					  : NR_XFER_NONE;
 	if ((a.h.opcode & 3u) == 3)
 		return invalid_param(req, PEL_ADMIN_OPCODE, resp);
 	if (a.xfer != NR_XFER_TO_DEV && a.data_len)
 		return mr_error_response(req, NVME_MI_RESP_INVALID_INPUT_SIZE, 0, resp);
-	a.dlen = a.h.flags & ADMIN_FLAG_DLEN ? le32toh(a.h.dlen)
+	a.dlen = a.h.flags & ADMIN_FLAG_DLEN	     ? le32toh(a.h.dlen)
 		 : a.h.opcode == NR_ADM_GET_FEATURES ? get_features_len(&a.h)
 						     : 0;
 	a.doff = a.h.flags & ADMIN_FLAG_DOFF ? le32toh(a.h.doff) : 0;
