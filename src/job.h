@@ -71,5 +71,8 @@ void nr_call_unsupported(struct nr_call *call, const char *what, const char *bec
 /* Largest data transfer for the call's controller in bytes (MDTS with a
  * 4 KiB minimum page; @cap when MDTS is 0, no limit). */
 uint32_t nr_ctrl_max_xfer(const struct nr_ctrl *ctrl, uint32_t cap);
+/* The same for data sent to the controller, also bounded by what the
+ * transport carries in one message (NVMe-MI: 4 KiB). */
+uint32_t nr_ctrl_max_write(const struct nr_ctrl *ctrl, uint32_t cap);
 
 #endif

@@ -275,7 +275,7 @@ void nr_m_nvme_format(struct nr_call *call)
  * (in 4 KiB units; 0 means not reported and FFh no restriction). */
 static uint32_t fw_chunk(const struct nr_ctrl *ctrl)
 {
-	uint32_t max = nr_ctrl_max_xfer(ctrl, FW_CHUNK_MAX);
+	uint32_t max = nr_ctrl_max_write(ctrl, FW_CHUNK_MAX);
 	uint32_t gran = ctrl->fwug && ctrl->fwug != 0xff ? ctrl->fwug * 4096u : 4096u;
 
 	return max >= gran ? max / gran * gran : max;

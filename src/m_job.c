@@ -227,12 +227,17 @@ void nr_call_unsupported(struct nr_call *call, const char *what, const char *bec
 						    "identify", because)));
 }
 
+uint32_t nr_ctrl_max_write(const struct nr_ctrl *ctrl, uint32_t cap)
+{
+	if (ctrl->write_limit && ctrl->write_limit < cap)
+		cap = ctrl->write_limit;
+	return nr_ctrl_max_xfer(ctrl, cap);
+}
+
 uint32_t nr_ctrl_max_xfer(const struct nr_ctrl *ctrl, uint32_t cap)
 {
 	uint64_t bytes;
 
-	if (ctrl->xfer_limit && ctrl->xfer_limit < cap)
-		cap = ctrl->xfer_limit;
 	if (ctrl->mdts == 0 || ctrl->mdts > 20)
 		return cap;
 	bytes = 4096ull << ctrl->mdts;

@@ -212,7 +212,7 @@ static json_t *read_data_encode(const struct nr_mi_cmd *cmd, struct nr_call *cal
 
 	switch (cmd->dw0 >> 24) {
 	case 0:
-		obj = json_pack("{s:i, s:i, s:i, s:s}", "nump", ss->nump, "ports", ss->nump + 1,
+		obj = json_pack("{s:i, s:i, s:i, s:i}", "nump", ss->nump, "ports", ss->nump + 1,
 				"mjr", ss->mjr, "mnr", ss->mnr);
 		json_object_set_new(obj, "version", json_sprintf("%u.%u", ss->mjr, ss->mnr));
 		break;

@@ -397,7 +397,7 @@ void nr_m_zns_append(struct nr_call *call)
 {
 	const json_t *data = json_object_get(call->params, "data");
 	size_t text_len = json_string_length(data);
-	uint32_t lba_size, max = nr_ctrl_max_xfer(call->dev.ctrl, 1u << 20);
+	uint32_t lba_size, max = nr_ctrl_max_write(call->dev.ctrl, 1u << 20);
 	struct nr_single *single;
 	long len;
 

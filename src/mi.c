@@ -375,28 +375,11 @@ static int admin_xfer(struct nr_mi_ep *ep, nvme_mi_ctrl_t ctrl, const struct nr_
 	return 0;
 }
 
-/* A Get Log Page piece: the same command for @len bytes at offset @off. */
-static void log_piece(struct nr_sqe *sqe, const struct nr_sqe *whole, uint64_t off, uint32_t len,
-		      bool last)
-{
-	uint64_t lpo = ((uint64_t)whole->cdw13 << 32 | whole->cdw12) + off;
-	uint32_t numd = len / 4 - 1;
-
-	*sqe = *whole;
-	sqe->cdw10 = (whole->cdw10 & 0x7fffu) | (numd & 0xffffu) << 16;
-	if (!last)
-		sqe->cdw10 |= 1u << 15; /* retain the event until the last piece */
-	else
-		sqe->cdw10 |= whole->cdw10 & (1u << 15);
-	sqe->cdw11 = (whole->cdw11 & 0xffff0000u) | numd >> 16;
-	sqe->cdw12 = (uint32_t)lpo;
-	sqe->cdw13 = (uint32_t)(lpo >> 32);
-}
-
 /*
- * Worker thread: a command whose data exceeds one message. A log page is
- * read in 4 KiB pieces by offset (as the spec's LPO allows); any other read
- * repeats the command with the MI data offset (DOFF) window.
+ * Worker thread: a read whose data exceeds one message. NVMe-MI's answer
+ * is the data offset: the same command is sent again for each 4 KiB window
+ * of its data (DOFF, DLEN), so every command reads this way, log pages
+ * included, without relying on the log's own offset support.
  */
 static int admin_split(struct nr_mi_ep *ep, nvme_mi_ctrl_t ctrl, struct nr_cmd *cmd,
 		       struct mi_answer *answer)
@@ -408,19 +391,17 @@ static int admin_split(struct nr_mi_ep *ep, nvme_mi_ctrl_t ctrl, struct nr_cmd *
 		return -EMSGSIZE; /* the commands that write more are chunked by xfer_limit */
 	while (done < cmd->data_len) {
 		uint32_t len = cmd->data_len - done;
-		struct nr_sqe sqe = cmd->sqe;
 		int rc;
 		if (len > NR_MI_XFER_MAX)
 			len = NR_MI_XFER_MAX;
-		if (cmd->sqe.opcode == NR_ADM_GET_LOG_PAGE)
-			log_piece(&sqe, &cmd->sqe, done, len, done + len == cmd->data_len);
-		rc = admin_xfer(ep, ctrl, &sqe, cmd->xfer, data + done, len,
-				cmd->sqe.opcode == NR_ADM_GET_LOG_PAGE ? 0 : done, answer);
+		rc = admin_xfer(ep, ctrl, &cmd->sqe, cmd->xfer, data + done, len, done, answer);
 		if (rc || answer->mi_status || answer->status)
 			return rc;
+		if (answer->len < len)
+			break; /* the device returned less: the data ends here */
 		done += len;
 	}
-	answer->len = cmd->data_len;
+	answer->len = done;
 	return 0;
 }
 

@@ -352,7 +352,7 @@ static void ep_scan_done(struct nr_call *call, int rc)
 		struct nr_ctrl *ctrl = es->built[i];
 		mi_ep_ref(ep); /* the controller's, dropped by its release */
 		ctrl->fifo = ep->entry->fifo;
-		ctrl->xfer_limit = NR_MI_XFER_MAX;
+		ctrl->write_limit = NR_MI_XFER_MAX;
 		if (ep->entry->gone || nr_topology_insert(mi->svc->topology, ctrl) != 0)
 			nr_ctrl_unref(ctrl);
 	}

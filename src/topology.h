@@ -46,7 +46,9 @@ struct nr_ctrl {
 	struct nr_devq queue; /* one command in flight per controller */
 	struct nr_devq *fifo; /* &queue, or the FIFO shared with other controllers
 			       * behind one NVMe-MI endpoint */
-	uint32_t xfer_limit;  /* bytes per command the transport carries; 0: MDTS only */
+	uint32_t write_limit; /* data bytes one command can carry to the controller
+			       * over its transport; 0: MDTS only (reads larger
+			       * than a message are the backend's to split) */
 	bool hidden;	      /* resolvable by name, not listed (an MI endpoint) */
 	struct nr_ns **namespaces;
 	size_t ns_count;
