@@ -37,7 +37,11 @@ _BUILD_NAMES = {"responder": "mi_responder", "interpose": "libmctp_interpose.so"
 
 def binary_paths(build_dir=None):
     """Returns {"responder", "interpose", "probe"} paths: the environment's,
-    else those under @build_dir/tests/mi."""
+    else those under @build_dir/tests/mi (default: the source tree's build/)."""
+    if build_dir is None:
+        source = os.environ.get("NR_SOURCE_DIR") or os.path.join(
+            os.path.dirname(os.path.abspath(__file__)), "..", "..")
+        build_dir = os.path.join(source, "build")
     paths = {}
     for key, env in _ENV_NAMES.items():
         path = os.environ.get(env)

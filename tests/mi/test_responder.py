@@ -278,3 +278,29 @@ def test_raw_admin_error_status_in_cdw3(responder):
     assert body[4] == 0 and len(body) == 20
     assert cdw3 >> 17 & 0xFF == 0x02 and cdw3 >> 17 & 0x4000
     ep.close()
+
+
+def test_without_socket_variable_af_mctp_passes_through(responder):
+    env = dict(os.environ, **preload_env(None, responder))
+    del env["NR_MCTP_SOCKET"]
+    proc = subprocess.run([binary_paths()["probe"], str(NET), str(EID)], env=env,
+                          capture_output=True, text=True, timeout=30)
+    first = json.loads(proc.stdout.splitlines()[0])
+    assert (first["step"], first["rc"], first["errno"]) == ("open", -1, "EAFNOSUPPORT")
+
+
+def test_parallel_clients_on_several_endpoints(responder):
+    results = []
+
+    def one(eid):
+        results.append(run_probe(responder, eid, "health", "identify", "config")[0])
+
+    threads = [threading.Thread(target=one, args=(eid,)) for eid in (EID, EID_TWO) * 4]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(results) == 8
+    assert all(r[s]["rc"] == 0 for r in results for s in ("health", "identify", "config"))
+    # Per run: quirk probe, health, scan, identify, two config gets.
+    assert responder.stats(NET, EID)["requests"] == 4 * 6
