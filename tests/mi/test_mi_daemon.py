@@ -324,3 +324,65 @@ def test_writes_are_never_shared(mi_rig):
                             value=100 + i))
         assert all("result" in raw.recv() for _ in range(3))
     assert rig.responder.stats(1, 8)["requests"] == 3
+
+
+def test_firmware_image_goes_in_messages_of_at_most_4k(mi_rig):
+    import base64
+    rig = mi_rig([{"net": 1, "eid": 8}])
+    image = bytes(range(256)) * 48  # 12 KiB
+    rig.responder.reset_stats()
+    with rig.client() as c:
+        c.call("nvme.fw_download", device="mctp:1,8:1", image=base64.b64encode(image).decode())
+    # Firmware Image Download (11h): at least three messages for 12 KiB.
+    assert rig.responder.stats(1, 8)["opcodes"].get("admin:0x11", 0) >= 3
+
+
+# ---- discovery over D-Bus --------------------------------------------------------------
+
+def test_dbus_discovery_with_both_mctp_daemon_names(mi_rig, tmp_path):
+    from dbus_harness import FakeMctpd, PrivateBus
+    eps = [{"net": 1, "eid": 8}, {"net": 1, "eid": 10}, {"net": 2, "eid": 8}]
+    with PrivateBus(tmp_path) as bus, \
+            FakeMctpd(bus, "codeconstruct", [(1, 8, [0, 4]), (1, 9, [0])]), \
+            FakeMctpd(bus, "openbmc", [(1, 10, [4]), (1, 8, [4]), (2, 8, [0, 4])],
+                      network_id_type="i"):
+        rig = mi_rig(eps, mi={"dbus": bus.address}, static=False, scan=False)
+        scan = rig.scan()
+        assert scan["dbus"] == "ok"
+        with rig.client() as c:
+            got = {e["name"]: (e["source"], e["controllers"])
+                   for e in c.call("mi.endpoints")["endpoints"]}
+    assert got == {
+        "mctp:1,8": ("au.com.codeconstruct.MCTP1", ["mctp:1,8:1"]),
+        "mctp:1,10": ("xyz.openbmc_project.MCTP", ["mctp:1,10:1"]),
+        "mctp:2,8": ("xyz.openbmc_project.MCTP", ["mctp:2,8:1"]),
+    }  # eid 9 does not speak NVMe-MI (type 4): not listed
+
+
+def test_dbus_endpoint_gone_is_unlisted_on_rescan(mi_rig, tmp_path):
+    from dbus_harness import FakeMctpd, PrivateBus
+    with PrivateBus(tmp_path) as bus:
+        rig = None
+        with FakeMctpd(bus, "codeconstruct", [(1, 8, [4]), (1, 9, [4])]):
+            rig = mi_rig([{"net": 1, "eid": 8}, {"net": 1, "eid": 9}],
+                         mi={"dbus": bus.address}, static=False, scan=False)
+            rig.scan()
+        with FakeMctpd(bus, "codeconstruct", [(1, 9, [4])]):
+            rig.scan()
+            with rig.client() as c:
+                names = [e["name"] for e in c.call("mi.endpoints")["endpoints"]]
+                listing = c.call("nvme.list")
+                with pytest.raises(nvmerpc.RpcError) as e:
+                    c.call("nvme.id_ctrl", device="mctp:1,8:1")
+    assert names == ["mctp:1,9"]
+    ctrls = [ctrl["name"] for s in listing["subsystems"] for ctrl in s["controllers"]]
+    assert "mctp:1,8:1" not in ctrls and "mctp:1,9:1" in ctrls
+    assert e.value.code == -32001
+
+
+def test_dbus_unreachable_is_reported_and_config_endpoints_still_served(mi_rig, tmp_path):
+    rig = mi_rig([{"net": 1, "eid": 8}],
+                 mi={"dbus": f"unix:path={tmp_path}/no-such-bus"}, scan=False)
+    scan = rig.scan()
+    assert scan["dbus"] != "ok"
+    assert [e["name"] for e in scan["endpoints"]] == ["mctp:1,8"]
