@@ -33,8 +33,8 @@ SANITIZED = os.environ.get("NR_SANITIZED", "").upper() in ("1", "ON", "TRUE")
 
 # Endpoint defaults for the daemon under test: short enough that timeout
 # cases finish quickly, long enough for a loaded 2-core CI machine.
-MI_TIMEOUT_MS = 400
-MI_DEADLINE_MS = 1500
+MI_TIMEOUT_MS = 1000
+MI_DEADLINE_MS = 2500
 QUARANTINE_AFTER = 3
 QUARANTINE_MS = 1500
 

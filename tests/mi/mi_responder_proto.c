@@ -534,7 +534,7 @@ static size_t admin_run(struct nr_sim_ctrl *ctrl, const struct admin_req *a, con
 		return invalid_param(req, PEL_ADMIN_DLEN, resp);
 	if (len && !(buf = calloc(1, len)))
 		return mr_error_response(req, NVME_MI_RESP_INTERNAL_ERR, 0, resp);
-	if (a->xfer == NR_XFER_TO_DEV)
+	if (a->xfer == NR_XFER_TO_DEV && len)
 		memcpy(buf, a->data, len);
 	build_cmd(a, &cmd, buf, (uint32_t)len);
 	rc = nr_sim_submit(ctrl, &cmd);
