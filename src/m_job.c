@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mi.h"
 #include "passthru.h"
 #include "rpc_error.h"
 
@@ -166,6 +167,8 @@ void nr_refresh_answer(struct nr_call *call, json_t *result)
 	const struct nr_backend_ops *ops = call->dev.ctrl->ops;
 	struct refresh *r;
 
+	if (ops == &nr_mi_ops)
+		return nr_mi_refresh_answer(call, result);
 	if (ops != &nr_passthru_ops && ops->release)
 		return nr_call_result(call, result); /* a backend that cannot re-learn */
 	r = calloc(1, sizeof(*r));

@@ -329,12 +329,49 @@ struct mi_admin_resp {
 	uint8_t data[NR_MI_XFER_MAX];
 };
 
+/* Admin commands that take long on any drive: Format NVM, Sanitize,
+ * Firmware Commit, Namespace Management, Device Self-test. */
+static bool admin_is_long(uint8_t opcode)
+{
+	return opcode == 0x80 || opcode == 0x84 || opcode == 0x10 || opcode == 0x0d ||
+	       opcode == 0x14;
+}
+
+/*
+ * The endpoint timeout for one command: the caller's (admin passthru's
+ * timeout_ms), else NR_MI_LONG_TIMEOUT_MS for the long commands, else the
+ * endpoint's; never beyond the deadline. Returns the timeout to restore, or
+ * 0 when the endpoint's own one applies.
+ */
+static unsigned timeout_begin(struct nr_mi_ep *ep, uint8_t opcode, uint32_t wanted_ms)
+{
+	const struct nr_mi_config *cfg = &ep->mi->cfg;
+	unsigned saved = nvme_mi_ep_get_timeout(ep->handle);
+	uint32_t ms = wanted_ms ? wanted_ms : admin_is_long(opcode) ? NR_MI_LONG_TIMEOUT_MS : 0;
+
+	if (ms && ms < cfg->timeout_ms)
+		ms = cfg->timeout_ms;
+	if (ms > cfg->deadline_ms)
+		ms = cfg->deadline_ms;
+	if (!ms || ms == saved || nvme_mi_ep_set_timeout(ep->handle, ms) != 0)
+		return 0;
+	return saved;
+}
+
+static void timeout_end(struct nr_mi_ep *ep, unsigned saved)
+{
+	if (saved)
+		nvme_mi_ep_set_timeout(ep->handle, saved);
+}
+
 /* Worker thread: one Admin command message, at most 4 KiB of data either
  * way; @doff selects the window of a larger response. */
-static int admin_xfer(struct nr_mi_ep *ep, nvme_mi_ctrl_t ctrl, const struct nr_sqe *sqe,
-		      enum nr_xfer xfer, void *data, uint32_t len, uint32_t doff,
-		      struct mi_answer *answer)
+static int admin_xfer(struct nr_mi_ep *ep, nvme_mi_ctrl_t ctrl, const struct nr_cmd *cmd,
+		      void *data, uint32_t len, uint32_t doff, struct mi_answer *answer)
 {
+	const struct nr_sqe *sqe = &cmd->sqe;
+	enum nr_xfer xfer = cmd->xfer;
+	unsigned saved_timeout;
 	static _Thread_local struct mi_admin_req req;
 	static _Thread_local struct mi_admin_resp resp;
 	size_t resp_len = xfer == NR_XFER_FROM_DEV ? len : 0;
@@ -355,11 +392,13 @@ static int admin_xfer(struct nr_mi_ep *ep, nvme_mi_ctrl_t ctrl, const struct nr_
 	req.hdr.cdw15 = htole32(sqe->cdw15);
 	if (req_len)
 		memcpy(req.data, data, req_len);
+	saved_timeout = timeout_begin(ep, sqe->opcode, cmd->timeout_ms);
 	deadline_begin(ep);
 	errno = 0;
 	rc = mi_rc(nvme_mi_admin_xfer(ctrl, &req.hdr, req_len, &resp.hdr, doff, &resp_len),
 		   &answer->mi_status);
 	deadline_end();
+	timeout_end(ep, saved_timeout);
 	account(ep, rc);
 	if (rc)
 		return rc;
@@ -394,7 +433,7 @@ static int admin_split(struct nr_mi_ep *ep, nvme_mi_ctrl_t ctrl, struct nr_cmd *
 		int rc;
 		if (len > NR_MI_XFER_MAX)
 			len = NR_MI_XFER_MAX;
-		rc = admin_xfer(ep, ctrl, &cmd->sqe, cmd->xfer, data + done, len, done, answer);
+		rc = admin_xfer(ep, ctrl, cmd, data + done, len, done, answer);
 		if (rc || answer->mi_status || answer->status)
 			return rc;
 		if (answer->len < len)
@@ -447,8 +486,7 @@ static int mi_submit(void *backend_ctrl, struct nr_cmd *cmd)
 	if (cmd->data_len > NR_MI_XFER_MAX)
 		rc = admin_split(ep, ctrl, cmd, &answer);
 	else
-		rc = admin_xfer(ep, ctrl, &cmd->sqe, cmd->xfer, cmd->data, cmd->data_len, 0,
-				&answer);
+		rc = admin_xfer(ep, ctrl, cmd, cmd->data, cmd->data_len, 0, &answer);
 	if (rc)
 		return rc;
 	if (read)

@@ -24,6 +24,9 @@
 #define NR_MI_DEFAULT_QUARANTINE_MS 30000u
 #define NR_MI_MAX_STATIC 256
 #define NR_MI_XFER_MAX 4096u /* NVMe-MI 1.2: data in one Admin command message */
+/* Format, sanitize, firmware commit, namespace management, self-test: the
+ * endpoint timeout while one of these is outstanding (then restored). */
+#define NR_MI_LONG_TIMEOUT_MS 10000u
 
 struct nr_service;
 struct nr_call;
@@ -71,6 +74,13 @@ void nr_mi_free(struct nr_mi *mi);
  * summary once every endpoint finished or failed. Loop thread.
  */
 void nr_mi_scan(struct nr_mi *mi, struct nr_call *call);
+
+/*
+ * After a namespace or format change on a controller behind an endpoint:
+ * re-learns that endpoint's controllers (through its FIFO, after the
+ * change) and then answers @call with @result (stolen). Loop thread.
+ */
+void nr_mi_refresh_answer(struct nr_call *call, json_t *result);
 
 /* The mi.endpoints result: every endpoint with its state. New reference. */
 json_t *nr_mi_endpoints_json(struct nr_mi *mi);

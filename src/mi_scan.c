@@ -221,6 +221,7 @@ struct mi_scan {
 	char dbus_err[256];
 	unsigned pending;
 	json_t *report; /* one object per endpoint */
+	json_t *answer; /* when set, the call's result instead of the report */
 };
 
 struct ep_scan {
@@ -271,7 +272,10 @@ static void scan_finish(struct mi_scan *scan)
 	if (--scan->pending > 0)
 		return;
 	scan->mi->scans++;
-	if (call && !nr_call_ended(call)) {
+	if (call && !nr_call_ended(call) && scan->answer) {
+		nr_call_result(call, scan->answer);
+		scan->answer = NULL;
+	} else if (call && !nr_call_ended(call)) {
 		json_t *result = json_pack("{s:O}", "endpoints", scan->report);
 		if (scan->mi->cfg.dbus)
 			json_object_set_new(result, "dbus",
@@ -282,6 +286,7 @@ static void scan_finish(struct mi_scan *scan)
 	if (call)
 		nr_call_unref(call);
 	json_decref(scan->report);
+	json_decref(scan->answer);
 	free(scan);
 }
 
@@ -346,14 +351,17 @@ static void ep_scan_done(struct nr_call *call, int rc)
 	ep->st.ctrl_count = (uint32_t)es->built_count;
 	pthread_mutex_unlock(&ep->lock);
 	json_array_append_new(es->scan->report, ep_scan_report(es, rc));
-	if (!ep->entry->gone)
+	/* A scan that failed (the endpoint timed out) keeps what was learned
+	 * before: an endpoint slow for a while does not lose its controllers. */
+	bool replace = !ep->entry->gone && rc == 0 && es->mi_status == 0;
+	if (replace)
 		ep_unlist_ctrls(mi, ep);
 	for (size_t i = 0; i < es->built_count; i++) {
 		struct nr_ctrl *ctrl = es->built[i];
 		mi_ep_ref(ep); /* the controller's, dropped by its release */
 		ctrl->fifo = ep->entry->fifo;
 		ctrl->write_limit = NR_MI_XFER_MAX;
-		if (ep->entry->gone || nr_topology_insert(mi->svc->topology, ctrl) != 0)
+		if (!replace || nr_topology_insert(mi->svc->topology, ctrl) != 0)
 			nr_ctrl_unref(ctrl);
 	}
 	es->built_count = 0;
@@ -431,6 +439,26 @@ void nr_mi_scan(struct nr_mi *mi, struct nr_call *call)
 	scan->report = json_array();
 	scan->req.data = scan;
 	uv_queue_work(mi->svc->loop, &scan->req, discover_work, discover_done);
+}
+
+void nr_mi_refresh_answer(struct nr_call *call, json_t *result)
+{
+	struct nr_mi_ep *ep = nr_mi_ep_of(call->dev.ctrl);
+	struct mi_scan *scan = calloc(1, sizeof(*scan));
+
+	if (!scan) {
+		json_decref(result);
+		nr_call_fail(call, NR_E_INTERNAL, "out of memory");
+		return;
+	}
+	scan->mi = ep->mi;
+	scan->call = call;
+	nr_call_ref(call);
+	scan->report = json_array();
+	scan->answer = result;
+	scan->pending = 1;
+	ep_scan_start(scan, ep);
+	scan_finish(scan);
 }
 
 /* ---- mi.endpoints ---------------------------------------------------------- */

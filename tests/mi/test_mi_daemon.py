@@ -386,3 +386,37 @@ def test_dbus_unreachable_is_reported_and_config_endpoints_still_served(mi_rig, 
     scan = rig.scan()
     assert scan["dbus"] != "ok"
     assert [e["name"] for e in scan["endpoints"]] == ["mctp:1,8"]
+
+
+# ---- per-method timeouts and topology after a change --------------------------------------
+
+def test_long_commands_get_a_longer_endpoint_timeout_then_it_is_restored(mi_rig):
+    """Format may take longer than an Identify: the endpoint timeout is raised
+    for it and put back afterwards."""
+    rig = mi_rig([{"net": 1, "eid": 8}])
+    slow = int(1000 * 1.5)  # MI_TIMEOUT_MS is 1000; the long timeout is 10 s, cut at the deadline
+    rig.responder.set(1, 8, delay_ms=slow)
+    with rig.client() as c:
+        c.call("nvme.format", device="mctp:1,8:1n1", lbaf=0, confirm=SIM_SN)
+        with pytest.raises(nvmerpc.RpcError) as e:
+            c.call("mi.health_status_poll", device="mctp:1,8")
+        assert e.value.code == -32003  # back to the endpoint's own timeout
+        # admin passthru's timeout_ms is the caller's choice for that command.
+        out = c.call("nvme.admin_passthru", device="mctp:1,8:1", opcode=0x06, cdw10=1,
+                     data_len=4096, timeout_ms=2400, confirm=SIM_SN)
+        assert out["status"] == 0
+
+
+def test_namespace_detach_and_attach_over_mi_update_nvme_list(mi_rig):
+    rig = mi_rig([{"net": 1, "eid": 8}])
+
+    def mi_namespaces(c):
+        return sorted(ns["name"] for s in c.call("nvme.list")["subsystems"]
+                      if s["backend"] == "mi" for ns in s["namespaces"])
+
+    with rig.client() as c:
+        assert mi_namespaces(c) == ["mctp:1,8:1n1", "mctp:1,8:1n2"]
+        c.call("nvme.ns_detach", device="mctp:1,8:1", nsid=1, confirm=SIM_SN)
+        assert mi_namespaces(c) == ["mctp:1,8:1n2"]
+        c.call("nvme.ns_attach", device="mctp:1,8:1", nsid=1)
+        assert mi_namespaces(c) == ["mctp:1,8:1n1", "mctp:1,8:1n2"]
