@@ -1,8 +1,7 @@
 """The NVMe-MI backend end to end: nvmerpcd (unchanged binary) with the
 AF_MCTP interposer preloaded, talking NVMe-MI to the responder, whose
 endpoints are simulated subsystems."""
-import concurrent.futures
-import json
+import base64
 
 import pytest
 
@@ -247,7 +246,7 @@ def test_endless_more_processing_required_is_cut_by_the_deadline(mi_rig):
     """The endpoint says More Processing Required forever: the daemon's deadline
     ends the request and frees the worker and the endpoint's queue."""
     rig = mi_rig([{"net": 1, "eid": 8}], args=("--timeout-ms", str(MI_DEADLINE_MS * 20)))
-    rig.responder.set(1, 8, mpr=-1, mprt=1)
+    rig.responder.set(1, 8, mpr=-1, mprt=10)  # every 100 ms, each promising 1 s more
     with rig.client() as c:
         with pytest.raises(nvmerpc.RpcError) as e:
             c.call("mi.health_status_poll", device="mctp:1,8")
@@ -327,7 +326,6 @@ def test_writes_are_never_shared(mi_rig):
 
 
 def test_firmware_image_goes_in_messages_of_at_most_4k(mi_rig):
-    import base64
     rig = mi_rig([{"net": 1, "eid": 8}])
     image = bytes(range(256)) * 48  # 12 KiB
     rig.responder.reset_stats()
@@ -420,3 +418,27 @@ def test_namespace_detach_and_attach_over_mi_update_nvme_list(mi_rig):
         assert mi_namespaces(c) == ["mctp:1,8:1n2"]
         c.call("nvme.ns_attach", device="mctp:1,8:1", nsid=1)
         assert mi_namespaces(c) == ["mctp:1,8:1n1", "mctp:1,8:1n2"]
+
+
+def test_lifecycle_commands_over_mi(mi_rig, validate_result):
+    """Sanitize, self-test, namespace create and firmware commit tunneled to
+    the endpoint's simulated controller, each with its log read back over MI."""
+    rig = mi_rig([{"net": 1, "eid": 8}])
+    dev = "mctp:1,8:1"
+    with rig.client() as c:
+        c.call("nvme.self_test", device=dev, action="short", wait=True)
+        log = validate_result("nvme.self_test_log", c.call("nvme.self_test_log", device=dev))
+        assert log["results"] and log["results"][0]["result"] == 0, log
+        c.call("nvme.sanitize", device=dev, action="block", confirm=SIM_SN, wait=True)
+        assert c.call("nvme.sanitize_log", device=dev)["sprog"] == 65535
+        created = c.call("nvme.ns_create", device=dev, nsze=1024, flbas=0)
+        assert created["nsid"] >= 3
+        image = base64.b64encode(b"NRFW2.0 " * 512).decode()
+        c.call("nvme.fw_download", device=dev, image=image)
+        c.call("nvme.fw_commit", device=dev, slot=2, action=1, confirm=SIM_SN)
+        fw = validate_result("nvme.fw_log", c.call("nvme.fw_log", device=dev))
+        assert fw["next_slot"] == 2 and fw["frs2"], fw
+        c.call("mi.config_set", device="mctp:1,8", config="health_status_change", value=0xffff)
+    opcodes = rig.responder.stats(1, 8)["opcodes"]
+    for op in ("admin:0x14", "admin:0x84", "admin:0x0d", "admin:0x10", "mi:0x03"):
+        assert opcodes.get(op, 0) >= 1, (op, opcodes)
