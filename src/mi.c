@@ -517,6 +517,7 @@ static void mi_release(void *backend_ctrl)
 {
 	struct mi_ctrl *mc = backend_ctrl;
 
+	nr_ctrl_unref(mc->ep->entry);
 	mi_ep_unref(mc->ep);
 	free(mc);
 }

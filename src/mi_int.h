@@ -75,9 +75,10 @@ struct nr_mi_ep {
 	struct mi_ep_state st;
 };
 
-/* A controller behind an endpoint: nr_mi_ops' backend controller. */
+/* A controller behind an endpoint: nr_mi_ops' backend controller. Once
+ * listed it holds a reference to the endpoint and to its entry. */
 struct mi_ctrl {
-	struct nr_mi_ep *ep; /* a reference */
+	struct nr_mi_ep *ep;
 	uint16_t id;
 };
 

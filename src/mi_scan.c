@@ -358,7 +358,11 @@ static void ep_scan_done(struct nr_call *call, int rc)
 		ep_unlist_ctrls(mi, ep);
 	for (size_t i = 0; i < es->built_count; i++) {
 		struct nr_ctrl *ctrl = es->built[i];
-		mi_ep_ref(ep); /* the controller's, dropped by its release */
+		/* The controller's references, dropped by its release: the
+		 * endpoint, and the entry that owns the FIFO it queues on (a
+		 * call may outlive the endpoint's listing). */
+		mi_ep_ref(ep);
+		nr_ctrl_ref(ep->entry);
 		ctrl->fifo = ep->entry->fifo;
 		ctrl->write_limit = NR_MI_XFER_MAX;
 		if (!replace || nr_topology_insert(mi->svc->topology, ctrl) != 0)

@@ -442,3 +442,23 @@ def test_lifecycle_commands_over_mi(mi_rig, validate_result):
     opcodes = rig.responder.stats(1, 8)["opcodes"]
     for op in ("admin:0x14", "admin:0x84", "admin:0x0d", "admin:0x10", "mi:0x03"):
         assert opcodes.get(op, 0) >= 1, (op, opcodes)
+
+
+def test_endpoint_unlisted_while_a_call_on_it_is_in_flight(mi_rig, tmp_path):
+    """Regression: the call finishes on the FIFO of an endpoint that a rescan
+    unlisted meanwhile (the FIFO outlives the listing; ASan checks it)."""
+    from dbus_harness import FakeMctpd, PrivateBus
+    with PrivateBus(tmp_path) as bus:
+        with FakeMctpd(bus, "codeconstruct", [(1, 8, [4]), (1, 9, [4])]):
+            rig = mi_rig([{"net": 1, "eid": 8}, {"net": 1, "eid": 9}],
+                         mi={"dbus": bus.address}, static=False, scan=False)
+            rig.scan()
+        rig.responder.set(1, 8, delay_ms=700)
+        with FakeMctpd(bus, "codeconstruct", [(1, 9, [4])]), rig.daemon.raw() as raw:
+            raw.send(it.rpc("nvme.id_ctrl", id="inflight", device="mctp:1,8:1"))
+            raw.send(it.rpc("mi.scan", id="scan"))
+            replies = {r["id"]: r for r in (raw.recv(), raw.recv())}
+            assert replies["inflight"]["result"]["sn"].strip() == SIM_SN
+            assert [e["name"] for e in replies["scan"]["result"]["endpoints"]] == ["mctp:1,9"]
+            raw.send(it.rpc("nvme.id_ctrl", id="after", device="mctp:1,8:1"))
+            assert raw.recv()["error"]["code"] == -32001
