@@ -238,6 +238,25 @@ static void recent_store(struct nr_mi_ep *ep, const void *key, size_t key_len,
 	ep->recent_next = (ep->recent_next + 1) % MI_RECENT;
 }
 
+/*
+ * Worker thread: what every request does before it may cross the link. A
+ * read may share the answer of an identical one (returns 1, @answer and
+ * @data filled); anything else ends the sharing window. Then the endpoint
+ * must be out of quarantine and open. Returns 0 to go on, or -errno.
+ */
+static int request_begin(struct nr_mi_ep *ep, bool read, const void *key, size_t key_len,
+			 struct mi_answer *answer, void *data, size_t data_len)
+{
+	int rc;
+
+	if (read && recent_find(ep, key, key_len, answer, data, data_len))
+		return 1;
+	if (!read)
+		recent_clear(ep);
+	rc = mi_ep_admit(ep);
+	return rc ? rc : mi_ep_open(ep);
+}
+
 /* ---- the MI command set ---------------------------------------------------- */
 
 static bool mi_cmd_is_read(const struct nr_mi_cmd *cmd)
@@ -289,17 +308,13 @@ int nr_mi_exec(struct nr_mi_ep *ep, struct nr_mi_cmd *cmd)
 	int rc;
 
 	cmd->mi_status = 0;
-	if (read && recent_find(ep, key, sizeof(key), &answer, cmd->data, sizeof(cmd->data))) {
+	rc = request_begin(ep, read, key, sizeof(key), &answer, cmd->data, sizeof(cmd->data));
+	if (rc == 1) {
 		cmd->mi_status = answer.mi_status;
 		cmd->nmresp = answer.result;
 		cmd->shared = true;
 		return answer.rc;
 	}
-	if (!read)
-		recent_clear(ep);
-	rc = mi_ep_admit(ep);
-	if (rc == 0)
-		rc = mi_ep_open(ep);
 	if (rc)
 		return rc;
 	deadline_begin(ep);
@@ -471,13 +486,9 @@ static int mi_submit(void *backend_ctrl, struct nr_cmd *cmd)
 	key.sqe.cid = 0;
 	cmd->mi_status = 0;
 	cmd->status = 0;
-	if (read && recent_find(ep, &key, sizeof(key), &answer, cmd->data, cmd->data_len))
+	rc = request_begin(ep, read, &key, sizeof(key), &answer, cmd->data, cmd->data_len);
+	if (rc == 1)
 		goto answered;
-	if (!read)
-		recent_clear(ep);
-	rc = mi_ep_admit(ep);
-	if (rc == 0)
-		rc = mi_ep_open(ep);
 	if (rc)
 		return rc;
 	ctrl = mi_ep_ctrl(ep, mc->id);

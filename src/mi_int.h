@@ -52,7 +52,6 @@ struct mi_ep_state {
 	int last_errno;
 	int scan_rc; /* how the last scan of it ended: 0 or -errno */
 	uint8_t scan_mi_status;
-	uint32_t ctrl_count;
 };
 
 struct nr_mi_ep {

@@ -348,7 +348,6 @@ static void ep_scan_done(struct nr_call *call, int rc)
 	pthread_mutex_lock(&ep->lock);
 	ep->st.scan_rc = rc;
 	ep->st.scan_mi_status = es->mi_status;
-	ep->st.ctrl_count = (uint32_t)es->built_count;
 	pthread_mutex_unlock(&ep->lock);
 	json_array_append_new(es->scan->report, ep_scan_report(es, rc));
 	/* A scan that failed (the endpoint timed out) keeps what was learned
