@@ -2,7 +2,13 @@
 /*
  * Connections: bytes in through the framer, values to the dispatcher,
  * answers out through uv_write. The connection is freed only in the close
- * callback of its last handle, after the session has let go of its calls.
+ * callback of its last handle (and never while a file read is in flight),
+ * after the session has let go of its calls.
+ *
+ * What one client may cost is bounded here: unsent answers above the write
+ * bound stop its input until the peer reads; unfinished lines count against
+ * a budget shared by every connection and must end within the line timeout;
+ * a connection with nothing to do is closed after the idle timeout.
  */
 #include "conn.h"
 
@@ -16,12 +22,18 @@
 #include "framing.h"
 #include "log.h"
 #include "rpc_error.h"
+#include "rpc_text.h"
 
 #define READ_BUFFER_SIZE 65536
+#define SWEEP_INTERVAL_MS 1000
+/* How long a connection that will read no more may take to accept its last
+ * answers: a peer that never reads does not hold the slot forever. */
+#define DRAIN_TIMEOUT_MS 10000
 
+/* States only move forward: open → draining → closing (conn_set_state). */
 enum conn_state {
 	CONN_OPEN,
-	CONN_DRAINING, /* input ended: answer what is in flight, then close */
+	CONN_DRAINING, /* no more input: answer what is in flight, then close */
 	CONN_CLOSING,
 };
 
@@ -34,15 +46,28 @@ static const char *const conn_state_names[] = {
 struct nr_conn {
 	struct nr_session session; /* first: the session ops cast back */
 	enum conn_state state;
-	uv_pipe_t in;
-	uv_pipe_t out; /* stdio mode only; otherwise in is both ways */
-	uv_stream_t *writer;
+	uv_pipe_t in;	     /* the socket, or stdin when it is a pipe or socket */
+	uv_pipe_t out;	     /* stdio mode with stdout a pipe or socket */
+	uv_prepare_t anchor; /* stdio mode with both ends files: the handle to close */
+	uv_stream_t *writer; /* NULL when answers go to a file (out_fd) */
+	int out_fd;	     /* stdout when it is a file: written synchronously; else -1 */
+	bool in_file;	     /* stdin is a file: read with uv_fs_read, not polled */
+	bool file_reading;   /* file_req in flight: the connection outlives it */
+	uv_fs_t file_req;
 	int handles_open;
 	struct nr_framer framer;
 	/* Answers produced while one read is being served are gathered here and
 	 * written once when the read callback returns. */
 	bool in_read;
 	struct nr_buf gathered;
+	bool input_held; /* unsent answers above the bound: input stopped */
+	size_t held_off; /* bytes of read_buf not fed yet while held */
+	size_t held_len;
+	bool timeouts;	      /* line and idle timeouts apply (sockets) */
+	uint64_t line_since;  /* uv_now when the unfinished line began; 0: none */
+	uint64_t active_at;   /* uv_now of the last input or written answer */
+	size_t input_charged; /* framer bytes counted in input_total */
+	bool failed;	      /* ended by an error or a limit, not by the peer's EOF */
 	void (*on_close)(struct nr_conn *conn);
 	struct nr_conn *next;
 	char read_buf[READ_BUFFER_SIZE];
@@ -54,25 +79,70 @@ struct write_req {
 };
 
 static struct nr_conn *conns;
+static size_t conn_count;
+static size_t input_total; /* bytes of unfinished lines, all connections */
+static uv_timer_t sweep_timer;
+static bool sweep_started;
 
 static void conn_close(struct nr_conn *conn);
 static void conn_idle(struct nr_session *session);
+static void input_start(struct nr_conn *conn);
+
+/*
+ * Moves @conn to @to. States only move forward, and nothing leaves CLOSING:
+ * a late EOF or write error cannot reopen a connection being closed.
+ * Returns true when the state changed.
+ */
+static bool conn_set_state(struct nr_conn *conn, enum conn_state to)
+{
+	if (to <= conn->state)
+		return false;
+	nr_log(NR_LOG_DEBUG, "connection %p: %s -> %s", (void *)conn, conn_state_names[conn->state],
+	       conn_state_names[to]);
+	conn->state = to;
+	return true;
+}
+
+static uint64_t conn_now(const struct nr_conn *conn)
+{
+	return uv_now(conn->session.svc->loop);
+}
+
+static size_t conn_queued(const struct nr_conn *conn)
+{
+	return conn->writer ? uv_stream_get_write_queue_size(conn->writer) : 0;
+}
+
+static size_t conn_unsent(struct nr_session *session)
+{
+	struct nr_conn *conn = (struct nr_conn *)session;
+
+	return conn_queued(conn) + conn->gathered.len;
+}
+
+static bool conn_backlogged(struct nr_conn *conn)
+{
+	return conn_unsent(&conn->session) > conn->session.svc->limits.write_buffer;
+}
 
 static bool conn_value(void *opaque, const char *text, size_t len)
 {
 	struct nr_conn *conn = opaque;
-	json_error_t jerr;
+	struct nr_rpc_text_error err;
 	json_t *value;
 
 	if (conn->state == CONN_CLOSING)
 		return true;
-	value = json_loadb(text, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &jerr);
+	value = nr_rpc_text_load(text, len, &err);
 	if (!value) {
-		nr_session_send_error(&conn->session, NR_E_PARSE, jerr.text);
-		return true;
+		nr_session_send_error(&conn->session, err.code, err.reason, NULL);
+		return err.code == NR_E_PARSE;
 	}
 	nr_session_handle(&conn->session, value);
 	json_decref(value);
+	/* A client that sends faster than it reads stops being read. */
+	if (conn_backlogged(conn) || conn->state == CONN_CLOSING)
+		conn->framer.hold = true;
 	return false;
 }
 
@@ -82,14 +152,25 @@ static void conn_frame_error(void *opaque, enum nr_frame_error error, const char
 
 	if (conn->state == CONN_CLOSING)
 		return;
-	nr_session_send_error(
-	    &conn->session, error == NR_FRAME_TOO_LONG ? NR_E_INVALID_REQUEST : NR_E_PARSE, reason);
+	nr_session_send_error(&conn->session,
+			      error == NR_FRAME_PARSE ? NR_E_PARSE : NR_E_INVALID_REQUEST, reason,
+			      NULL);
 }
 
 static const struct nr_framer_ops framer_ops = {
     .value = conn_value,
     .error = conn_frame_error,
 };
+
+/* A write failed or a limit was hit: the connection ends, not cleanly. */
+static void conn_fail(struct nr_conn *conn)
+{
+	conn->failed = true;
+	conn_close(conn);
+}
+
+/* Starts reading again once the peer took enough of its answers. */
+static void input_resume(struct nr_conn *conn);
 
 static void write_done(uv_write_t *req, int status)
 {
@@ -100,13 +181,16 @@ static void write_done(uv_write_t *req, int status)
 	free(wr);
 	if (status < 0) {
 		nr_log(NR_LOG_DEBUG, "write failed: %s", uv_strerror(status));
-		return conn_close(conn);
+		conn_fail(conn);
+		return;
 	}
 	if (conn->state == CONN_CLOSING)
 		return;
-	if (uv_stream_get_write_queue_size(conn->writer) <=
-	    conn->session.svc->limits.write_buffer / 2)
+	conn->active_at = conn_now(conn);
+	if (conn_queued(conn) <= conn->session.svc->limits.write_buffer / 2) {
 		nr_session_drained(&conn->session);
+		input_resume(conn);
+	}
 	conn_idle(&conn->session);
 }
 
@@ -126,6 +210,21 @@ static unsigned bufs_advance(uv_buf_t *bufs, unsigned nbufs, size_t n, uv_buf_t 
 	return nbufs;
 }
 
+/* Writes @bufs to a file descriptor that is not polled (stdout redirected to
+ * a file): a regular file takes every byte at once. Returns 0 or -errno. */
+static int write_file(int fd, uv_buf_t *bufs, unsigned nbufs)
+{
+	while (nbufs > 0) {
+		ssize_t n = write(fd, bufs->base, bufs->len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		nbufs = bufs_advance(bufs, nbufs, (size_t)n, &bufs);
+	}
+	return 0;
+}
+
 /*
  * Writes @nbufs buffers; @owned is freed once they are written. When nothing
  * is queued it first tries a direct write, which saves a request, a callback
@@ -136,6 +235,11 @@ static int conn_write(struct nr_conn *conn, char *owned, uv_buf_t *bufs, unsigne
 	struct write_req *wr;
 	int rc;
 
+	if (!conn->writer) {
+		rc = write_file(conn->out_fd, bufs, nbufs);
+		free(owned);
+		return rc;
+	}
 	if (uv_stream_get_write_queue_size(conn->writer) == 0) {
 		rc = uv_try_write(conn->writer, bufs, nbufs);
 		if (rc < 0 && rc != UV_EAGAIN) {
@@ -201,15 +305,8 @@ static int conn_send(struct nr_session *session, char *text, size_t len)
 		rc = conn_write(conn, text, bufs, 2);
 	}
 	if (rc < 0)
-		conn_close(conn);
+		conn_fail(conn);
 	return rc;
-}
-
-static size_t conn_unsent(struct nr_session *session)
-{
-	struct nr_conn *conn = (struct nr_conn *)session;
-
-	return uv_stream_get_write_queue_size(conn->writer) + conn->gathered.len;
 }
 
 /* Closes a draining connection once nothing is in flight or unsent. */
@@ -217,8 +314,7 @@ static void conn_idle(struct nr_session *session)
 {
 	struct nr_conn *conn = (struct nr_conn *)session;
 
-	if (conn->state == CONN_DRAINING && !session->calls &&
-	    uv_stream_get_write_queue_size(conn->writer) == 0)
+	if (conn->state == CONN_DRAINING && !session->calls && conn_queued(conn) == 0)
 		conn_close(conn);
 }
 
@@ -227,6 +323,115 @@ static const struct nr_session_ops session_ops = {
     .unsent = conn_unsent,
     .idle = conn_idle,
 };
+
+/* ---- input ------------------------------------------------------------- */
+
+/*
+ * Counts this connection's unfinished line in the budget shared by every
+ * connection. Past the budget the line is dropped with ServerBusy: the
+ * connection stays usable from its next line on.
+ */
+static void input_charge(struct nr_conn *conn)
+{
+	const struct nr_limits *limits = &conn->session.svc->limits;
+	size_t now = conn->framer.value.len;
+
+	input_total = input_total - conn->input_charged + now;
+	conn->input_charged = now;
+	if (input_total <= limits->max_input_total || now == 0)
+		return;
+	nr_framer_drop(&conn->framer);
+	input_total -= conn->input_charged;
+	conn->input_charged = 0;
+	nr_log(NR_LOG_WARN,
+	       "connection from uid %d: line dropped: unfinished input of all "
+	       "clients is over --max-input-total (%u bytes)",
+	       (int)conn->session.peer.uid, limits->max_input_total);
+	nr_session_send_error(&conn->session, NR_E_SERVER_BUSY,
+			      "the server's buffer for unfinished requests is full: the line was "
+			      "dropped; retry",
+			      json_pack("{s:s, s:i}", "limit", "max-input-total", "value",
+					(json_int_t)limits->max_input_total));
+}
+
+/* Tracks when the current unfinished line began, for the line timeout. */
+static void input_track_line(struct nr_conn *conn)
+{
+	if (!nr_framer_partial(&conn->framer))
+		conn->line_since = 0;
+	else if (!conn->line_since)
+		conn->line_since = conn_now(conn);
+}
+
+static void input_stop(struct nr_conn *conn)
+{
+	if (!conn->in_file && conn->state != CONN_CLOSING)
+		uv_read_stop((uv_stream_t *)&conn->in);
+}
+
+/*
+ * Feeds @len bytes at @data (inside read_buf) to the framer, gathering the
+ * answers into one write. When the framer was held (the peer does not read
+ * its answers), the rest is kept for input_resume and input stops.
+ */
+static void input_feed(struct nr_conn *conn, const char *data, size_t len)
+{
+	int rc;
+
+	conn->active_at = conn_now(conn);
+	conn->in_read = true;
+	rc = nr_framer_feed(&conn->framer, data, len);
+	conn->in_read = false;
+	if (conn->state == CONN_CLOSING)
+		return;
+	if (rc == 0 && conn->framer.hold) {
+		conn->held_off = (size_t)(data - conn->read_buf) + conn->framer.fed;
+		conn->held_len = len - conn->framer.fed;
+		conn->input_held = true;
+		input_stop(conn);
+	}
+	input_charge(conn);
+	input_track_line(conn);
+	if (rc == 0 && conn->state != CONN_CLOSING)
+		rc = conn_flush(conn);
+	if (rc)
+		conn_fail(conn);
+}
+
+static void input_resume(struct nr_conn *conn)
+{
+	if (!conn->input_held || conn->state != CONN_OPEN)
+		return;
+	conn->input_held = false;
+	conn->framer.hold = false;
+	if (conn->held_len > 0) {
+		size_t off = conn->held_off, len = conn->held_len;
+		conn->held_len = 0;
+		input_feed(conn, conn->read_buf + off, len);
+	}
+	if (!conn->input_held)
+		input_start(conn);
+}
+
+/* End of input: a pending scalar is served, then the connection drains. */
+static void input_end(struct nr_conn *conn)
+{
+	if (conn->state != CONN_OPEN)
+		return;
+	conn->in_read = true;
+	nr_framer_finish(&conn->framer);
+	conn->in_read = false;
+	input_charge(conn);
+	conn->line_since = 0;
+	if (conn->state == CONN_CLOSING)
+		return;
+	if (conn_flush(conn) != 0) {
+		conn_fail(conn);
+		return;
+	}
+	conn_set_state(conn, CONN_DRAINING);
+	conn_idle(&conn->session);
+}
 
 static void alloc_cb(uv_handle_t *handle, size_t suggested, uv_buf_t *buf)
 {
@@ -238,43 +443,86 @@ static void alloc_cb(uv_handle_t *handle, size_t suggested, uv_buf_t *buf)
 static void read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 {
 	struct nr_conn *conn = stream->data;
-	int rc;
 
 	if (nread > 0) {
-		conn->in_read = true;
-		rc = nr_framer_feed(&conn->framer, buf->base, (size_t)nread);
-		conn->in_read = false;
-		if (rc == 0 && conn->state != CONN_CLOSING)
-			rc = conn_flush(conn);
-		if (rc)
-			conn_close(conn);
+		input_feed(conn, buf->base, (size_t)nread);
 		return;
 	}
 	if (nread == 0)
 		return;
 	uv_read_stop(stream);
-	if (nread != UV_EOF || conn->state != CONN_OPEN)
-		return conn_close(conn);
-	nr_framer_finish(&conn->framer);
-	conn->state = CONN_DRAINING;
-	nr_log(NR_LOG_DEBUG, "connection %p: %s", (void *)conn, conn_state_names[conn->state]);
-	conn_idle(&conn->session);
+	if (nread == UV_EOF) {
+		input_end(conn);
+		return;
+	}
+	nr_log(NR_LOG_DEBUG, "read failed: %s", uv_strerror((int)nread));
+	conn_fail(conn);
 }
 
-static void handle_closed(uv_handle_t *handle)
+static void conn_free(struct nr_conn *conn);
+
+static void file_read_done(uv_fs_t *req)
 {
-	struct nr_conn *conn = handle->data;
+	struct nr_conn *conn = req->data;
+	ssize_t n = req->result;
+
+	uv_fs_req_cleanup(req);
+	conn->file_reading = false;
+	if (conn->state == CONN_CLOSING) {
+		if (conn->handles_open == 0)
+			conn_free(conn);
+		return;
+	}
+	if (n > 0) {
+		input_feed(conn, conn->read_buf, (size_t)n);
+		input_start(conn);
+	} else if (n == 0) {
+		input_end(conn);
+	} else {
+		nr_log(NR_LOG_ERROR, "stdin: %s", uv_strerror((int)n));
+		conn_fail(conn);
+	}
+}
+
+/* Reads (again) unless input is held, ended or already being read. */
+static void input_start(struct nr_conn *conn)
+{
+	uv_buf_t buf = uv_buf_init(conn->read_buf, sizeof(conn->read_buf));
+	int rc;
+
+	if (conn->state != CONN_OPEN || conn->input_held)
+		return;
+	if (!conn->in_file) {
+		rc = uv_read_start((uv_stream_t *)&conn->in, alloc_cb, read_cb);
+	} else if (conn->file_reading) {
+		return;
+	} else {
+		conn->file_req.data = conn;
+		rc = uv_fs_read(conn->session.svc->loop, &conn->file_req, 0, &buf, 1, -1,
+				file_read_done);
+		conn->file_reading = rc == 0;
+	}
+	if (rc && rc != UV_EALREADY) {
+		nr_log(NR_LOG_ERROR, "reading: %s", uv_strerror(rc));
+		conn_fail(conn);
+	}
+}
+
+/* ---- life -------------------------------------------------------------- */
+
+static void conn_free(struct nr_conn *conn)
+{
 	struct nr_conn **link;
 
-	if (--conn->handles_open > 0)
-		return;
 	for (link = &conns; *link; link = &(*link)->next) {
 		if (*link == conn) {
 			*link = conn->next;
 			break;
 		}
 	}
+	conn_count--;
 	conn->session.svc->stats.connections--;
+	input_total -= conn->input_charged;
 	nr_framer_fini(&conn->framer);
 	nr_buf_free(&conn->gathered);
 	if (conn->on_close)
@@ -282,21 +530,119 @@ static void handle_closed(uv_handle_t *handle)
 	free(conn);
 }
 
+static void handle_closed(uv_handle_t *handle)
+{
+	struct nr_conn *conn = handle->data;
+
+	if (--conn->handles_open > 0 || conn->file_reading)
+		return;
+	conn_free(conn);
+}
+
 static void conn_close(struct nr_conn *conn)
 {
-	if (conn->state == CONN_CLOSING)
+	if (!conn_set_state(conn, CONN_CLOSING))
 		return;
-	conn->state = CONN_CLOSING;
 	nr_session_close(&conn->session);
-	uv_close((uv_handle_t *)&conn->in, handle_closed);
-	if ((uv_stream_t *)&conn->out == conn->writer)
+	if (conn->in_file && conn->file_reading)
+		uv_cancel((uv_req_t *)&conn->file_req);
+	uv_close(conn->in_file ? (uv_handle_t *)&conn->anchor : (uv_handle_t *)&conn->in,
+		 handle_closed);
+	if (conn->writer == (uv_stream_t *)&conn->out)
 		uv_close((uv_handle_t *)&conn->out, handle_closed);
+}
+
+/* Whether a connection is waiting for its client and owes it nothing. */
+static bool conn_is_idle(const struct nr_conn *conn)
+{
+	return conn->state == CONN_OPEN && !conn->session.calls && !conn->input_held &&
+	       conn_queued(conn) == 0 && !nr_framer_partial(&conn->framer);
+}
+
+/* Applies the line, idle and drain timeouts to one connection. */
+static void conn_sweep(struct nr_conn *conn, uint64_t now)
+{
+	const struct nr_limits *limits = &conn->session.svc->limits;
+	char reason[96];
+
+	if (!conn->timeouts || conn->state == CONN_CLOSING)
+		return;
+	if (conn->line_since && limits->line_timeout_ms &&
+	    now - conn->line_since >= limits->line_timeout_ms) {
+		snprintf(reason, sizeof(reason), "the request line was not completed within %u ms",
+			 limits->line_timeout_ms);
+		nr_log(NR_LOG_INFO, "connection from uid %d: %s: closed",
+		       (int)conn->session.peer.uid, reason);
+		nr_session_send_error(&conn->session, NR_E_INVALID_REQUEST, reason,
+				      json_pack("{s:s, s:i}", "limit", "line-timeout-ms", "value",
+						(json_int_t)limits->line_timeout_ms));
+		conn_fail(conn);
+	} else if (limits->idle_timeout_ms && conn_is_idle(conn) &&
+		   now - conn->active_at >= limits->idle_timeout_ms) {
+		nr_log(NR_LOG_DEBUG, "connection from uid %d: idle for %u ms: closed",
+		       (int)conn->session.peer.uid, limits->idle_timeout_ms);
+		conn_close(conn);
+	} else if (conn->state == CONN_DRAINING && !conn->session.calls && conn_queued(conn) &&
+		   now - conn->active_at >= DRAIN_TIMEOUT_MS) {
+		nr_log(NR_LOG_INFO, "connection from uid %d: answers not read within %u ms: closed",
+		       (int)conn->session.peer.uid, DRAIN_TIMEOUT_MS);
+		conn_fail(conn);
+	}
+}
+
+static void sweep(uv_timer_t *timer)
+{
+	uint64_t now = uv_now(timer->loop);
+
+	/* Closing unlinks nothing here (that waits for the close callbacks). */
+	for (struct nr_conn *conn = conns; conn; conn = conn->next)
+		conn_sweep(conn, now);
+}
+
+static void sweep_start(uv_loop_t *loop)
+{
+	if (sweep_started)
+		return;
+	sweep_started = true;
+	uv_timer_init(loop, &sweep_timer);
+	uv_timer_start(&sweep_timer, sweep, SWEEP_INTERVAL_MS, SWEEP_INTERVAL_MS);
+	uv_unref((uv_handle_t *)&sweep_timer); /* never keeps the loop alive */
 }
 
 void nr_conn_close_all(void)
 {
 	for (struct nr_conn *conn = conns; conn; conn = conn->next)
 		conn_close(conn);
+	if (sweep_started) {
+		sweep_started = false;
+		uv_close((uv_handle_t *)&sweep_timer, NULL);
+	}
+}
+
+size_t nr_conn_shutdown_all(bool force)
+{
+	size_t live = 0;
+
+	for (struct nr_conn *conn = conns; conn; conn = conn->next) {
+		if (conn->state == CONN_CLOSING)
+			continue;
+		input_stop(conn);
+		conn->line_since = 0;
+		conn_set_state(conn, CONN_DRAINING);
+		live += nr_session_shutdown(&conn->session, force);
+		conn_idle(&conn->session);
+	}
+	return live;
+}
+
+size_t nr_conn_count(void)
+{
+	return conn_count;
+}
+
+bool nr_conn_failed(const struct nr_conn *conn)
+{
+	return conn->failed;
 }
 
 static struct nr_conn *conn_new(struct nr_service *svc, void (*on_close)(struct nr_conn *conn))
@@ -311,52 +657,136 @@ static struct nr_conn *conn_new(struct nr_service *svc, void (*on_close)(struct 
 	conn->in.data = conn;
 	conn->out.data = conn;
 	conn->writer = (uv_stream_t *)&conn->in;
-	nr_framer_init(&conn->framer, &framer_ops, conn, svc->limits.max_line);
+	conn->out_fd = -1;
+	conn->active_at = uv_now(svc->loop);
+	nr_framer_init(&conn->framer, &framer_ops, conn, svc->limits.max_line,
+		       svc->limits.max_depth);
+	conn->next = conns;
+	conns = conn;
+	conn_count++;
+	svc->stats.connections++;
+	svc->stats.connections_total++;
 	return conn;
 }
 
-static void conn_register(struct nr_conn *conn)
-{
-	conn->next = conns;
-	conns = conn;
-	conn->session.svc->stats.connections++;
-	conn->session.svc->stats.connections_total++;
-}
+/* ---- accepting --------------------------------------------------------- */
 
-static void peer_credentials(struct nr_conn *conn)
+static struct nr_peer peer_credentials(int fd)
 {
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
-	uv_os_fd_t fd;
 
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0)
+		return (struct nr_peer){cred.uid, cred.gid, cred.pid};
 	/* Unknown credentials get the least privilege. */
-	conn->session.peer = (struct nr_peer){.uid = (uid_t)-1, .gid = (gid_t)-1, .pid = 0};
-	if (uv_fileno((uv_handle_t *)&conn->in, &fd) == 0 &&
-	    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0)
-		conn->session.peer = (struct nr_peer){cred.uid, cred.gid, cred.pid};
+	return (struct nr_peer){.uid = (uid_t)-1, .gid = (gid_t)-1, .pid = 0};
 }
 
-int nr_conn_accept(struct nr_service *svc, uv_stream_t *listener,
-		   void (*on_close)(struct nr_conn *conn))
+/* The limit a new connection from @uid would exceed, or NULL. */
+static const char *connection_limit(const struct nr_service *svc, uid_t uid, uint32_t *value)
 {
-	struct nr_conn *conn = conn_new(svc, on_close);
+	size_t same_uid = 0;
+
+	*value = svc->limits.max_connections;
+	if (conn_count >= *value + (uid == 0 ? NR_ROOT_RESERVED_CONNECTIONS : 0))
+		return "max-connections";
+	if (uid == 0)
+		return NULL;
+	for (const struct nr_conn *conn = conns; conn; conn = conn->next)
+		same_uid += conn->session.peer.uid == uid;
+	*value = svc->limits.max_connections_per_uid;
+	return same_uid >= *value ? "max-connections-per-uid" : NULL;
+}
+
+/* Tells a refused client why in one JSON-RPC error line, then closes @fd.
+ * The write never blocks: a new socket's buffer takes one line. */
+static void refuse(int fd, const char *limit, uint32_t value)
+{
+	char reason[128];
+	json_t *error;
+	char *text;
+
+	snprintf(reason, sizeof(reason), "too many connections (--%s %u)", limit, value);
+	error = nr_rpc_error_object(
+	    NR_E_SERVER_BUSY, reason,
+	    json_pack("{s:s, s:i}", "limit", limit, "value", (json_int_t)value));
+	text = json_dumps(json_pack("{s:s, s:n, s:o}", "jsonrpc", "2.0", "id", "error", error),
+			  JSON_COMPACT);
+	if (text) {
+		size_t len = strlen(text);
+		text[len] = '\n';
+		(void)!send(fd, text, len + 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+		free(text);
+	}
+	close(fd);
+}
+
+int nr_conn_accept(struct nr_service *svc, int fd, void (*on_close)(struct nr_conn *conn))
+{
+	struct nr_peer peer = peer_credentials(fd);
+	struct nr_conn *conn;
+	const char *limit;
+	uint32_t value;
 	int rc;
 
-	if (!conn)
+	limit = connection_limit(svc, peer.uid, &value);
+	if (limit) {
+		nr_log(NR_LOG_WARN, "connection from uid %d pid %d refused: --%s %u reached",
+		       (int)peer.uid, (int)peer.pid, limit, value);
+		refuse(fd, limit, value);
+		return -EBUSY;
+	}
+	conn = conn_new(svc, on_close);
+	if (!conn) {
+		close(fd);
 		return -ENOMEM;
+	}
+	conn->session.peer = peer;
+	conn->timeouts = true;
 	uv_pipe_init(svc->loop, &conn->in, 0);
 	conn->handles_open = 1;
-	conn_register(conn);
-	rc = uv_accept(listener, (uv_stream_t *)&conn->in);
-	if (rc == 0) {
-		peer_credentials(conn);
-		nr_log(NR_LOG_DEBUG, "connection from uid %d pid %d", (int)conn->session.peer.uid,
-		       (int)conn->session.peer.pid);
-		rc = uv_read_start((uv_stream_t *)&conn->in, alloc_cb, read_cb);
+	rc = uv_pipe_open(&conn->in, fd);
+	if (rc) {
+		close(fd);
+		conn_fail(conn);
+		return rc;
 	}
-	if (rc)
-		conn_close(conn);
-	return rc;
+	nr_log(NR_LOG_DEBUG, "connection from uid %d pid %d", (int)peer.uid, (int)peer.pid);
+	sweep_start(svc->loop);
+	input_start(conn);
+	return 0;
+}
+
+/* Opens stdout: a pipe or socket is written through libuv, anything else
+ * (a regular file, /dev/null) synchronously. Returns 0 or -errno. */
+static int stdio_open_out(struct nr_conn *conn, uv_loop_t *loop)
+{
+	if (uv_guess_handle(1) == UV_FILE) {
+		conn->writer = NULL;
+		conn->out_fd = 1;
+		return 0;
+	}
+	uv_pipe_init(loop, &conn->out, 0);
+	conn->handles_open++;
+	conn->writer = (uv_stream_t *)&conn->out;
+	return uv_pipe_open(&conn->out, 1);
+}
+
+/* Opens stdin: a file (which epoll cannot watch) is read with uv_fs_read on
+ * the pool; a pipe, socket or terminal through libuv. Returns 0 or -errno. */
+static int stdio_open_in(struct nr_conn *conn, uv_loop_t *loop)
+{
+	if (uv_guess_handle(0) == UV_FILE) {
+		conn->in_file = true;
+		/* Something to close when the connection ends, if stdout is a file too. */
+		uv_prepare_init(loop, &conn->anchor);
+		conn->anchor.data = conn;
+		conn->handles_open++;
+		return 0;
+	}
+	uv_pipe_init(loop, &conn->in, 0);
+	conn->handles_open++;
+	return uv_pipe_open(&conn->in, 0);
 }
 
 int nr_conn_stdio(struct nr_service *svc, void (*on_close)(struct nr_conn *conn))
@@ -366,19 +796,14 @@ int nr_conn_stdio(struct nr_service *svc, void (*on_close)(struct nr_conn *conn)
 
 	if (!conn)
 		return -ENOMEM;
-	uv_pipe_init(svc->loop, &conn->in, 0);
-	uv_pipe_init(svc->loop, &conn->out, 0);
-	conn->handles_open = 2;
-	conn->writer = (uv_stream_t *)&conn->out;
-	conn_register(conn);
 	/* The peer is whoever started us (ssh host nvmerpcd --stdio): our own uid. */
 	conn->session.peer = (struct nr_peer){getuid(), getgid(), getppid()};
-	rc = uv_pipe_open(&conn->in, 0);
+	rc = stdio_open_in(conn, svc->loop);
 	if (rc == 0)
-		rc = uv_pipe_open(&conn->out, 1);
+		rc = stdio_open_out(conn, svc->loop);
 	if (rc == 0)
-		rc = uv_read_start((uv_stream_t *)&conn->in, alloc_cb, read_cb);
+		input_start(conn);
 	if (rc)
-		conn_close(conn);
+		conn_fail(conn);
 	return rc;
 }

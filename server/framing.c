@@ -6,12 +6,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-void nr_framer_init(struct nr_framer *f, const struct nr_framer_ops *ops, void *opaque, size_t max)
+void nr_framer_init(struct nr_framer *f, const struct nr_framer_ops *ops, void *opaque, size_t max,
+		    unsigned max_depth)
 {
 	memset(f, 0, sizeof(*f));
 	f->ops = ops;
 	f->opaque = opaque;
 	f->max = max;
+	f->max_depth = max_depth;
 }
 
 void nr_framer_fini(struct nr_framer *f)
@@ -76,15 +78,15 @@ static void scan_idle(struct nr_framer *f, char c)
 /*
  * Scans the value in progress from @data. Returns how many bytes belong to
  * it; *done is set when it ended within them (the closing byte included for
- * objects, arrays and strings; the delimiter excluded for scalars), and
- * *broken when a newline cut it.
+ * objects, arrays and strings; the delimiter excluded for scalars), *broken
+ * when a newline cut it, and *deep when it nests deeper than the limit.
  */
 static size_t scan_value(struct nr_framer *f, const char *data, size_t len, bool *done,
-			 bool *broken)
+			 bool *broken, bool *deep)
 {
 	size_t i = 0;
 
-	*done = *broken = false;
+	*done = *broken = *deep = false;
 	for (; i < len; i++) {
 		char c = data[i];
 		if (f->scalar) {
@@ -105,7 +107,10 @@ static size_t scan_value(struct nr_framer *f, const char *data, size_t len, bool
 		} else if (c == '"') {
 			f->in_string = true;
 		} else if (c == '{' || c == '[') {
-			f->depth++;
+			if (++f->depth > f->max_depth) {
+				*deep = true;
+				return i + 1;
+			}
 		} else if ((c == '}' || c == ']') && --f->depth == 0) {
 			break;
 		}
@@ -141,15 +146,29 @@ static int finish_value(struct nr_framer *f, const char *tail, size_t n)
 	return 0;
 }
 
+static void fail_deep(struct nr_framer *f)
+{
+	char reason[96];
+
+	snprintf(reason, sizeof(reason), "JSON text nested deeper than the limit of %u",
+		 f->max_depth);
+	fail(f, NR_FRAME_TOO_DEEP, reason, false);
+}
+
 int nr_framer_feed(struct nr_framer *f, const char *data, size_t len)
 {
 	size_t i = 0;
 
+	f->fed = len;
 	while (i < len) {
-		bool done, broken;
+		bool done, broken, deep;
 		size_t n;
 		int rc;
 
+		if (f->hold) {
+			f->fed = i;
+			return 0;
+		}
 		if (f->discarding) {
 			const char *nl = memchr(data + i, '\n', len - i);
 			if (!nl)
@@ -165,9 +184,14 @@ int nr_framer_feed(struct nr_framer *f, const char *data, size_t len)
 				continue;
 			}
 			/* The opening byte is part of the value; scanning starts after it. */
-			n = 1 + scan_value(f, data + i + 1, len - i - 1, &done, &broken);
+			n = 1 + scan_value(f, data + i + 1, len - i - 1, &done, &broken, &deep);
 		} else {
-			n = scan_value(f, data + i, len - i, &done, &broken);
+			n = scan_value(f, data + i, len - i, &done, &broken, &deep);
+		}
+		if (deep) {
+			fail_deep(f);
+			i += n;
+			continue;
 		}
 		if (broken) {
 			fail(f, NR_FRAME_PARSE,
@@ -191,6 +215,18 @@ int nr_framer_feed(struct nr_framer *f, const char *data, size_t len)
 		i += n;
 	}
 	return 0;
+}
+
+bool nr_framer_partial(const struct nr_framer *f)
+{
+	return f->started || f->discarding;
+}
+
+void nr_framer_drop(struct nr_framer *f)
+{
+	reset(f);
+	nr_buf_free(&f->value);
+	f->discarding = true;
 }
 
 void nr_framer_finish(struct nr_framer *f)

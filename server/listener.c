@@ -1,4 +1,12 @@
 /* SPDX-License-Identifier: MIT */
+/*
+ * The listening socket is ours, not libuv's: libuv accepts and silently
+ * drops connections once the process runs out of file descriptors (its
+ * EMFILE trick), and gives no way to pause accepting. Here the listening
+ * descriptor is polled, accept4() runs in the callback, and running out of
+ * descriptors pauses accepting (the kernel keeps clients in the backlog)
+ * until a connection closes or a short timer fires: the loop never spins.
+ */
 #include "listener.h"
 
 #include <errno.h>
@@ -7,31 +15,85 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "conn.h"
 #include "log.h"
 
 #define LISTEN_BACKLOG 128
+/* Connections taken per readiness callback, so one busy socket cannot
+ * starve the loop's other work. */
+#define ACCEPT_BATCH 32
+#define ACCEPT_RETRY_MS 500
 
-static uv_pipe_t listener;
+static uv_poll_t listener;
+static uv_timer_t retry_timer;
+static int listen_fd = -1;
 static bool listening;
+static bool paused;
 static int lock_fd = -1;
 static char socket_path[PATH_MAX];
+static struct nr_service *service;
+static void (*conn_closed_hook)(void);
 
-static void on_connection(uv_stream_t *server, int status)
+size_t nr_listener_path_max(void)
 {
-	struct nr_service *svc = server->data;
-	int rc;
+	return sizeof(((struct sockaddr_un *)0)->sun_path) - 1;
+}
 
-	if (status < 0) {
-		nr_log(NR_LOG_WARN, "accept: %s", uv_strerror(status));
+static void on_readable(uv_poll_t *handle, int status, int events);
+
+static void accept_resume(void)
+{
+	if (!listening || !paused)
+		return;
+	paused = false;
+	uv_timer_stop(&retry_timer);
+	uv_poll_start(&listener, UV_READABLE, on_readable);
+	nr_log(NR_LOG_INFO, "accepting connections again");
+}
+
+static void retry_fired(uv_timer_t *timer)
+{
+	accept_resume();
+}
+
+/* Out of descriptors: stop polling until one is freed. */
+static void accept_pause(int err)
+{
+	nr_log(NR_LOG_WARN, "accept: %s with %zu connections open: pausing accepts", strerror(err),
+	       nr_conn_count());
+	paused = true;
+	uv_poll_stop(&listener);
+	uv_timer_start(&retry_timer, retry_fired, ACCEPT_RETRY_MS, 0);
+}
+
+static void conn_closed(struct nr_conn *conn)
+{
+	accept_resume();
+	if (conn_closed_hook)
+		conn_closed_hook();
+}
+
+static void on_readable(uv_poll_t *handle, int status, int events)
+{
+	for (int i = 0; i < ACCEPT_BATCH && listening; i++) {
+		int fd = accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd >= 0) {
+			nr_conn_accept(service, fd, conn_closed);
+			continue;
+		}
+		if (errno == EINTR || errno == ECONNABORTED)
+			continue;
+		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+			accept_pause(errno);
+		else if (errno != EAGAIN)
+			nr_log(NR_LOG_WARN, "accept: %s", strerror(errno));
 		return;
 	}
-	rc = nr_conn_accept(svc, server, NULL);
-	if (rc)
-		nr_log(NR_LOG_WARN, "accept: %s", uv_strerror(rc));
 }
 
 static int lock_take(const char *path)
@@ -52,27 +114,49 @@ static int lock_take(const char *path)
 	return 0;
 }
 
-int nr_listener_start(struct nr_service *svc, const char *path)
+/* Creates the listening socket at @path, connectable by every local user
+ * from the moment it exists (umask, not a chmod after bind). Returns 0 or -errno. */
+static int socket_bind(const char *path)
+{
+	struct sockaddr_un addr = {.sun_family = AF_UNIX};
+	mode_t old_mask;
+	int rc = 0;
+
+	listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (listen_fd < 0)
+		return -errno;
+	memcpy(addr.sun_path, path, strlen(path) + 1);
+	old_mask = umask(0111);
+	if (bind(listen_fd, (struct sockaddr *)&addr, sizeof(addr)) != 0)
+		rc = -errno;
+	umask(old_mask);
+	if (rc == 0 && listen(listen_fd, LISTEN_BACKLOG) != 0)
+		rc = -errno;
+	return rc;
+}
+
+int nr_listener_start(struct nr_service *svc, const char *path, void (*on_conn_closed)(void))
 {
 	int rc;
 
-	if (snprintf(socket_path, sizeof(socket_path), "%s", path) >= (int)sizeof(socket_path))
+	if (strlen(path) > nr_listener_path_max())
 		return -ENAMETOOLONG;
+	snprintf(socket_path, sizeof(socket_path), "%s", path);
 	rc = lock_take(path);
 	if (rc)
 		return rc;
 	/* We hold the lock: any socket file left there is stale. */
 	if (unlink(path) != 0 && errno != ENOENT)
 		return -errno;
-	uv_pipe_init(svc->loop, &listener, 0);
-	listener.data = svc;
+	service = svc;
+	conn_closed_hook = on_conn_closed;
 	listening = true;
-	rc = uv_pipe_bind(&listener, path);
-	if (rc == 0 && chmod(path, 0666) != 0)
-		rc = -errno;
-	if (rc == 0)
-		rc = uv_listen((uv_stream_t *)&listener, LISTEN_BACKLOG, on_connection);
-	return rc;
+	rc = socket_bind(path);
+	if (rc)
+		return rc;
+	uv_timer_init(svc->loop, &retry_timer);
+	uv_poll_init(svc->loop, &listener, listen_fd);
+	return uv_poll_start(&listener, UV_READABLE, on_readable);
 }
 
 void nr_listener_stop(void)
@@ -80,7 +164,13 @@ void nr_listener_stop(void)
 	if (!listening)
 		return;
 	listening = false;
-	uv_close((uv_handle_t *)&listener, NULL);
+	if (listener.loop) { /* the handles exist */
+		uv_close((uv_handle_t *)&listener, NULL);
+		uv_close((uv_handle_t *)&retry_timer, NULL);
+	}
+	if (listen_fd >= 0)
+		close(listen_fd);
+	listen_fd = -1;
 	unlink(socket_path);
 	if (lock_fd >= 0)
 		close(lock_fd);

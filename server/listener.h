@@ -5,15 +5,21 @@
 
 #include "call.h"
 
+/* The longest socket path a sockaddr_un holds (107 bytes on Linux). */
+size_t nr_listener_path_max(void);
+
 /*
  * Takes PATH.lock (refusing with -EADDRINUSE when another live instance
  * holds it), replaces a stale socket file, binds, makes the socket
  * connectable by every local user (the policy, not the file mode, decides
- * what a peer may call) and starts accepting. Returns 0 or -errno.
+ * what a peer may call) and starts accepting. A path longer than
+ * nr_listener_path_max() is -ENAMETOOLONG before anything is created.
+ * @on_conn_closed (may be NULL) runs after each connection is freed.
+ * Returns 0 or -errno.
  */
-int nr_listener_start(struct nr_service *svc, const char *path);
+int nr_listener_start(struct nr_service *svc, const char *path, void (*on_conn_closed)(void));
 
-/* Stops accepting and removes the socket file. */
+/* Stops accepting and removes the socket and lock files. */
 void nr_listener_stop(void);
 
 #endif

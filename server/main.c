@@ -6,9 +6,11 @@
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <syslog.h>
 
 #include "conn.h"
@@ -42,6 +44,14 @@ enum {
 	OPT_LOG_LEVEL,
 	OPT_NO_PASSTHRU,
 	OPT_CONFIG,
+	OPT_MAX_CONNECTIONS,
+	OPT_MAX_CONNECTIONS_PER_UID,
+	OPT_MAX_CALLS,
+	OPT_MAX_BATCH,
+	OPT_MAX_DEPTH,
+	OPT_MAX_INPUT_TOTAL,
+	OPT_LINE_TIMEOUT_MS,
+	OPT_IDLE_TIMEOUT_MS,
 };
 
 static const struct option long_options[] = {
@@ -58,6 +68,14 @@ static const struct option long_options[] = {
     {"check-schema", no_argument, NULL, OPT_CHECK_SCHEMA},
     {"no-passthru", no_argument, NULL, OPT_NO_PASSTHRU},
     {"config", required_argument, NULL, OPT_CONFIG},
+    {"max-connections", required_argument, NULL, OPT_MAX_CONNECTIONS},
+    {"max-connections-per-uid", required_argument, NULL, OPT_MAX_CONNECTIONS_PER_UID},
+    {"max-calls", required_argument, NULL, OPT_MAX_CALLS},
+    {"max-batch", required_argument, NULL, OPT_MAX_BATCH},
+    {"max-depth", required_argument, NULL, OPT_MAX_DEPTH},
+    {"max-input-total", required_argument, NULL, OPT_MAX_INPUT_TOTAL},
+    {"line-timeout-ms", required_argument, NULL, OPT_LINE_TIMEOUT_MS},
+    {"idle-timeout-ms", required_argument, NULL, OPT_IDLE_TIMEOUT_MS},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -76,10 +94,26 @@ static const char usage_text[] =
     "  --max-result-items N    items in one non-streamed result (default 1024)\n"
     "  --timeout-ms MS         per device command (default 30000)\n"
     "  --max-queue N           calls queued per device before DeviceBusy (default 128)\n"
-    "  --write-buffer BYTES    unsent bytes per client before streams pause (default 1048576)\n"
+    "  --write-buffer BYTES    unsent bytes per client before it is no longer read and its\n"
+    "                          streams pause (default 1048576)\n"
+    "  --max-connections N     open connections, all users (default 1024; root has 16 more)\n"
+    "  --max-connections-per-uid N\n"
+    "                          open connections of one non-root user (default 64)\n"
+    "  --max-calls N           calls in flight on one connection (default 1024)\n"
+    "  --max-batch N           requests in one batch (default 1024)\n"
+    "  --max-depth N           nesting of arrays and objects in one request (default 64)\n"
+    "  --max-input-total BYTES unfinished request bytes buffered for all clients (default "
+    "67108864)\n"
+    "  --line-timeout-ms MS    a started request line must end within this (default 30000; 0: "
+    "never)\n"
+    "  --idle-timeout-ms MS    a connection with nothing in flight is closed (default 600000; 0: "
+    "never)\n"
     "  --check-schema          check the method table against the schema and exit\n";
 
-static uv_signal_t sig_int, sig_term;
+static uv_signal_t sig_int, sig_term, sig_hup;
+static bool stopping;
+static bool signals_closed;
+static int exit_code;
 static struct nr_sim *sim;
 
 /* Parses a decimal in [min, max] into *out. Returns 0 or -EINVAL. */
@@ -96,22 +130,61 @@ static int parse_u32(const char *text, unsigned long min, unsigned long max, uin
 	return 0;
 }
 
+/* Each numeric option: where it goes and its range. */
+struct limit_option {
+	int opt;
+	size_t offset; /* into struct nr_limits */
+	unsigned long min, max;
+};
+
+#define LIMIT(o, field, lo, hi)                                                                    \
+	{                                                                                          \
+		o, offsetof(struct nr_limits, field), lo, hi                                       \
+	}
+static const struct limit_option limit_options[] = {
+    LIMIT('t', threads, 1, 128),
+    LIMIT(OPT_MAX_LINE, max_line, 64, 1u << 30),
+    LIMIT(OPT_MAX_RESULT_ITEMS, max_result_items, 1, 1u << 24),
+    LIMIT(OPT_TIMEOUT_MS, timeout_ms, 1, 86400000),
+    LIMIT(OPT_MAX_QUEUE, max_queue, 1, 1u << 20),
+    LIMIT(OPT_WRITE_BUFFER, write_buffer, 4096, 1u << 30),
+    LIMIT(OPT_MAX_CONNECTIONS, max_connections, 1, 1u << 20),
+    LIMIT(OPT_MAX_CONNECTIONS_PER_UID, max_connections_per_uid, 1, 1u << 20),
+    LIMIT(OPT_MAX_CALLS, max_calls, 1, 1u << 20),
+    LIMIT(OPT_MAX_BATCH, max_batch, 1, 1u << 20),
+    LIMIT(OPT_MAX_DEPTH, max_depth, 2, 1024),
+    LIMIT(OPT_MAX_INPUT_TOTAL, max_input_total, 65536, 1u << 31),
+    LIMIT(OPT_LINE_TIMEOUT_MS, line_timeout_ms, 0, 86400000),
+    LIMIT(OPT_IDLE_TIMEOUT_MS, idle_timeout_ms, 0, 86400000),
+};
+
+static const struct limit_option *limit_option(int opt)
+{
+	for (size_t i = 0; i < sizeof(limit_options) / sizeof(limit_options[0]); i++) {
+		if (limit_options[i].opt == opt)
+			return &limit_options[i];
+	}
+	return NULL;
+}
+
+/* The option's name as typed: "--max-line" (the short -t is --threads). */
+static const char *option_name(int opt)
+{
+	for (const struct option *o = long_options; o->name; o++) {
+		if (o->val == opt)
+			return o->name;
+	}
+	return "?";
+}
+
 static int parse_limit(int opt, const char *arg, struct nr_limits *l)
 {
-	switch (opt) {
-	case 't':
-		return parse_u32(arg, 1, 128, &l->threads);
-	case OPT_MAX_LINE:
-		return parse_u32(arg, 64, 1u << 30, &l->max_line);
-	case OPT_MAX_RESULT_ITEMS:
-		return parse_u32(arg, 1, 1u << 24, &l->max_result_items);
-	case OPT_TIMEOUT_MS:
-		return parse_u32(arg, 1, 86400000, &l->timeout_ms);
-	case OPT_MAX_QUEUE:
-		return parse_u32(arg, 1, 1u << 20, &l->max_queue);
-	case OPT_WRITE_BUFFER:
-		return parse_u32(arg, 4096, 1u << 30, &l->write_buffer);
-	}
+	const struct limit_option *lo = limit_option(opt);
+
+	if (!lo || parse_u32(arg, lo->min, lo->max, (uint32_t *)((char *)l + lo->offset)) == 0)
+		return lo ? 0 : -EINVAL;
+	fprintf(stderr, "nvmerpcd: bad value for --%s: '%s' (a whole number from %lu to %lu)\n",
+		option_name(opt), arg, lo->min, lo->max);
 	return -EINVAL;
 }
 
@@ -157,13 +230,16 @@ static int parse_options(int argc, char **argv, struct options *o)
 			rc = parse_limit(opt, optarg, &o->limits);
 			break;
 		}
-		if (rc) {
-			fprintf(stderr, "nvmerpcd: bad value for --%s: %s\n",
-				long_options[0].name ? argv[optind - 1] : "", optarg);
+		if (rc == -EINVAL && opt == OPT_LOG_LEVEL)
+			fprintf(stderr, "nvmerpcd: bad value for --log-level: '%s'\n", optarg);
+		if (rc)
 			return rc;
-		}
 	}
-	return optind < argc ? -EINVAL : 0;
+	if (optind < argc) {
+		fprintf(stderr, "nvmerpcd: unexpected argument '%s'\n", argv[optind]);
+		return -EINVAL;
+	}
+	return 0;
 }
 
 static int simulator_start(struct nr_service *svc, const char *file)
@@ -238,23 +314,74 @@ static void passthru_warn(const char *what, int neg_errno)
 	nr_log(NR_LOG_WARN, "%s: skipped: %s", what, strerror(-neg_errno));
 }
 
-static void shutdown_all(void)
+/* Everything is answered and closed: let the loop end. */
+static void shutdown_finish(void)
 {
+	if (signals_closed)
+		return;
+	signals_closed = true;
 	nr_listener_stop();
 	nr_conn_close_all();
 	uv_close((uv_handle_t *)&sig_int, NULL);
 	uv_close((uv_handle_t *)&sig_term, NULL);
+	uv_close((uv_handle_t *)&sig_hup, NULL);
 }
 
+static void conn_closed(void)
+{
+	if (stopping && nr_conn_count() == 0)
+		shutdown_finish();
+}
+
+/*
+ * SIGTERM/SIGINT: stop accepting (the socket file goes at once), end the
+ * calls that never reached a device, let those on a device finish and
+ * answer, then exit when every connection has drained. A second signal
+ * also ends running reads; writes and destructive commands are still
+ * waited for (each is bounded by its timeout).
+ */
 static void on_signal(uv_signal_t *handle, int signum)
 {
-	nr_log(NR_LOG_INFO, "%s: shutting down", strsignal(signum));
-	shutdown_all();
+	size_t live;
+
+	if (signum == SIGHUP) {
+		nr_log(NR_LOG_INFO, "SIGHUP: ignored (nothing to reload yet)");
+		return;
+	}
+	if (!stopping) {
+		stopping = true;
+		nr_listener_stop();
+		live = nr_conn_shutdown_all(false);
+		nr_log(NR_LOG_INFO, "%s: shutting down; %zu calls still on devices",
+		       strsignal(signum), live);
+	} else {
+		live = nr_conn_shutdown_all(true);
+		nr_log(NR_LOG_WARN,
+		       "%s again: reads ended; still waiting for %zu write or destructive "
+		       "commands on devices",
+		       strsignal(signum), live);
+	}
+	conn_closed();
 }
 
 static void on_stdio_closed(struct nr_conn *conn)
 {
-	shutdown_all();
+	if (nr_conn_failed(conn))
+		exit_code = 1;
+	stopping = true;
+	shutdown_finish();
+}
+
+static void listen_error(const char *path, int rc)
+{
+	if (rc == -EADDRINUSE)
+		nr_log(NR_LOG_ERROR, "%s: another nvmerpcd is serving it", path);
+	else if (rc == -ENAMETOOLONG)
+		nr_log(NR_LOG_ERROR,
+		       "%s: the path is %zu bytes; a Unix socket path holds at most %zu", path,
+		       strlen(path), nr_listener_path_max());
+	else
+		nr_log(NR_LOG_ERROR, "%s: %s", path, strerror(-rc));
 }
 
 static int serve(struct nr_service *svc, const struct options *o)
@@ -263,25 +390,54 @@ static int serve(struct nr_service *svc, const struct options *o)
 
 	uv_signal_init(svc->loop, &sig_int);
 	uv_signal_init(svc->loop, &sig_term);
+	uv_signal_init(svc->loop, &sig_hup);
 	uv_signal_start(&sig_int, on_signal, SIGINT);
 	uv_signal_start(&sig_term, on_signal, SIGTERM);
+	uv_signal_start(&sig_hup, on_signal, SIGHUP);
 	if (o->stdio) {
 		rc = nr_conn_stdio(svc, on_stdio_closed);
+		if (rc)
+			nr_log(NR_LOG_ERROR, "stdio: %s", uv_strerror(rc));
 	} else {
-		rc = nr_listener_start(svc, o->socket);
-		if (rc == -EADDRINUSE)
-			nr_log(NR_LOG_ERROR, "%s: another nvmerpcd is serving it", o->socket);
-		else if (rc == 0)
+		rc = nr_listener_start(svc, o->socket, conn_closed);
+		if (rc)
+			listen_error(o->socket, rc);
+		else
 			nr_log(NR_LOG_INFO, "serving %s", o->socket);
 	}
-	if (rc) {
-		if (rc != -EADDRINUSE)
-			nr_log(NR_LOG_ERROR, "%s: %s", o->stdio ? "stdio" : o->socket,
-			       uv_strerror(rc));
-		shutdown_all();
-	}
+	if (rc)
+		shutdown_finish();
 	uv_run(svc->loop, UV_RUN_DEFAULT);
-	return rc;
+	return rc ? rc : exit_code;
+}
+
+/*
+ * Raises the descriptor limit to its hard limit and keeps the connection
+ * limit under it, so that a client past the limit is told so (ServerBusy)
+ * rather than accepted and dropped for want of a descriptor.
+ */
+static void fd_budget(struct nr_limits *limits)
+{
+	/* Descriptors besides connections: devices, the lock, epoll, syslog, MI. */
+	const rlim_t reserve = 256;
+	struct rlimit rl;
+	rlim_t want;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return;
+	want = (rlim_t)limits->max_connections + NR_ROOT_RESERVED_CONNECTIONS + reserve;
+	if (rl.rlim_cur < want && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = want < rl.rlim_max ? want : rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur >= want)
+		return;
+	limits->max_connections =
+	    rl.rlim_cur > reserve + NR_ROOT_RESERVED_CONNECTIONS + 1
+		? (uint32_t)(rl.rlim_cur - reserve - NR_ROOT_RESERVED_CONNECTIONS)
+		: 1;
+	nr_log(NR_LOG_WARN, "open file limit %llu: --max-connections lowered to %u",
+	       (unsigned long long)rl.rlim_cur, limits->max_connections);
 }
 
 int main(int argc, char **argv)
@@ -293,7 +449,7 @@ int main(int argc, char **argv)
 	int rc;
 
 	if (parse_options(argc, argv, &o) != 0) {
-		fputs(usage_text, stderr);
+		fputs("nvmerpcd: --help lists the options\n", stderr);
 		return 2;
 	}
 	nr_log_set_level(o.log_level);
@@ -309,6 +465,7 @@ int main(int argc, char **argv)
 		nr_service_fini(&svc);
 		return 0;
 	}
+	fd_budget(&o.limits);
 	svc.limits = o.limits;
 	svc.audit = audit_log;
 	openlog("nvmerpcd", LOG_PID, LOG_DAEMON);

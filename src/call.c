@@ -134,9 +134,9 @@ static void reject(struct nr_session *session, struct nr_batch *batch, const jso
 	deliver(session, batch, text, len);
 }
 
-void nr_session_send_error(struct nr_session *session, int code, const char *reason)
+void nr_session_send_error(struct nr_session *session, int code, const char *reason, json_t *data)
 {
-	reject(session, NULL, NULL, false, nr_rpc_error_object(code, reason, NULL));
+	reject(session, NULL, NULL, false, nr_rpc_error_object(code, reason, data));
 }
 
 void nr_call_ref(struct nr_call *call)
@@ -168,6 +168,7 @@ static void session_unlink(struct nr_call *call)
 
 	if (!call->session)
 		return;
+	call->session->live--;
 	for (link = &call->session->calls; *link; link = &(*link)->session_next) {
 		if (*link == call) {
 			*link = call->session_next;
@@ -327,6 +328,7 @@ void nr_session_close(struct nr_session *session)
 		call->session = NULL;
 		call_end(call, NULL, NULL, false);
 	}
+	session->live = 0;
 	session->drain_waiters = NULL;
 }
 
@@ -379,6 +381,33 @@ static json_t *invalid_params(const char *field, const char *reason)
 	return nr_rpc_error_object(NR_E_INVALID_PARAMS, reason, json_pack("{s:s}", "field", field));
 }
 
+/*
+ * Whether a string in @value (at JSON path @path, @len bytes long in a
+ * buffer of @cap) holds U+0000; @path then names it. The framer bounds the
+ * nesting, so the recursion is shallow.
+ */
+static bool nul_in_strings(const json_t *value, char *path, size_t len, size_t cap)
+{
+	const char *key;
+	json_t *member;
+	size_t i;
+
+	if (json_is_string(value))
+		return strlen(json_string_value(value)) != json_string_length(value);
+	json_object_foreach ((json_t *)value, key, member) {
+		snprintf(path + len, cap - len, ".%s", key);
+		if (nul_in_strings(member, path, strlen(path), cap))
+			return true;
+	}
+	json_array_foreach (value, i, member) {
+		snprintf(path + len, cap - len, "[%zu]", i);
+		if (nul_in_strings(member, path, strlen(path), cap))
+			return true;
+	}
+	path[len] = '\0';
+	return false;
+}
+
 /* Returns NULL if the params validate, else a new error object. */
 static json_t *params_problem(struct nr_service *svc, const struct nr_schema_method *sm,
 			      const json_t *params)
@@ -391,6 +420,9 @@ static json_t *params_problem(struct nr_service *svc, const struct nr_schema_met
 						"an object of named parameters");
 	if (!json_is_object(params))
 		return invalid_params("params", "must be an object");
+	snprintf(field, sizeof(field), "params");
+	if (nul_in_strings(params, field, strlen(field), sizeof(field)))
+		return invalid_params(field, "must not contain U+0000");
 	if (nr_schema_validate(svc->schema, sm->params_schema, params, "params", field,
 			       sizeof(field), reason, sizeof(reason)) == 0)
 		return NULL;
@@ -417,6 +449,7 @@ static struct nr_call *call_new(struct nr_session *session, struct nr_batch *bat
 	call->stream = json_is_true(json_object_get(params, "stream"));
 	call->session_next = session->calls;
 	session->calls = call;
+	session->live++;
 	session->svc->stats.in_flight++;
 	session->svc->stats.methods[index].calls++;
 	return call;
@@ -479,6 +512,17 @@ static json_t *device_problem(struct nr_call *call, const struct nr_schema_metho
 	return NULL;
 }
 
+static json_t *too_many_calls(const struct nr_service *svc)
+{
+	char reason[96];
+
+	snprintf(reason, sizeof(reason), "this connection already has %u calls in flight",
+		 svc->limits.max_calls);
+	return nr_rpc_error_object(NR_E_SERVER_BUSY, reason,
+				   json_pack("{s:s, s:i}", "limit", "max-calls", "value",
+					     (json_int_t)svc->limits.max_calls));
+}
+
 static void dispatch(struct nr_session *session, json_t *req, struct nr_batch *batch)
 {
 	struct nr_service *svc = session->svc;
@@ -499,6 +543,12 @@ static void dispatch(struct nr_session *session, json_t *req, struct nr_batch *b
 		return reject(session, batch, id, notification,
 			      nr_rpc_error_object(NR_E_INVALID_REQUEST, problem, NULL));
 	}
+	if (strlen(name) != json_string_length(json_object_get(req, "method")))
+		return reject(session, batch, id, notification,
+			      nr_rpc_error_object(NR_E_METHOD_NOT_FOUND,
+						  "the method name contains U+0000", NULL));
+	if (session->live >= svc->limits.max_calls)
+		return reject(session, batch, id, notification, too_many_calls(svc));
 	sm = nr_schema_method(svc->schema, name);
 	m = nr_method_find(name);
 	if (!sm || !m)
@@ -532,6 +582,18 @@ static void dispatch(struct nr_session *session, json_t *req, struct nr_batch *b
 	m->start(call);
 }
 
+static void batch_too_large(struct nr_session *session, size_t size)
+{
+	uint32_t max = session->svc->limits.max_batch;
+	char reason[96];
+
+	snprintf(reason, sizeof(reason), "a batch of %zu requests is over the limit of %u", size,
+		 max);
+	nr_session_send_error(
+	    session, NR_E_INVALID_REQUEST, reason,
+	    json_pack("{s:s, s:i}", "limit", "max-batch", "value", (json_int_t)max));
+}
+
 void nr_session_handle(struct nr_session *session, json_t *value)
 {
 	struct nr_batch *batch;
@@ -541,10 +603,12 @@ void nr_session_handle(struct nr_session *session, json_t *value)
 	if (!json_is_array(value))
 		return dispatch(session, value, NULL);
 	if (json_array_size(value) == 0)
-		return nr_session_send_error(session, NR_E_INVALID_REQUEST, "empty batch");
+		return nr_session_send_error(session, NR_E_INVALID_REQUEST, "empty batch", NULL);
+	if (json_array_size(value) > session->svc->limits.max_batch)
+		return batch_too_large(session, json_array_size(value));
 	batch = calloc(1, sizeof(*batch));
 	if (!batch)
-		return nr_session_send_error(session, NR_E_INTERNAL, "out of memory");
+		return nr_session_send_error(session, NR_E_INTERNAL, "out of memory", NULL);
 	batch->session = session;
 	/* One extra count so the batch cannot complete while still dispatching. */
 	batch->pending = (unsigned)json_array_size(value) + 1;

@@ -35,6 +35,7 @@ struct nr_session {
 	struct nr_service *svc;
 	struct nr_peer peer;
 	struct nr_call *calls;	       /* live calls, linked by session_next */
+	size_t live;		       /* how many: bounded by limits.max_calls */
 	struct nr_call *drain_waiters; /* paused producers, linked by drain_next */
 };
 
@@ -106,8 +107,9 @@ const struct nr_method *nr_method_at(size_t index);
  */
 void nr_session_handle(struct nr_session *session, json_t *value);
 
-/* Sends the -32700 / -32600 framing errors with id null. */
-void nr_session_send_error(struct nr_session *session, int code, const char *reason);
+/* Sends an error with id null (framing errors, limits): @code, a @reason
+ * sentence and @data (stolen, may be NULL) as in nr_rpc_error_object. */
+void nr_session_send_error(struct nr_session *session, int code, const char *reason, json_t *data);
 
 /* The transport drained below the bound: resume paused producers. */
 void nr_session_drained(struct nr_session *session);
@@ -153,6 +155,8 @@ bool nr_call_ended(const struct nr_call *call);
 /* Reference counting for code that keeps a call across callbacks. */
 void nr_call_ref(struct nr_call *call);
 void nr_call_unref(struct nr_call *call);
+
+size_t nr_session_shutdown(struct nr_session *session, bool force);
 
 /* Cancels the call of @session whose id equals @id. Returns true if found. */
 bool nr_session_cancel(struct nr_session *session, const json_t *id, const struct nr_call *except);

@@ -121,6 +121,14 @@ void nr_limits_default(struct nr_limits *limits)
 	    .max_queue = NR_DEFAULT_MAX_QUEUE,
 	    .write_buffer = NR_DEFAULT_WRITE_BUFFER,
 	    .threads = 4,
+	    .max_connections = NR_DEFAULT_MAX_CONNECTIONS,
+	    .max_connections_per_uid = NR_DEFAULT_MAX_CONNECTIONS_PER_UID,
+	    .max_calls = NR_DEFAULT_MAX_CALLS,
+	    .max_batch = NR_DEFAULT_MAX_BATCH,
+	    .max_depth = NR_DEFAULT_MAX_DEPTH,
+	    .max_input_total = NR_DEFAULT_MAX_INPUT_TOTAL,
+	    .line_timeout_ms = NR_DEFAULT_LINE_TIMEOUT_MS,
+	    .idle_timeout_ms = NR_DEFAULT_IDLE_TIMEOUT_MS,
 	};
 }
 

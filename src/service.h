@@ -24,6 +24,17 @@ struct nr_mi;
 #define NR_DEFAULT_TIMEOUT_MS 30000u
 #define NR_DEFAULT_MAX_QUEUE 128u
 #define NR_DEFAULT_WRITE_BUFFER (1u << 20)
+#define NR_DEFAULT_MAX_CONNECTIONS 1024u
+#define NR_DEFAULT_MAX_CONNECTIONS_PER_UID 64u
+#define NR_DEFAULT_MAX_CALLS 1024u
+#define NR_DEFAULT_MAX_BATCH 1024u
+#define NR_DEFAULT_MAX_DEPTH 64u
+#define NR_DEFAULT_MAX_INPUT_TOTAL (64u << 20)
+#define NR_DEFAULT_LINE_TIMEOUT_MS 30000u
+#define NR_DEFAULT_IDLE_TIMEOUT_MS 600000u
+/* Connections uid 0 may open beyond max_connections, so that an operator
+ * can still reach a daemon that other users filled up. */
+#define NR_ROOT_RESERVED_CONNECTIONS 16u
 
 struct nr_limits {
 	uint32_t max_line;	   /* bytes of one JSON text */
@@ -32,6 +43,14 @@ struct nr_limits {
 	uint32_t max_queue;	   /* queued + running calls per device */
 	uint32_t write_buffer;	   /* unsent bytes above which producers pause */
 	uint32_t threads;	   /* worker pool size */
+	uint32_t max_connections;  /* open connections, all uids (root has a reserve) */
+	uint32_t max_connections_per_uid;
+	uint32_t max_calls;	  /* calls in flight on one connection */
+	uint32_t max_batch;	  /* elements of one batch */
+	uint32_t max_depth;	  /* nesting of arrays and objects in one text */
+	uint32_t max_input_total; /* bytes of unfinished lines buffered, all connections */
+	uint32_t line_timeout_ms; /* a started line must end within this; 0: never */
+	uint32_t idle_timeout_ms; /* a connection with nothing to do is closed; 0: never */
 };
 
 struct nr_method_stats {
