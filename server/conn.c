@@ -703,15 +703,16 @@ static const char *connection_limit(const struct nr_service *svc, uid_t uid, uin
 static void refuse(int fd, const char *limit, uint32_t value)
 {
 	char reason[128];
-	json_t *error;
+	json_t *response;
 	char *text;
 
 	snprintf(reason, sizeof(reason), "too many connections (--%s %u)", limit, value);
-	error = nr_rpc_error_object(
-	    NR_E_SERVER_BUSY, reason,
-	    json_pack("{s:s, s:i}", "limit", limit, "value", (json_int_t)value));
-	text = json_dumps(json_pack("{s:s, s:n, s:o}", "jsonrpc", "2.0", "id", "error", error),
-			  JSON_COMPACT);
+	response = json_pack("{s:s, s:n, s:o}", "jsonrpc", "2.0", "id", "error",
+			     nr_rpc_error_object(NR_E_SERVER_BUSY, reason,
+						 json_pack("{s:s, s:i}", "limit", limit, "value",
+							   (json_int_t)value)));
+	text = response ? json_dumps(response, JSON_COMPACT) : NULL;
+	json_decref(response);
 	if (text) {
 		size_t len = strlen(text);
 		text[len] = '\n';
