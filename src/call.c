@@ -374,11 +374,6 @@ static const char *envelope_problem(const json_t *req)
 	return NULL;
 }
 
-static json_t *invalid_params(const char *field, const char *reason)
-{
-	return nr_rpc_error_object(NR_E_INVALID_PARAMS, reason, json_pack("{s:s}", "field", field));
-}
-
 /* Returns NULL if the params validate, else a new error object. */
 static json_t *params_problem(struct nr_service *svc, const struct nr_schema_method *sm,
 			      const json_t *params)
@@ -387,14 +382,15 @@ static json_t *params_problem(struct nr_service *svc, const struct nr_schema_met
 	char reason[256];
 
 	if (json_is_array(params))
-		return invalid_params("params", "positional parameters are not supported: pass "
-						"an object of named parameters");
+		return nr_rpc_error_invalid_params("params",
+						   "positional parameters are not supported: pass "
+						   "an object of named parameters");
 	if (!json_is_object(params))
-		return invalid_params("params", "must be an object");
+		return nr_rpc_error_invalid_params("params", "must be an object");
 	if (nr_schema_validate(svc->schema, sm->params_schema, params, "params", field,
 			       sizeof(field), reason, sizeof(reason)) == 0)
 		return NULL;
-	return invalid_params(field, reason);
+	return nr_rpc_error_invalid_params(field, reason);
 }
 
 static struct nr_call *call_new(struct nr_session *session, struct nr_batch *batch,

@@ -14,8 +14,7 @@
 
 void nr_call_invalid(struct nr_call *call, const char *field, const char *reason)
 {
-	nr_call_error(call, nr_rpc_error_object(NR_E_INVALID_PARAMS, reason,
-						json_pack("{s:s}", "field", field)));
+	nr_call_error(call, nr_rpc_error_invalid_params(field, reason));
 }
 
 bool nr_call_fail_cmd(struct nr_call *call, int rc, const struct nr_cmd *cmd, const char *what)

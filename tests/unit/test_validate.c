@@ -5,6 +5,7 @@
 #include <criterion/parameterized.h>
 #include <string.h>
 
+#include "rpc_error.h"
 #include "schema.h"
 #include "service.h"
 
@@ -98,4 +99,25 @@ Test(validate, classes_come_from_schema, .init = setup, .fini = teardown)
 	cr_assert_eq(nr_schema_method(schema, "nvme.id_ctrl")->backends & NR_BACKEND_BIT_MI,
 		     NR_BACKEND_BIT_MI);
 	cr_assert_null(nr_schema_method(schema, "nvme.nope"));
+}
+
+/* "Invalid params: is required" did not say which parameter was missing. */
+Test(validate, required_error_names_the_field, .init = setup, .fini = teardown)
+{
+	const struct nr_schema_method *m = nr_schema_method(schema, "nvme.id_ctrl");
+	json_t *params = json_object();
+	char field[256] = "", reason[256] = "";
+	json_t *error;
+
+	cr_assert_neq(nr_schema_validate(schema, m->params_schema, params, "params", field,
+					 sizeof(field), reason, sizeof(reason)),
+		      0);
+	error = nr_rpc_error_invalid_params(field, reason);
+	cr_assert_str_eq(json_string_value(json_object_get(error, "message")),
+			 "Invalid params: params.device: is required");
+	cr_assert_str_eq(
+	    json_string_value(json_object_get(json_object_get(error, "data"), "field")),
+	    "params.device");
+	json_decref(error);
+	json_decref(params);
 }
