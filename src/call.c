@@ -204,7 +204,7 @@ static void call_end(struct nr_call *call, const char *key, json_t *value, bool 
 		json_decref(value);
 		return;
 	}
-	if (call->method->cls != NR_CLASS_READ)
+	if (call->cls != NR_CLASS_READ)
 		audit(call->svc, &call->peer, call->method->name, call->params,
 		      !key     ? NR_E_CANCELLED /* the peer went away */
 		      : failed ? (int)json_integer_value(json_object_get(value, "code"))
@@ -426,6 +426,7 @@ struct nr_call *nr_call_internal(struct nr_service *svc, const struct nr_call *p
 		return NULL;
 	call->svc = svc;
 	call->method = parent ? parent->method : NULL;
+	call->cls = parent ? parent->cls : NR_CLASS_READ;
 	call->method_index = parent ? parent->method_index : 0;
 	if (parent)
 		call->peer = parent->peer;
@@ -465,7 +466,7 @@ static json_t *device_problem(struct nr_call *call, const struct nr_schema_metho
 		    "the device's backend does not "
 		    "support this method",
 		    json_pack("{s:s}", "backend", call->dev.ctrl->ops->name));
-	if (call->method->cls == NR_CLASS_DESTRUCTIVE &&
+	if (call->cls == NR_CLASS_DESTRUCTIVE &&
 	    (!json_is_string(confirm) ||
 	     strcmp(json_string_value(confirm), call->dev.ctrl->sn) != 0))
 		return nr_rpc_error_object(NR_E_CONFIRMATION_REQUIRED,
@@ -473,6 +474,30 @@ static json_t *device_problem(struct nr_call *call, const struct nr_schema_metho
 					   "controller's serial number (sn)",
 					   json_pack("{s:O}", "device", name));
 	return NULL;
+}
+
+/* Returns NULL when @peer may make a call of class @cls, else a new
+ * PermissionDenied error naming the class needed and the parameter of
+ * @params that raised the method's class to it (@why, NULL when none did). */
+static json_t *permission_problem(const struct nr_peer *peer, const char *method,
+				  const json_t *params, enum nr_class cls, const char *why)
+{
+	char reason[256];
+	char *value;
+	json_t *data;
+
+	if (nr_policy_allows(peer, cls))
+		return NULL;
+	value = why ? json_dumps(json_object_get(params, why), JSON_ENCODE_ANY) : NULL;
+	data = json_pack("{s:i, s:s}", "uid", (int)peer->uid, "class", nr_class_name(cls));
+	if (why)
+		json_object_set_new(data, "param", json_sprintf("params.%s", why));
+	snprintf(reason, sizeof(reason),
+		 "%s%s%s%s%s is a %s call; this peer may make read calls only", method,
+		 why ? " with " : "", why ? why : "", value ? " " : "", value ? value : "",
+		 nr_class_name(cls));
+	free(value);
+	return nr_rpc_error_object(NR_E_PERMISSION_DENIED, reason, data);
 }
 
 static void dispatch(struct nr_session *session, json_t *req, struct nr_batch *batch)
@@ -486,6 +511,8 @@ static void dispatch(struct nr_session *session, json_t *req, struct nr_batch *b
 	const struct nr_method *m;
 	json_t *params, *error;
 	struct nr_call *call;
+	enum nr_class cls;
+	const char *why = NULL;
 
 	svc->stats.requests++;
 	svc->stats.notifications += notification;
@@ -503,13 +530,13 @@ static void dispatch(struct nr_session *session, json_t *req, struct nr_batch *b
 						  json_pack("{s:s}", "method", name)));
 	params = json_object_get(req, "params");
 	params = json_incref(params ? params : svc->no_params);
+	/* Authorization goes by what this call does: its params may raise the
+	 * method's class (rae: false clears an event). */
 	error = params_problem(svc, sm, params);
-	if (!error && !nr_policy_allows(&session->peer, m->cls))
-		error = nr_rpc_error_object(
-		    NR_E_PERMISSION_DENIED, "this peer may call read methods only",
-		    json_pack("{s:i, s:s}", "uid", (int)session->peer.uid, "class",
-			      m->cls == NR_CLASS_WRITE ? "write" : "destructive"));
-	if (error && m->cls != NR_CLASS_READ)
+	cls = error ? m->cls : nr_schema_call_class(svc->schema, sm, params, &why);
+	if (!error)
+		error = permission_problem(&session->peer, name, params, cls, why);
+	if (error && cls != NR_CLASS_READ)
 		audit(svc, &session->peer, name, params,
 		      (int)json_integer_value(json_object_get(error, "code")));
 	if (error) {
@@ -522,6 +549,7 @@ static void dispatch(struct nr_session *session, json_t *req, struct nr_batch *b
 	if (!call)
 		return reject(session, batch, id, notification,
 			      nr_rpc_error_object(NR_E_INTERNAL, "out of memory", NULL));
+	call->cls = cls;
 	error = device_problem(call, sm);
 	if (error)
 		return nr_call_error(call, error);

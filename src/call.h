@@ -62,6 +62,7 @@ struct nr_call {
 	struct nr_peer peer;	    /* who asked, kept for the audit log */
 	struct nr_service *svc;
 	const struct nr_method *method;
+	enum nr_class cls;   /* effective: the method's, raised by its params */
 	size_t method_index; /* into the schema's method list, for stats */
 	json_t *id;	     /* NULL for a notification */
 	json_t *params;	     /* validated */

@@ -135,7 +135,10 @@ def test_ns_create_attach_format_detach_delete(d, c, validate_result):
     # The controller reports the change in its Changed Namespace List.
     changed = c.call("nvme.changed_ns_list", device="sim0")
     assert 3 in changed["nsid_list"] and changed["overflow"] is False
-    assert c.call("nvme.changed_ns_list", device="sim0")["nsid_list"] == []  # read clears it
+    # A plain read retains the event (rae defaults to true); rae: false (a
+    # write-class call, audited) reads and clears it.
+    assert c.call("nvme.changed_ns_list", device="sim0", rae=False) == changed
+    assert c.call("nvme.changed_ns_list", device="sim0")["nsid_list"] == []
 
     # Format to 512-byte blocks: the same bytes, eight times the blocks.
     lbafs = c.nvme_id_ns(device="sim0n3")
@@ -159,8 +162,8 @@ def test_ns_create_attach_format_detach_delete(d, c, validate_result):
         == [1, 2]
     log = [l for l in d.stderr_text().splitlines() if "audit:" in l]
     methods = [l.split("method=")[1].split()[0] for l in log]
-    assert methods == ["nvme.ns_create", "nvme.ns_attach", "nvme.format", "nvme.ns_detach",
-                       "nvme.ns_delete"], log
+    assert methods == ["nvme.ns_create", "nvme.ns_attach", "nvme.changed_ns_list",
+                       "nvme.format", "nvme.ns_detach", "nvme.ns_delete"], log
     assert all(l.endswith("outcome=ok") for l in log), log
 
 
