@@ -251,6 +251,21 @@ void nr_call_fail(struct nr_call *call, int code, const char *fmt, ...)
 	nr_call_error(call, nr_rpc_error_object(code, reason, NULL));
 }
 
+bool nr_call_batch_queued_on(const struct nr_call *call, const struct nr_ctrl *ctrl)
+{
+	const struct nr_call *other;
+
+	if (!call->batch || !call->session)
+		return false;
+	/* Newest first: the batch's previous element is usually next in line. */
+	for (other = call->session->calls; other; other = other->session_next) {
+		if (other != call && other->batch == call->batch && other->queued_on == ctrl &&
+		    (other->state == NR_CALL_QUEUED || other->state == NR_CALL_RUNNING))
+			return true;
+	}
+	return false;
+}
+
 bool nr_call_ended(const struct nr_call *call)
 {
 	return call->state == NR_CALL_ENDED;

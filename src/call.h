@@ -148,6 +148,12 @@ bool nr_call_backlogged(const struct nr_call *call);
 /* Pauses until the peer drains, then calls @resume. */
 void nr_call_pause(struct nr_call *call, void (*resume)(struct nr_call *call));
 
+/*
+ * Whether another element of @call's batch is waiting or running on @ctrl's
+ * FIFO: the batch already holds its place under --max-queue. Loop thread.
+ */
+bool nr_call_batch_queued_on(const struct nr_call *call, const struct nr_ctrl *ctrl);
+
 /* Whether the call has ended (answered, cancelled, timed out, orphaned). */
 bool nr_call_ended(const struct nr_call *call);
 
