@@ -205,7 +205,7 @@ static void call_end(struct nr_call *call, const char *key, json_t *value, bool 
 		json_decref(value);
 		return;
 	}
-	if (call->method->cls != NR_CLASS_READ)
+	if (call->cls != NR_CLASS_READ)
 		audit(call->svc, &call->peer, call->method->name, call->params,
 		      !key     ? NR_E_CANCELLED /* the peer went away */
 		      : failed ? (int)json_integer_value(json_object_get(value, "code"))
@@ -250,6 +250,21 @@ void nr_call_fail(struct nr_call *call, int code, const char *fmt, ...)
 	vsnprintf(reason, sizeof(reason), fmt, ap);
 	va_end(ap);
 	nr_call_error(call, nr_rpc_error_object(code, reason, NULL));
+}
+
+bool nr_call_batch_queued_on(const struct nr_call *call, const struct nr_ctrl *ctrl)
+{
+	const struct nr_call *other;
+
+	if (!call->batch || !call->session)
+		return false;
+	/* Newest first: the batch's previous element is usually next in line. */
+	for (other = call->session->calls; other; other = other->session_next) {
+		if (other != call && other->batch == call->batch && other->queued_on == ctrl &&
+		    (other->state == NR_CALL_QUEUED || other->state == NR_CALL_RUNNING))
+			return true;
+	}
+	return false;
 }
 
 bool nr_call_ended(const struct nr_call *call)
@@ -376,11 +391,6 @@ static const char *envelope_problem(const json_t *req)
 	return NULL;
 }
 
-static json_t *invalid_params(const char *field, const char *reason)
-{
-	return nr_rpc_error_object(NR_E_INVALID_PARAMS, reason, json_pack("{s:s}", "field", field));
-}
-
 /*
  * Whether a string in @value (at JSON path @path, @len bytes long in a
  * buffer of @cap) holds U+0000; @path then names it. The framer bounds the
@@ -416,17 +426,18 @@ static json_t *params_problem(struct nr_service *svc, const struct nr_schema_met
 	char reason[256];
 
 	if (json_is_array(params))
-		return invalid_params("params", "positional parameters are not supported: pass "
-						"an object of named parameters");
+		return nr_rpc_error_invalid_params("params",
+						   "positional parameters are not supported: pass "
+						   "an object of named parameters");
 	if (!json_is_object(params))
-		return invalid_params("params", "must be an object");
+		return nr_rpc_error_invalid_params("params", "must be an object");
 	snprintf(field, sizeof(field), "params");
 	if (nul_in_strings(params, field, strlen(field), sizeof(field)))
-		return invalid_params(field, "must not contain U+0000");
+		return nr_rpc_error_invalid_params(field, "must not contain U+0000");
 	if (nr_schema_validate(svc->schema, sm->params_schema, params, "params", field,
 			       sizeof(field), reason, sizeof(reason)) == 0)
 		return NULL;
-	return invalid_params(field, reason);
+	return nr_rpc_error_invalid_params(field, reason);
 }
 
 static struct nr_call *call_new(struct nr_session *session, struct nr_batch *batch,
@@ -463,6 +474,7 @@ struct nr_call *nr_call_internal(struct nr_service *svc, const struct nr_call *p
 		return NULL;
 	call->svc = svc;
 	call->method = parent ? parent->method : NULL;
+	call->cls = parent ? parent->cls : NR_CLASS_READ;
 	call->method_index = parent ? parent->method_index : 0;
 	if (parent)
 		call->peer = parent->peer;
@@ -502,7 +514,7 @@ static json_t *device_problem(struct nr_call *call, const struct nr_schema_metho
 		    "the device's backend does not "
 		    "support this method",
 		    json_pack("{s:s}", "backend", call->dev.ctrl->ops->name));
-	if (call->method->cls == NR_CLASS_DESTRUCTIVE &&
+	if (call->cls == NR_CLASS_DESTRUCTIVE &&
 	    (!json_is_string(confirm) ||
 	     strcmp(json_string_value(confirm), call->dev.ctrl->sn) != 0))
 		return nr_rpc_error_object(NR_E_CONFIRMATION_REQUIRED,
@@ -523,6 +535,30 @@ static json_t *too_many_calls(const struct nr_service *svc)
 					     (json_int_t)svc->limits.max_calls));
 }
 
+/* Returns NULL when @peer may make a call of class @cls, else a new
+ * PermissionDenied error naming the class needed and the parameter of
+ * @params that raised the method's class to it (@why, NULL when none did). */
+static json_t *permission_problem(const struct nr_peer *peer, const char *method,
+				  const json_t *params, enum nr_class cls, const char *why)
+{
+	char reason[256];
+	char *value;
+	json_t *data;
+
+	if (nr_policy_allows(peer, cls))
+		return NULL;
+	value = why ? json_dumps(json_object_get(params, why), JSON_ENCODE_ANY) : NULL;
+	data = json_pack("{s:i, s:s}", "uid", (int)peer->uid, "class", nr_class_name(cls));
+	if (why)
+		json_object_set_new(data, "param", json_sprintf("params.%s", why));
+	snprintf(reason, sizeof(reason),
+		 "%s%s%s%s%s is a %s call; this peer may make read calls only", method,
+		 why ? " with " : "", why ? why : "", value ? " " : "", value ? value : "",
+		 nr_class_name(cls));
+	free(value);
+	return nr_rpc_error_object(NR_E_PERMISSION_DENIED, reason, data);
+}
+
 static void dispatch(struct nr_session *session, json_t *req, struct nr_batch *batch)
 {
 	struct nr_service *svc = session->svc;
@@ -534,6 +570,8 @@ static void dispatch(struct nr_session *session, json_t *req, struct nr_batch *b
 	const struct nr_method *m;
 	json_t *params, *error;
 	struct nr_call *call;
+	enum nr_class cls;
+	const char *why = NULL;
 
 	svc->stats.requests++;
 	svc->stats.notifications += notification;
@@ -557,13 +595,13 @@ static void dispatch(struct nr_session *session, json_t *req, struct nr_batch *b
 						  json_pack("{s:s}", "method", name)));
 	params = json_object_get(req, "params");
 	params = json_incref(params ? params : svc->no_params);
+	/* Authorization goes by what this call does: its params may raise the
+	 * method's class (rae: false clears an event). */
 	error = params_problem(svc, sm, params);
-	if (!error && !nr_policy_allows(&session->peer, m->cls))
-		error = nr_rpc_error_object(
-		    NR_E_PERMISSION_DENIED, "this peer may call read methods only",
-		    json_pack("{s:i, s:s}", "uid", (int)session->peer.uid, "class",
-			      m->cls == NR_CLASS_WRITE ? "write" : "destructive"));
-	if (error && m->cls != NR_CLASS_READ)
+	cls = error ? m->cls : nr_schema_call_class(svc->schema, sm, params, &why);
+	if (!error)
+		error = permission_problem(&session->peer, name, params, cls, why);
+	if (error && cls != NR_CLASS_READ)
 		audit(svc, &session->peer, name, params,
 		      (int)json_integer_value(json_object_get(error, "code")));
 	if (error) {
@@ -576,6 +614,7 @@ static void dispatch(struct nr_session *session, json_t *req, struct nr_batch *b
 	if (!call)
 		return reject(session, batch, id, notification,
 			      nr_rpc_error_object(NR_E_INTERNAL, "out of memory", NULL));
+	call->cls = cls;
 	error = device_problem(call, sm);
 	if (error)
 		return nr_call_error(call, error);

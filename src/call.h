@@ -63,6 +63,7 @@ struct nr_call {
 	struct nr_peer peer;	    /* who asked, kept for the audit log */
 	struct nr_service *svc;
 	const struct nr_method *method;
+	enum nr_class cls;   /* effective: the method's, raised by its params */
 	size_t method_index; /* into the schema's method list, for stats */
 	json_t *id;	     /* NULL for a notification */
 	json_t *params;	     /* validated */
@@ -148,6 +149,12 @@ int nr_call_stream_send(struct nr_call *call, char *text, size_t len);
 bool nr_call_backlogged(const struct nr_call *call);
 /* Pauses until the peer drains, then calls @resume. */
 void nr_call_pause(struct nr_call *call, void (*resume)(struct nr_call *call));
+
+/*
+ * Whether another element of @call's batch is waiting or running on @ctrl's
+ * FIFO: the batch already holds its place under --max-queue. Loop thread.
+ */
+bool nr_call_batch_queued_on(const struct nr_call *call, const struct nr_ctrl *ctrl);
 
 /* Whether the call has ended (answered, cancelled, timed out, orphaned). */
 bool nr_call_ended(const struct nr_call *call);

@@ -242,6 +242,11 @@ json_t *nr_json_u64(uint64_t value)
 	return json_integer((json_int_t)value);
 }
 
+json_t *nr_json_u32_sentinel(uint32_t value)
+{
+	return json_integer(value == UINT32_MAX ? -1 : (json_int_t)value);
+}
+
 /* Returns a new decimal string of the 128-bit little-endian value. */
 json_t *nr_json_u128(const uint8_t le[16])
 {

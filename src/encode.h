@@ -6,7 +6,11 @@
  *  - every other field is a JSON integer; a 64-bit field holding all ones
  *    (0xFFFFFFFFFFFFFFFF: a full zone's write pointer, "no limit") is -1,
  *    and any other value above 2^63-1 is its two's complement, so the bits
- *    are always recovered with `value & 0xFFFFFFFFFFFFFFFF`.
+ *    are always recovered with `value & 0xFFFFFFFFFFFFFFFF`;
+ *  - a 32-bit field whose all-ones value is a sentinel, not a quantity
+ *    (0xFFFFFFFF: ZNS MAR / MOR "no limit", a sanitize estimate "not
+ *    reported"), is -1 too, through nr_json_u32_sentinel, as nvme-cli
+ *    prints mar and mor. Other 32-bit fields are their unsigned value.
  * Every function returns a new reference, or NULL on allocation failure;
  * called on the loop thread.
  */
@@ -18,6 +22,9 @@
 #include <stdint.h>
 
 json_t *nr_json_u64(uint64_t value);
+/* A 32-bit field whose all-ones value means "no limit" or "not reported":
+ * -1 for 0xFFFFFFFF, else the value. */
+json_t *nr_json_u32_sentinel(uint32_t value);
 json_t *nr_json_u128(const uint8_t le[16]);
 /* A space-padded ASCII identifier (sn, mn, fr, subnqn) with trailing spaces
  * and NULs removed. */

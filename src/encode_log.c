@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "encode_log.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -8,12 +9,25 @@
 
 #define COUNT(table) (sizeof(table) / sizeof((table)[0]))
 
-/* A little-endian unsigned field of @size bytes at @offset, with its key. */
+/* A little-endian unsigned field of @size bytes at @offset, with its key;
+ * @sentinel: a 32-bit field whose all-ones value means "no limit" or "not
+ * reported", encoded -1 (encode.h). */
 struct log_field {
 	const char *name;
 	uint16_t offset;
 	uint8_t size;
+	bool sentinel;
 };
+
+#define FIELD(name, offset, size)                                                                  \
+	{                                                                                          \
+		name, offset, size, false                                                          \
+	}
+/* A 32-bit field whose all ones is a sentinel ("no limit", "not reported"). */
+#define NO_LIMIT32(name, offset)                                                                   \
+	{                                                                                          \
+		name, offset, 4, true                                                              \
+	}
 
 static uint64_t le_at(const uint8_t *buf, size_t offset, size_t size)
 {
@@ -30,7 +44,9 @@ static int put_fields(json_t *obj, const uint8_t *base, const struct log_field *
 {
 	for (size_t i = 0; i < count; i++) {
 		uint64_t v = le_at(base, fields[i].offset, fields[i].size);
-		if (json_object_set_new_nocheck(obj, fields[i].name, nr_json_u64(v)))
+		json_t *value =
+		    fields[i].sentinel ? nr_json_u32_sentinel((uint32_t)v) : nr_json_u64(v);
+		if (json_object_set_new_nocheck(obj, fields[i].name, value))
 			return -1;
 	}
 	return 0;
@@ -49,18 +65,18 @@ static json_t *finish(json_t *obj, int failed)
 /* Error Information log entry, Figure "Error Information Log Entry". The
  * status field's bit 0 is the phase tag, split off as nvme-cli does. */
 static const struct log_field error_head[] = {
-    {"error_count", 0, 8},
-    {"sqid", 8, 2},
-    {"cmdid", 10, 2},
+    FIELD("error_count", 0, 8),
+    FIELD("sqid", 8, 2),
+    FIELD("cmdid", 10, 2),
 };
 static const struct log_field error_tail[] = {
-    {"parm_error_location", 14, 2},
-    {"lba", 16, 8},
-    {"nsid", 24, 4},
-    {"vs", 28, 1},
-    {"trtype", 29, 1},
-    {"cs", 32, 8},
-    {"trtype_spec_info", 40, 2},
+    FIELD("parm_error_location", 14, 2),
+    FIELD("lba", 16, 8),
+    FIELD("nsid", 24, 4),
+    FIELD("vs", 28, 1),
+    FIELD("trtype", 29, 1),
+    FIELD("cs", 32, 8),
+    FIELD("trtype_spec_info", 40, 2),
 };
 
 static json_t *error_entry(const uint8_t *e)
@@ -143,8 +159,8 @@ json_t *nr_enc_effects_log(const uint8_t *buf, uint8_t csi)
 
 /* Self-test Result data structure, 28 bytes from byte 4 of the log. */
 static const struct log_field st_result_fields[] = {
-    {"segment", 1, 1}, {"vdi", 2, 1},  {"poh", 4, 8}, {"nsid", 12, 4},
-    {"flba", 16, 8},   {"sct", 24, 1}, {"sc", 25, 1}, {"vs", 26, 2},
+    FIELD("segment", 1, 1), FIELD("vdi", 2, 1),	 FIELD("poh", 4, 8), FIELD("nsid", 12, 4),
+    FIELD("flba", 16, 8),   FIELD("sct", 24, 1), FIELD("sc", 25, 1), FIELD("vs", 26, 2),
 };
 
 static json_t *st_result(const uint8_t *r)
@@ -181,17 +197,18 @@ const char *nr_sanitize_status_name(unsigned status)
 	return status < COUNT(sanitize_status_names) ? sanitize_status_names[status] : "reserved";
 }
 
-/* Sanitize Status log, nvme-cli's keys for the estimated times. */
+/* Sanitize Status log, nvme-cli's keys for the estimated times; an
+ * estimate of FFFFFFFFh is "no time period reported" (-1). */
 static const struct log_field sanitize_fields[] = {
-    {"sprog", 0, 2},
-    {"sstat", 2, 2},
-    {"cdw10_info", 4, 4},
-    {"time_over_write", 8, 4},
-    {"time_block_erase", 12, 4},
-    {"time_crypto_erase", 16, 4},
-    {"time_over_write_no_dealloc", 20, 4},
-    {"time_block_erase_no_dealloc", 24, 4},
-    {"time_crypto_erase_no_dealloc", 28, 4},
+    FIELD("sprog", 0, 2),
+    FIELD("sstat", 2, 2),
+    FIELD("cdw10_info", 4, 4),
+    NO_LIMIT32("time_over_write", 8),
+    NO_LIMIT32("time_block_erase", 12),
+    NO_LIMIT32("time_crypto_erase", 16),
+    NO_LIMIT32("time_over_write_no_dealloc", 20),
+    NO_LIMIT32("time_block_erase_no_dealloc", 24),
+    NO_LIMIT32("time_crypto_erase_no_dealloc", 28),
 };
 
 json_t *nr_enc_sanitize_log(const uint8_t *buf)
@@ -316,12 +333,15 @@ json_t *nr_enc_zns_id_ctrl(const uint8_t *buf)
 	return json_pack("{s:i}", "zasl", buf[0]);
 }
 
-/* ZNS Identify Namespace, nvme-cli's keys and order. */
+/* ZNS Identify Namespace, nvme-cli's keys and order; MAR and MOR of
+ * FFFFFFFFh are "no limit" (-1, as nvme-cli prints them). */
 static const struct log_field zns_ns_fields[] = {
-    {"zoc", 0, 2},	{"ozcs", 2, 2},	   {"mar", 4, 4},     {"mor", 8, 4},
-    {"rrl", 12, 4},	{"frl", 16, 4},	   {"rrl1", 20, 4},   {"rrl2", 24, 4},
-    {"rrl3", 28, 4},	{"frl1", 32, 4},   {"frl2", 36, 4},   {"frl3", 40, 4},
-    {"numzrwa", 44, 4}, {"zrwafg", 48, 2}, {"zrwasz", 50, 2}, {"zrwacap", 52, 1},
+    FIELD("zoc", 0, 2),	     FIELD("ozcs", 2, 2),    NO_LIMIT32("mar", 4),
+    NO_LIMIT32("mor", 8),    FIELD("rrl", 12, 4),    FIELD("frl", 16, 4),
+    FIELD("rrl1", 20, 4),    FIELD("rrl2", 24, 4),   FIELD("rrl3", 28, 4),
+    FIELD("frl1", 32, 4),    FIELD("frl2", 36, 4),   FIELD("frl3", 40, 4),
+    FIELD("numzrwa", 44, 4), FIELD("zrwafg", 48, 2), FIELD("zrwasz", 50, 2),
+    FIELD("zrwacap", 52, 1),
 };
 
 #define ZNS_LBAFE_OFFSET 2816u

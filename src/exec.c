@@ -105,8 +105,12 @@ int nr_exec_submit(struct nr_call *call, struct nr_ctrl *ctrl, nr_work_fn work, 
 		return -ECANCELED;
 	if (ctrl->gone)
 		return -ENODEV; /* a rescan found it removed */
-	/* A stream's next chunk is not a new call: it is not refused. */
-	if (!continuing && q->waiting + q->running >= call->svc->limits.max_queue)
+	/* A stream's next chunk is not a new call: it is not refused. Nor is
+	 * a batch element when another of its batch is queued here: a batch is
+	 * one request, holding one place in the bound, so its elements are not
+	 * refused for each other's sake (--max-batch bounds their number). */
+	if (!continuing && q->waiting + q->running >= call->svc->limits.max_queue &&
+	    !nr_call_batch_queued_on(call, ctrl))
 		return -EBUSY;
 	if (ctrl->ops->admit && (rc = ctrl->ops->admit(ctrl->backend_ctrl)) != 0)
 		return rc;

@@ -31,7 +31,8 @@ typedef void (*nr_done_fn)(struct nr_call *call, int rc);
 /*
  * Queues @call's next piece of work on @ctrl's FIFO, with the per-command
  * timeout armed when it starts. Returns 0, -EBUSY when the device already
- * has max_queue calls waiting, -ECANCELED when the call has ended, or
+ * has max_queue calls waiting (elements of a batch already queued there
+ * count as one), -ECANCELED when the call has ended, or
  * -ENODEV when a rescan dropped the controller.
  * Loop thread.
  */

@@ -58,6 +58,9 @@ void nr_refresh_answer(struct nr_call *call, json_t *result);
 /* Parameter helpers; the schema has range-checked every value. */
 uint64_t nr_param_u64(const struct nr_call *call, const char *key, uint64_t fallback);
 bool nr_param_bool(const struct nr_call *call, const char *key);
+/* Get Log Page's Retain Asynchronous Event: true unless params.rae is false.
+ * A read-class call never clears an event; rae: false makes it write-class. */
+bool nr_param_rae(const struct nr_call *call);
 /* The params' nsid, else the namespace's own, else @fallback. */
 uint32_t nr_param_nsid(const struct nr_call *call, uint32_t fallback);
 /* Index of @key's string value in @names (@count entries, NULL holes

@@ -201,6 +201,11 @@ bool nr_param_bool(const struct nr_call *call, const char *key)
 	return json_is_true(json_object_get(call->params, key));
 }
 
+bool nr_param_rae(const struct nr_call *call)
+{
+	return !json_is_false(json_object_get(call->params, "rae"));
+}
+
 uint32_t nr_param_nsid(const struct nr_call *call, uint32_t fallback)
 {
 	json_t *nsid = json_object_get(call->params, "nsid");

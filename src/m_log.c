@@ -3,6 +3,9 @@
  * Log pages: decoded (error, firmware slot, effects, self-test, sanitize,
  * changed namespaces) and raw (nvme.get_log, telemetry, persistent event),
  * the raw ones read in chunks no larger than MDTS and streamed as base64.
+ * They set Retain Asynchronous Event: reading a log is not acknowledging its
+ * event. Only nvme.get_log and the changed lists clear one, when asked to
+ * with rae: false (a write-class call).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -47,7 +50,7 @@ void nr_m_nvme_error_log(struct nr_call *call)
 {
 	uint64_t supported = (uint64_t)call->dev.ctrl->elpe + 1;
 	uint64_t entries = nr_param_u64(call, "entries", supported);
-	struct nr_log_args args = {.lid = NVME_LOG_LID_ERROR, .nsid = NSID_ALL};
+	struct nr_log_args args = {.lid = NVME_LOG_LID_ERROR, .nsid = NSID_ALL, .rae = true};
 
 	if (entries > supported)
 		entries = supported;
@@ -62,7 +65,7 @@ static json_t *fw_encode(struct nr_call *call, struct nr_job *job)
 
 void nr_m_nvme_fw_log(struct nr_call *call)
 {
-	struct nr_log_args args = {.lid = NVME_LOG_LID_FW_SLOT, .nsid = NSID_ALL};
+	struct nr_log_args args = {.lid = NVME_LOG_LID_FW_SLOT, .nsid = NSID_ALL, .rae = true};
 
 	decoded_log(call, &args, NR_FW_LOG_SIZE, fw_encode, "Firmware Slot Information log");
 }
@@ -76,6 +79,7 @@ void nr_m_nvme_effects_log(struct nr_call *call)
 {
 	struct nr_log_args args = {.lid = NVME_LOG_LID_CMD_EFFECTS,
 				   .nsid = NSID_ALL,
+				   .rae = true,
 				   .csi = (uint8_t)nr_param_u64(call, "csi", NR_CSI_NVM)};
 
 	if (!(call->dev.ctrl->lpa & LPA_EFFECTS))
@@ -94,7 +98,8 @@ static json_t *self_test_encode(struct nr_call *call, struct nr_job *job)
 
 void nr_m_nvme_self_test_log(struct nr_call *call)
 {
-	struct nr_log_args args = {.lid = NVME_LOG_LID_DEVICE_SELF_TEST, .nsid = NSID_ALL};
+	struct nr_log_args args = {
+	    .lid = NVME_LOG_LID_DEVICE_SELF_TEST, .nsid = NSID_ALL, .rae = true};
 
 	if (!(call->dev.ctrl->oacs & OACS_SELF_TEST))
 		return nr_call_unsupported(call, "the controller does not support device self-test",
@@ -109,7 +114,7 @@ static json_t *sanitize_encode(struct nr_call *call, struct nr_job *job)
 
 void nr_m_nvme_sanitize_log(struct nr_call *call)
 {
-	struct nr_log_args args = {.lid = NVME_LOG_LID_SANITIZE, .nsid = NSID_ALL};
+	struct nr_log_args args = {.lid = NVME_LOG_LID_SANITIZE, .nsid = NSID_ALL, .rae = true};
 
 	if ((call->dev.ctrl->sanicap & 7u) == 0)
 		return nr_call_unsupported(call, "the controller does not support sanitize",
@@ -125,7 +130,7 @@ static json_t *changed_encode(struct nr_call *call, struct nr_job *job)
 void nr_m_nvme_changed_ns_list(struct nr_call *call)
 {
 	struct nr_log_args args = {
-	    .lid = NVME_LOG_LID_CHANGED_NS, .nsid = NSID_ALL, .rae = nr_param_bool(call, "rae")};
+	    .lid = NVME_LOG_LID_CHANGED_NS, .nsid = NSID_ALL, .rae = nr_param_rae(call)};
 
 	decoded_log(call, &args, NR_CHANGED_NS_LOG_SIZE, changed_encode,
 		    "Changed Namespace List log");
@@ -346,7 +351,7 @@ void nr_m_nvme_get_log(struct nr_call *call)
 	    .lid = (uint8_t)nr_param_u64(call, "lid", 0),
 	    .lsp = (uint8_t)nr_param_u64(call, "lsp", 0),
 	    .lsi = (uint16_t)nr_param_u64(call, "lsi", 0),
-	    .rae = nr_param_bool(call, "rae"),
+	    .rae = nr_param_rae(call),
 	    .csi = (uint8_t)nr_param_u64(call, "csi", 0),
 	    .nsid = nr_param_nsid(call, NSID_ALL),
 	    .offset = nr_param_u64(call, "offset", 0),
@@ -395,6 +400,7 @@ void nr_m_nvme_telemetry_log(struct nr_call *call)
 		return;
 	r->args.lid = host ? NVME_LOG_LID_TELEMETRY_HOST : NVME_LOG_LID_TELEMETRY_CTRL;
 	r->args.nsid = NSID_ALL;
+	r->args.rae = true;
 	r->hdr_lsp = host && nr_param_bool(call, "create") ? 1 : 0;
 	r->measure = telemetry_measure;
 	rawlog_start(call, r);
@@ -420,7 +426,7 @@ static json_t *pel_release_encode(struct nr_call *call, struct nr_job *job)
 void nr_m_nvme_persistent_event_log(struct nr_call *call)
 {
 	int action = nr_param_enum(call, "action", pel_actions, 3, 0);
-	struct nr_log_args release = {.lid = NVME_LOG_LID_PERSISTENT_EVENT, .lsp = 2};
+	struct nr_log_args release = {.lid = NVME_LOG_LID_PERSISTENT_EVENT, .lsp = 2, .rae = true};
 	struct rawlog *r;
 
 	if (!(call->dev.ctrl->lpa & LPA_PEL))
@@ -433,6 +439,7 @@ void nr_m_nvme_persistent_event_log(struct nr_call *call)
 	if (!r)
 		return;
 	r->args.lid = NVME_LOG_LID_PERSISTENT_EVENT;
+	r->args.rae = true;
 	r->hdr_lsp = (uint8_t)action;
 	r->measure = pel_measure;
 	rawlog_start(call, r);

@@ -8,14 +8,14 @@
 #include "encode.h"
 #include "passthru.h"
 #include "handlers.h"
+#include "nvme_cmd_admin.h"
 #include "rpc_error.h"
 
 #define NSID_ALL 0xffffffffu
 
 void nr_call_invalid(struct nr_call *call, const char *field, const char *reason)
 {
-	nr_call_error(call, nr_rpc_error_object(NR_E_INVALID_PARAMS, reason,
-						json_pack("{s:s}", "field", field)));
+	nr_call_error(call, nr_rpc_error_invalid_params(field, reason));
 }
 
 bool nr_call_fail_cmd(struct nr_call *call, int rc, const struct nr_cmd *cmd, const char *what)
@@ -217,11 +217,13 @@ void nr_m_nvme_smart_log(struct nr_call *call)
 {
 	uint32_t nsid =
 	    json_object_get(call->params, "nsid") ? call_nsid(call, NSID_ALL) : NSID_ALL;
+	struct nr_log_args args = {.lid = NR_LID_SMART, .nsid = nsid, .rae = true};
 	struct nr_single *single =
 	    nr_single_new(call, sizeof(struct nvme_smart_log), smart_encode, "SMART log");
 
 	if (!single)
 		return;
-	nr_cmd_get_log(&single->cmd, NR_LID_SMART, nsid, 0, single->buf, single->buf_len);
+	/* RAE: a read-class call leaves a SMART / Health Status event in place. */
+	nr_cmd_get_log_page(&single->cmd, &args, single->buf, (uint32_t)single->buf_len);
 	nr_single_submit(call);
 }

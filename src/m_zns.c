@@ -447,7 +447,7 @@ void nr_m_zns_changed_zones(struct nr_call *call)
 	if (!require_zoned(call))
 		return;
 	args.nsid = call->dev.ns->nsid;
-	args.rae = json_is_true(json_object_get(call->params, "rae"));
+	args.rae = nr_param_rae(call);
 	single = nr_single_new(call, 4096, changed_zones_encode, "Changed Zone List log");
 	if (!single)
 		return;

@@ -67,6 +67,14 @@ json_t *nr_rpc_error_object(int code, const char *reason, json_t *data)
 	return json_pack("{s:i, s:s, s:o}", "code", code, "message", message, "data", data);
 }
 
+json_t *nr_rpc_error_invalid_params(const char *field, const char *reason)
+{
+	char text[512];
+
+	snprintf(text, sizeof(text), "%s: %s", field, reason);
+	return nr_rpc_error_object(NR_E_INVALID_PARAMS, text, json_pack("{s:s}", "field", field));
+}
+
 struct errno_map {
 	int err;
 	int code;

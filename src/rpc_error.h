@@ -38,6 +38,14 @@ const char *nr_rpc_code_name(int code);
 json_t *nr_rpc_error_object(int code, const char *reason, json_t *data);
 
 /*
+ * The InvalidParams (-32602) error for the parameter at JSON path @field
+ * ("params.device"): data.field is @field, and the message and data.reason
+ * read "<field>: <reason>", so a reader of either knows which parameter.
+ * Returns a new reference.
+ */
+json_t *nr_rpc_error_invalid_params(const char *field, const char *reason);
+
+/*
  * Maps an internal -errno to the JSON-RPC error for a device call: -ETIMEDOUT
  * to Timeout, -ENODEV/-ENOENT to DeviceNotFound, -EBUSY to DeviceBusy,
  * -EOPNOTSUPP to NotSupported, -ECANCELED to Cancelled, -ENOMEM to Internal,

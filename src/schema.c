@@ -215,6 +215,78 @@ fail:
 	return NULL;
 }
 
+const char *nr_class_name(enum nr_class cls)
+{
+	return (size_t)cls < sizeof(class_names) / sizeof(class_names[0]) ? class_names[cls] : "?";
+}
+
+/* Checks one parameter's x-class-if: each key a class above the method's,
+ * each value a schema the validator implements. */
+static int class_if_check(struct nr_schema *schema, const struct nr_schema_method *m,
+			  const json_t *class_if, char *err, size_t err_len)
+{
+	const char *name;
+	json_t *when;
+	enum nr_class cls;
+
+	json_object_foreach ((json_t *)class_if, name, when) {
+		if (parse_class(name, &cls) != 0 || cls <= m->cls) {
+			snprintf(err, err_len, "method %s: x-class-if %s is not a class above %s",
+				 m->name, name, class_names[m->cls]);
+			return -EINVAL;
+		}
+		if (check_node(schema, when, 0, err, err_len) != 0)
+			return -EINVAL;
+	}
+	return 0;
+}
+
+/* Gathers the params' x-class-if into m->class_if (NULL when none). */
+static int class_if_load(struct nr_schema *schema, struct nr_schema_method *m, const json_t *params,
+			 char *err, size_t err_len)
+{
+	size_t i;
+	json_t *param;
+
+	json_array_foreach (params, i, param) {
+		json_t *class_if = json_object_get(param, "x-class-if");
+		if (!class_if)
+			continue;
+		if (!json_is_object(class_if) || class_if_check(schema, m, class_if, err, err_len))
+			return -EINVAL;
+		if (!m->class_if)
+			m->class_if = json_object();
+		json_object_set(m->class_if, json_string_value(json_object_get(param, "name")),
+				class_if);
+	}
+	return 0;
+}
+
+enum nr_class nr_schema_call_class(struct nr_schema *schema, const struct nr_schema_method *m,
+				   const json_t *params, const char **why)
+{
+	enum nr_class cls = m->cls, when_cls;
+	char field[128], reason[128];
+	const char *name, *class_name;
+	json_t *class_if, *when;
+
+	if (why)
+		*why = NULL;
+	json_object_foreach (m->class_if, name, class_if) {
+		const json_t *value = json_object_get(params, name);
+		json_object_foreach (class_if, class_name, when) {
+			if (!value || parse_class(class_name, &when_cls) != 0 || when_cls <= cls ||
+			    nr_schema_validate(schema, when, value, name, field, sizeof(field),
+					       reason, sizeof(reason)) != 0)
+				continue;
+			cls = when_cls;
+			if (why)
+				*why = name;
+		}
+	}
+	return cls;
+}
+
 static int method_load(struct nr_schema *schema, const json_t *obj, struct nr_schema_method *m,
 		       char *err, size_t err_len)
 {
@@ -232,6 +304,8 @@ static int method_load(struct nr_schema *schema, const json_t *obj, struct nr_sc
 		snprintf(err, err_len, "method %s: malformed params", m->name);
 		return -EINVAL;
 	}
+	if (class_if_load(schema, m, json_object_get(obj, "params"), err, err_len))
+		return -EINVAL;
 	return check_node(schema, m->params_schema, 0, err, err_len);
 }
 
@@ -273,8 +347,10 @@ void nr_schema_free(struct nr_schema *schema)
 {
 	if (!schema)
 		return;
-	for (size_t i = 0; i < schema->method_count; i++)
+	for (size_t i = 0; i < schema->method_count; i++) {
 		json_decref(schema->methods[i].params_schema);
+		json_decref(schema->methods[i].class_if);
+	}
 	for (size_t i = 0; i < schema->pattern_count; i++)
 		regfree(&schema->patterns[i].regex);
 	free(schema->methods);

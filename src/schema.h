@@ -23,6 +23,7 @@ struct nr_schema_method {
 	unsigned backends;     /* bit per backend: NR_BACKEND_BIT_* */
 	json_t *params_schema; /* owned: {type: object, properties, required, additionalProperties:
 				  false} */
+	json_t *class_if;      /* owned: param name -> its x-class-if {class: schema}, or NULL */
 };
 
 #define NR_BACKEND_BIT_SIM 0x1u
@@ -59,5 +60,19 @@ const struct nr_schema_method *nr_schema_method_at(const struct nr_schema *schem
 int nr_schema_validate(struct nr_schema *schema, const json_t *node, const json_t *value,
 		       const char *path, char *field, size_t field_len, char *reason,
 		       size_t reason_len);
+
+/*
+ * The effective class of a call of @m with @params (already validated): the
+ * method's x-class, raised by each parameter present whose value matches one
+ * of its x-class-if schemas ({"write": {"const": false}}). An absent
+ * parameter takes its default, which never raises the class. @why, when not
+ * NULL, gets the name of the parameter that raised it to the class returned
+ * (borrowed from the document) or NULL. Loop thread.
+ */
+enum nr_class nr_schema_call_class(struct nr_schema *schema, const struct nr_schema_method *m,
+				   const json_t *params, const char **why);
+
+/* "read", "write" or "destructive". */
+const char *nr_class_name(enum nr_class cls);
 
 #endif

@@ -57,6 +57,10 @@ static int check_type(struct vctx *v, const json_t *type, const json_t *value, c
 	if (json_is_string(type)) {
 		if (type_matches(json_string_value(type), value))
 			return 0;
+		/* The text loader reads integers past 64 bits as reals (rpc_text.h). */
+		if (strcmp(json_string_value(type), "integer") == 0 && json_is_real(value) &&
+		    (json_real_value(value) >= 0x1p63 || json_real_value(value) <= -0x1p63))
+			return fail(v, path, "must be an integer of at most 64 bits");
 		return fail(v, path, "must be %s, not %s", json_string_value(type), type_of(value));
 	}
 	json_array_foreach (type, i, item) {

@@ -59,6 +59,11 @@ def assemble(schema_dir):
                 sys.exit(f"{path}: missing {key}")
         if method["x-class"] not in CLASSES:
             sys.exit(f"{path}: x-class must be one of {CLASSES}")
+        # A parameter's value may raise the call's class: {"write": schema}.
+        for param in method.get("params", []):
+            for cls in param.get("x-class-if", {}):
+                if cls not in CLASSES:
+                    sys.exit(f"{path}: {param['name']}: x-class-if key {cls!r} is not a class")
         methods.append(method)
     doc["methods"] = methods
     for ref in refs(doc):

@@ -177,6 +177,48 @@ class Daemon:
         return self.proc.returncode
 
 
+# The child for as_nobody(). It imports only the standard library, and all of
+# it before dropping root: afterwards it may not be able to read the source
+# tree (a clone under /root), so it speaks raw JSON over the socket module.
+_NOBODY_CHILD = r"""
+import json, os, socket, sys
+path, texts = sys.argv[1], json.loads(sys.argv[2])
+os.setgroups([]); os.setgid(65534); os.setuid(65534)
+def answered(msg):
+    items = msg if isinstance(msg, list) else [msg]
+    return any(isinstance(m, dict) and "id" in m for m in items)
+replies = []
+with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+    s.settimeout(30)
+    s.connect(path)
+    f = s.makefile("rwb")
+    for msg in texts:
+        f.write(json.dumps(msg).encode() + b"\n")
+        f.flush()
+        replies.append(json.loads(f.readline()) if answered(msg) else None)
+print(json.dumps(replies))
+"""
+
+
+def as_nobody(socket_path, messages, timeout=60):
+    """Sends each of @messages (a request, notification or batch, as dicts and
+    lists) on one connection made as uid/gid 65534, in order, and returns the
+    parsed replies (None for what gets no reply). Needs root. The child runs
+    isolated (-I: no PYTHONPATH, no cwd) and never reads the source tree."""
+    out = subprocess.run([sys.executable, "-I", "-c", _NOBODY_CHILD, socket_path,
+                          json.dumps(messages)], capture_output=True, text=True,
+                         timeout=timeout, cwd="/")
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout)
+
+
+def rpc_outcome(resp):
+    """"result" for a result, else [code, data.name] of the error."""
+    if "result" in resp:
+        return "result"
+    return [resp["error"]["code"], resp["error"]["data"]["name"]]
+
+
 def _workdir():
     # World-traversable, so a client that drops to uid 65534 reaches the socket.
     path = tempfile.mkdtemp(prefix="nr-it-")

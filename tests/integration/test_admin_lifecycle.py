@@ -2,16 +2,12 @@
 following it; confirmation, permission and audit of every destructive method; device
 self-test and sanitize progressing over time (wait + stream)."""
 import base64
-import json
 import os
-import subprocess
-import sys
-import textwrap
 
 import pytest
 
 import nvmerpc
-from conftest import SIM_SN, SOURCE_DIR, assert_error, rpc, sim_json
+from conftest import SIM_SN, as_nobody, assert_error, rpc, rpc_outcome, sim_json
 
 # Fast long operations (docs/simulator.md: per-controller timing knobs).
 FAST = {"self_test_ms": {"short": 600, "extended": 1200}, "sanitize_ms": 800}
@@ -84,23 +80,6 @@ def test_destructive_needs_confirm(d, c, method, params):
     assert all(l.endswith("outcome=ConfirmationRequired") for l in audit), audit
 
 
-NOBODY = textwrap.dedent("""
-    import json, os, sys
-    os.setgroups([]); os.setgid(65534); os.setuid(65534)
-    import nvmerpc
-    calls = json.loads(sys.argv[2])
-    out = []
-    with nvmerpc.Client(sys.argv[1], timeout=20) as c:
-        for method, params in calls:
-            try:
-                c.call(method, **params)
-                out.append("allowed")
-            except nvmerpc.RpcError as e:
-                out.append([e.code, e.data.get("name")])
-        out.append(c.call("nvme.fw_log", device="sim0")["frs1"])
-    print(json.dumps(out))
-""")
-
 WRITES = [
     ("nvme.ns_create", {"device": "sim0", "nsze": 1024, "lba_size": 512}),
     ("nvme.ns_attach", {"device": "sim0", "nsid": 1}),
@@ -116,12 +95,10 @@ def test_non_root_peer_cannot_write_or_destroy(d, c):
              for m, p in DESTRUCTIVE + WRITES]
     before = state(c)
     feature = c.call("nvme.get_feature", device="sim0", fid=4)
-    env = dict(os.environ, PYTHONPATH=os.path.join(SOURCE_DIR, "clients", "python"))
-    out = subprocess.run([sys.executable, "-c", NOBODY, d.socket, json.dumps(calls)], env=env,
-                         capture_output=True, text=True, timeout=60, cwd="/")
-    assert out.returncode == 0, out.stderr
-    got = json.loads(out.stdout)
-    assert got == [[-32007, "PermissionDenied"]] * len(calls) + ["1.0"]
+    replies = as_nobody(d.socket, [rpc(m, id=i, **p) for i, (m, p) in enumerate(calls)] +
+                        [rpc("nvme.fw_log", id="fw", device="sim0")])
+    assert [rpc_outcome(r) for r in replies[:-1]] == [[-32007, "PermissionDenied"]] * len(calls)
+    assert replies[-1]["result"]["frs1"] == "1.0", replies[-1]
     assert state(c) == before
     assert c.call("nvme.get_feature", device="sim0", fid=4) == feature
     assert c.call("nvme.self_test_log", device="sim0")["current_operation"] == 0
@@ -158,7 +135,10 @@ def test_ns_create_attach_format_detach_delete(d, c, validate_result):
     # The controller reports the change in its Changed Namespace List.
     changed = c.call("nvme.changed_ns_list", device="sim0")
     assert 3 in changed["nsid_list"] and changed["overflow"] is False
-    assert c.call("nvme.changed_ns_list", device="sim0")["nsid_list"] == []  # read clears it
+    # A plain read retains the event (rae defaults to true); rae: false (a
+    # write-class call, audited) reads and clears it.
+    assert c.call("nvme.changed_ns_list", device="sim0", rae=False) == changed
+    assert c.call("nvme.changed_ns_list", device="sim0")["nsid_list"] == []
 
     # Format to 512-byte blocks: the same bytes, eight times the blocks.
     lbafs = c.nvme_id_ns(device="sim0n3")
@@ -182,8 +162,8 @@ def test_ns_create_attach_format_detach_delete(d, c, validate_result):
         == [1, 2]
     log = [l for l in d.stderr_text().splitlines() if "audit:" in l]
     methods = [l.split("method=")[1].split()[0] for l in log]
-    assert methods == ["nvme.ns_create", "nvme.ns_attach", "nvme.format", "nvme.ns_detach",
-                       "nvme.ns_delete"], log
+    assert methods == ["nvme.ns_create", "nvme.ns_attach", "nvme.changed_ns_list",
+                       "nvme.format", "nvme.ns_detach", "nvme.ns_delete"], log
     assert all(l.endswith("outcome=ok") for l in log), log
 
 

@@ -502,7 +502,8 @@ def test_number_beyond_64_bits_is_invalid_params_not_parse_error(daemon, value):
     with d.raw() as conn:
         conn.send(b'{"jsonrpc":"2.0","id":7,"method":"nvme.id_ns","params":'
                   b'{"device":"sim0","nsid":' + value + b'}}\n')
-        assert_error(conn.recv(), -32602, "InvalidParams", id=7, field="params.nsid")
+        data = assert_error(conn.recv(), -32602, "InvalidParams", id=7, field="params.nsid")
+        assert "64 bits" in data["reason"], data
 
 
 def test_id_beyond_64_bits_is_invalid_request(daemon):

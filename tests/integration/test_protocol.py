@@ -198,8 +198,12 @@ def test_null_id_is_answered(sim_daemon):
 ])
 def test_invalid_params(sim_daemon, method, params, field):
     with sim_daemon.raw() as conn:
-        assert_error(conn.call(rpc(method, id=11, params=params)), -32602, "InvalidParams",
-                     id=11, field=field)
+        resp = conn.call(rpc(method, id=11, params=params))
+    data = assert_error(resp, -32602, "InvalidParams", id=11, field=field)
+    # The message and the reason name the parameter (it was "Invalid params:
+    # is required" for a missing one).
+    assert f"Invalid params: {field}: " in resp["error"]["message"], resp
+    assert data["reason"].startswith(f"{field}: "), resp
 
 
 def test_error_response_has_no_result_and_is_one_line(sim_daemon):

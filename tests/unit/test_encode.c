@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "encode.h"
+#include "encode_log.h"
 #include "test_fixture.h"
 
 static const char *str_at(const json_t *obj, const char *key)
@@ -416,4 +417,29 @@ Test(encode, zone_text_equals_zone_object, .timeout = 30)
 			json_decref(object);
 		}
 	}
+}
+
+/* All-ones 32-bit sentinels were 4294967295 where nvme-cli 2.3 prints -1
+ * (zns id-ns mar / mor "no limit"); one less stays a number. */
+Test(encode, u32_no_limit_is_minus_one, .timeout = 30)
+{
+	uint8_t zns[4096] = {0}, sanitize[512] = {0};
+	json_t *obj = nr_json_u32_sentinel(UINT32_MAX);
+
+	cr_expect_eq(json_integer_value(obj), -1);
+	json_decref(obj);
+	memset(zns + 4, 0xff, 4);	/* MAR: no limit */
+	memset(zns + 8, 0xff, 3);	/* MOR: FFFFFEh, a number */
+	memset(zns + 12, 0xff, 4);	/* RRL: not a sentinel field */
+	memset(sanitize + 20, 0xff, 4); /* ETOND: not reported */
+	obj = nr_enc_zns_id_ns(zns, 0);
+	cr_expect_eq(json_integer_value(json_object_get(obj, "mar")), -1);
+	cr_expect_eq(json_integer_value(json_object_get(obj, "mor")), 0xffffff);
+	cr_expect_eq(json_integer_value(json_object_get(obj, "rrl")), 4294967295);
+	json_decref(obj);
+	obj = nr_enc_sanitize_log(sanitize);
+	cr_expect_eq(json_integer_value(json_object_get(obj, "time_over_write_no_dealloc")), -1);
+	cr_expect_eq(json_integer_value(json_object_get(obj, "time_over_write")), 0);
+	cr_expect_eq(json_integer_value(json_object_get(obj, "cdw10_info")), 0);
+	json_decref(obj);
 }

@@ -5,6 +5,7 @@
 #include <criterion/parameterized.h>
 #include <string.h>
 
+#include "rpc_error.h"
 #include "schema.h"
 #include "service.h"
 
@@ -98,4 +99,78 @@ Test(validate, classes_come_from_schema, .init = setup, .fini = teardown)
 	cr_assert_eq(nr_schema_method(schema, "nvme.id_ctrl")->backends & NR_BACKEND_BIT_MI,
 		     NR_BACKEND_BIT_MI);
 	cr_assert_null(nr_schema_method(schema, "nvme.nope"));
+}
+
+/* "Invalid params: is required" did not say which parameter was missing. */
+Test(validate, required_error_names_the_field, .init = setup, .fini = teardown)
+{
+	const struct nr_schema_method *m = nr_schema_method(schema, "nvme.id_ctrl");
+	json_t *params = json_object();
+	char field[256] = "", reason[256] = "";
+	json_t *error;
+
+	cr_assert_neq(nr_schema_validate(schema, m->params_schema, params, "params", field,
+					 sizeof(field), reason, sizeof(reason)),
+		      0);
+	error = nr_rpc_error_invalid_params(field, reason);
+	cr_assert_str_eq(json_string_value(json_object_get(error, "message")),
+			 "Invalid params: params.device: is required");
+	cr_assert_str_eq(
+	    json_string_value(json_object_get(json_object_get(error, "data"), "field")),
+	    "params.device");
+	json_decref(error);
+	json_decref(params);
+}
+
+/* A read method's params may make the call write (x-class-if); absent ones
+ * take their side-effect-free defaults. */
+struct class_vector {
+	char method[32];
+	char params[96];
+	enum nr_class cls;
+	char why[16]; /* empty: none */
+};
+
+ParameterizedTestParameters(validate, call_class)
+{
+	static struct class_vector v[] = {
+	    {"nvme.get_log", "{\"lid\":2,\"length\":512}", NR_CLASS_READ, ""},
+	    {"nvme.get_log", "{\"lid\":2,\"length\":512,\"rae\":true,\"lsp\":0}", NR_CLASS_READ,
+	     ""},
+	    {"nvme.get_log", "{\"lid\":2,\"length\":512,\"rae\":false}", NR_CLASS_WRITE, "rae"},
+	    {"nvme.get_log", "{\"lid\":7,\"length\":512,\"lsp\":1}", NR_CLASS_WRITE, "lsp"},
+	    {"nvme.get_log", "{\"lid\":128,\"length\":64}", NR_CLASS_WRITE, "lid"},
+	    {"nvme.changed_ns_list", "{}", NR_CLASS_READ, ""},
+	    {"nvme.changed_ns_list", "{\"rae\":false}", NR_CLASS_WRITE, "rae"},
+	    {"nvme.zns.changed_zones", "{\"rae\":false}", NR_CLASS_WRITE, "rae"},
+	    {"nvme.telemetry_log", "{\"create\":false}", NR_CLASS_READ, ""},
+	    {"nvme.telemetry_log", "{\"create\":true}", NR_CLASS_WRITE, "create"},
+	    {"nvme.persistent_event_log", "{\"action\":\"read\"}", NR_CLASS_READ, ""},
+	    {"nvme.persistent_event_log", "{\"action\":\"establish\"}", NR_CLASS_WRITE, "action"},
+	    {"nvme.persistent_event_log", "{\"action\":\"release\"}", NR_CLASS_WRITE, "action"},
+	    {"mi.health_status_poll", "{\"clear\":true}", NR_CLASS_WRITE, "clear"},
+	    {"nvme.ns_rescan", "{}", NR_CLASS_WRITE, ""},
+	    {"nvme.rescan", "{}", NR_CLASS_WRITE, ""},
+	    {"mi.scan", "{}", NR_CLASS_WRITE, ""},
+	    {"nvme.format", "{}", NR_CLASS_DESTRUCTIVE, ""},
+	};
+	return cr_make_param_array(struct class_vector, v, sizeof(v) / sizeof(v[0]));
+}
+
+ParameterizedTest(struct class_vector *v, validate, call_class, .init = setup, .fini = teardown,
+		  .timeout = 10)
+{
+	const struct nr_schema_method *m = nr_schema_method(schema, v->method);
+	json_t *params = json_loads(v->params, 0, NULL);
+	const char *why = "unset";
+
+	cr_assert_not_null(m);
+	cr_assert_not_null(params);
+	cr_assert_eq(nr_schema_call_class(schema, m, params, &why), v->cls, "%s %s", v->method,
+		     v->params);
+	if (v->why[0])
+		cr_assert_str_eq(why ? why : "(null)", v->why);
+	else
+		cr_assert_null(why, "%s %s: why %s", v->method, v->params, why);
+	json_decref(params);
 }

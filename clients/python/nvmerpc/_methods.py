@@ -12,7 +12,7 @@ METHOD_CLASSES = {
     'mi.endpoints': 'read',
     'mi.health_status_poll': 'read',
     'mi.read_data': 'read',
-    'mi.scan': 'read',
+    'mi.scan': 'write',
     'nvme.admin_passthru': 'destructive',
     'nvme.changed_ns_list': 'read',
     'nvme.effects_log': 'read',
@@ -35,9 +35,9 @@ METHOD_CLASSES = {
     'nvme.ns_delete': 'destructive',
     'nvme.ns_descs': 'read',
     'nvme.ns_detach': 'destructive',
-    'nvme.ns_rescan': 'read',
+    'nvme.ns_rescan': 'write',
     'nvme.persistent_event_log': 'read',
-    'nvme.rescan': 'read',
+    'nvme.rescan': 'write',
     'nvme.reset': 'destructive',
     'nvme.sanitize': 'destructive',
     'nvme.sanitize_log': 'read',
@@ -130,7 +130,8 @@ class Methods:
             device: an NVMe-MI endpoint (mctp:NET,EID) or a controller behind one
                 (mctp:NET,EID:CTRL) (required; schema DeviceName; pattern
                 '^[A-Za-z0-9:,/._-]{1,64}$')
-            clear: clear the composite controller status flags after reading them (optional)
+            clear: clear the composite controller status flags after reading them; true makes
+                the call write-class (optional)
 
         Returns: health.
         Method mi.health_status_poll; class read; backends: mi.
@@ -171,10 +172,11 @@ class Methods:
         lists with message type 4, under au.com.codeconstruct.MCTP1 or xyz.openbmc_project.MCTP)
         and learns each endpoint's controllers from its controller list, each endpoint through
         its own queue. Answers when every endpoint finished or failed; nvme.list then shows them
-        with backend mi.
+        with backend mi. Write-class: it replaces the endpoints' entries, which other clients'
+        calls use.
 
         Returns: scan.
-        Method mi.scan; class read; backends: none (served by the daemon).
+        Method mi.scan; class write; backends: none (served by the daemon).
         """
         params: Dict[str, Any] = {}
         return self.call('mi.scan', **params)
@@ -235,11 +237,14 @@ class Methods:
         return self.call('nvme.admin_passthru', **params)
 
     def nvme_changed_ns_list(self, *, device: str, rae: Optional[bool] = None) -> Any:
-        """Changed Namespace List log (04h); reading it clears the event unless rae.
+        """Changed Namespace List log (04h). Reading it leaves the Namespace Attribute Changed
+        event in place unless rae is false (write-class).
 
         Args:
             device: (required; schema DeviceName; pattern '^[A-Za-z0-9:,/._-]{1,64}$')
-            rae: (optional)
+            rae: retain asynchronous event (default true: reading leaves an outstanding
+                asynchronous event of this log in place); false clears the event, which makes
+                the call write-class (optional)
 
         Returns: result.
         Method nvme.changed_ns_list; class read; backends: sim, passthru, mi.
@@ -449,17 +454,22 @@ class Methods:
 
     def nvme_get_log(self, *, device: str, lid: int, length: int, lsp: Optional[int] = None, lsi: Optional[int] = None, rae: Optional[bool] = None, csi: Optional[int] = None, nsid: Optional[int] = None, offset: Optional[int] = None) -> Any:
         """Get Log Page, raw: every field (lid, lsp, lsi, rae, csi, nsid, offset in bytes, length
-        in bytes, a multiple of 4). Read in chunks of at most 64 KiB and MDTS. Without stream:
-        data in base64, up to 1 MiB (past it: -32011). With stream: rpc.stream items {offset,
-        length, data}, then the summary.
+        in bytes, a multiple of 4). Write-class when it changes state: rae false, a nonzero lsp,
+        or lid 80h (reading a Reservation Notification consumes it). Read in chunks of at most
+        64 KiB and MDTS. Without stream: data in base64, up to 1 MiB (past it: -32011). With
+        stream: rpc.stream items {offset, length, data}, then the summary.
 
         Args:
             device: (required; schema DeviceName; pattern '^[A-Za-z0-9:,/._-]{1,64}$')
-            lid: (required; minimum 0; maximum 255)
+            lid: log identifier; 80h (Reservation Notification, consumed by reading) makes the
+                call write-class (required; minimum 0; maximum 255)
             length: (required; minimum 0; maximum 4294967292)
-            lsp: (optional; minimum 0; maximum 127)
+            lsp: log specific field, default 0; nonzero (e.g. telemetry create, a persistent
+                event log context) makes the call write-class (optional; minimum 0; maximum 127)
             lsi: (optional; minimum 0; maximum 65535)
-            rae: (optional)
+            rae: retain asynchronous event (default true: reading leaves an outstanding
+                asynchronous event of this log in place); false clears the event, which makes
+                the call write-class (optional)
             csi: (optional; minimum 0; maximum 255)
             nsid: default: the namespace's own, else FFFFFFFFh (optional; minimum 0; maximum
                 4294967295)
@@ -488,17 +498,22 @@ class Methods:
 
     def nvme_get_log_stream(self, *, device: str, lid: int, length: int, lsp: Optional[int] = None, lsi: Optional[int] = None, rae: Optional[bool] = None, csi: Optional[int] = None, nsid: Optional[int] = None, offset: Optional[int] = None) -> "Stream":
         """Get Log Page, raw: every field (lid, lsp, lsi, rae, csi, nsid, offset in bytes, length
-        in bytes, a multiple of 4). Read in chunks of at most 64 KiB and MDTS. Without stream:
-        data in base64, up to 1 MiB (past it: -32011). With stream: rpc.stream items {offset,
-        length, data}, then the summary.
+        in bytes, a multiple of 4). Write-class when it changes state: rae false, a nonzero lsp,
+        or lid 80h (reading a Reservation Notification consumes it). Read in chunks of at most
+        64 KiB and MDTS. Without stream: data in base64, up to 1 MiB (past it: -32011). With
+        stream: rpc.stream items {offset, length, data}, then the summary.
 
         Args:
             device: (required; schema DeviceName; pattern '^[A-Za-z0-9:,/._-]{1,64}$')
-            lid: (required; minimum 0; maximum 255)
+            lid: log identifier; 80h (Reservation Notification, consumed by reading) makes the
+                call write-class (required; minimum 0; maximum 255)
             length: (required; minimum 0; maximum 4294967292)
-            lsp: (optional; minimum 0; maximum 127)
+            lsp: log specific field, default 0; nonzero (e.g. telemetry create, a persistent
+                event log context) makes the call write-class (optional; minimum 0; maximum 127)
             lsi: (optional; minimum 0; maximum 65535)
-            rae: (optional)
+            rae: retain asynchronous event (default true: reading leaves an outstanding
+                asynchronous event of this log in place); false clears the event, which makes
+                the call write-class (optional)
             csi: (optional; minimum 0; maximum 255)
             nsid: default: the namespace's own, else FFFFFFFFh (optional; minimum 0; maximum
                 4294967295)
@@ -809,14 +824,15 @@ class Methods:
     def nvme_ns_rescan(self, *, device: str) -> Any:
         """Asks the host driver to rescan the controller's namespaces (passthru:
         NVME_IOCTL_RESCAN), then re-learns the topology (as nvme.rescan for passthru; the
-        subsystem's controllers for the simulator).
+        subsystem's controllers for the simulator). Write-class: it replaces the controller's
+        entries, which other clients' calls use.
 
         Args:
             device: a controller (required; schema DeviceName; pattern
                 '^[A-Za-z0-9:,/._-]{1,64}$')
 
         Returns: result.
-        Method nvme.ns_rescan; class read; backends: sim, passthru.
+        Method nvme.ns_rescan; class write; backends: sim, passthru.
         """
         params: Dict[str, Any] = {}
         params['device'] = device
@@ -828,7 +844,9 @@ class Methods:
 
         Args:
             device: (required; schema DeviceName; pattern '^[A-Za-z0-9:,/._-]{1,64}$')
-            action: (optional; one of "read", "establish", "release")
+            action: read (default) the established reporting context; establish (a new context,
+                then read) and release change the controller's state, so they make the call
+                write-class (optional; one of "read", "establish", "release")
 
         Returns: result.
         Method nvme.persistent_event_log; class read; backends: sim, passthru, mi.
@@ -845,7 +863,9 @@ class Methods:
 
         Args:
             device: (required; schema DeviceName; pattern '^[A-Za-z0-9:,/._-]{1,64}$')
-            action: (optional; one of "read", "establish", "release")
+            action: read (default) the established reporting context; establish (a new context,
+                then read) and release change the controller's state, so they make the call
+                write-class (optional; one of "read", "establish", "release")
 
         Returns: a Stream over the items; .summary is the result.
         Method nvme.persistent_event_log; class read; backends: sim, passthru, mi.
@@ -860,10 +880,11 @@ class Methods:
         """Rescans this host's NVMe devices (sysfs, then Identify) on a worker thread and answers
         with the new topology, as nvme.list. Controllers that vanished are dropped (calls in
         flight on them finish; new calls get DeviceNotFound), new ones and changed namespaces
-        appear. Simulated controllers are not touched.
+        appear. Simulated controllers are not touched. Write-class: it replaces the controllers'
+        entries, which other clients' calls use.
 
         Returns: list (schema Topology).
-        Method nvme.rescan; class read; backends: none (served by the daemon).
+        Method nvme.rescan; class write; backends: none (served by the daemon).
         """
         params: Dict[str, Any] = {}
         return self.call('nvme.rescan', **params)
@@ -1105,7 +1126,8 @@ class Methods:
         Args:
             device: (required; schema DeviceName; pattern '^[A-Za-z0-9:,/._-]{1,64}$')
             host_initiated: (optional)
-            create: (optional)
+            create: capture new host-initiated telemetry data first (Create Telemetry Host-
+                Initiated Data); true makes the call write-class (optional)
             data_area: (optional; minimum 1; maximum 3)
 
         Returns: result (schema RawLog).
@@ -1129,7 +1151,8 @@ class Methods:
         Args:
             device: (required; schema DeviceName; pattern '^[A-Za-z0-9:,/._-]{1,64}$')
             host_initiated: (optional)
-            create: (optional)
+            create: capture new host-initiated telemetry data first (Create Telemetry Host-
+                Initiated Data); true makes the call write-class (optional)
             data_area: (optional; minimum 1; maximum 3)
 
         Returns: a Stream over the items; .summary is the result (schema RawLog).
@@ -1174,7 +1197,9 @@ class Methods:
         Args:
             device: a zoned namespace (required; schema DeviceName; pattern
                 '^[A-Za-z0-9:,/._-]{1,64}$')
-            rae: retain asynchronous event (optional)
+            rae: retain asynchronous event (default true: reading leaves an outstanding
+                asynchronous event of this log in place); false clears the event, which makes
+                the call write-class (optional)
 
         Returns: changed_zones.
         Method nvme.zns.changed_zones; class read; backends: sim, passthru, mi.
