@@ -163,8 +163,6 @@ bool nr_call_ended(const struct nr_call *call);
 void nr_call_ref(struct nr_call *call);
 void nr_call_unref(struct nr_call *call);
 
-size_t nr_session_shutdown(struct nr_session *session, bool force);
-
 /* Cancels the call of @session whose id equals @id. Returns true if found. */
 bool nr_session_cancel(struct nr_session *session, const json_t *id, const struct nr_call *except);
 
