@@ -75,6 +75,7 @@ struct nr_call {
 
 	/* device work */
 	struct nr_ctrl *queued_on;
+	struct nr_devq *running_on; /* referenced while its work runs */
 	struct nr_call *queue_next;
 	uint64_t queued_ns; /* nr_exec_now_ns() when last queued */
 	nr_work_fn work;

@@ -275,7 +275,7 @@ Test(dispatch, stream_send_failure_ends_call_cleanly, .init = setup, .fini = tea
 	json_decref(req);
 	uv_run(&loop, UV_RUN_DEFAULT);
 	cr_assert_eq(svc.stats.in_flight, 0);
-	cr_assert_eq(nr_topology_ctrl_at(svc.topology, 1)->queue.waiting, 0);
-	cr_assert_not(nr_topology_ctrl_at(svc.topology, 1)->queue.running);
+	cr_assert_eq(nr_topology_ctrl_at(svc.topology, 1)->fifo->waiting, 0);
+	cr_assert_not(nr_topology_ctrl_at(svc.topology, 1)->fifo->running);
 	nr_sim_free(big);
 }
