@@ -91,9 +91,8 @@ static void timeout_fired(uv_timer_t *timer)
 {
 	struct nr_call *call = timer->data;
 
-	if (call->state == NR_CALL_RUNNING)
-		nr_call_fail(call, NR_E_TIMEOUT, "the device did not complete within %u ms",
-			     call->svc->limits.timeout_ms);
+	if (call->state == NR_CALL_RUNNING && !call->answered)
+		nr_call_timed_out(call);
 }
 
 static void timer_arm(struct nr_call *call)
@@ -121,10 +120,11 @@ static void devq_kick(struct nr_devq *q)
 	q->waiting--;
 	q->running = true;
 	call->state = NR_CALL_RUNNING;
+	call->started = true;
 	call->running_on = q;
 	nr_devq_ref(q); /* dropped in work_after */
 	nr_call_ref(call);
-	if (!call->internal)
+	if (!call->internal && !call->answered)
 		timer_arm(call);
 	uv_queue_work(call->svc->loop, &call->work_req, work_run, work_after);
 }
@@ -138,6 +138,10 @@ int nr_exec_submit(struct nr_call *call, struct nr_ctrl *ctrl, nr_work_fn work, 
 	/* Sending may have ended the call (the peer went away mid-stream). */
 	if (call->state == NR_CALL_ENDED)
 		return -ECANCELED;
+	if (!nr_call_may_start(call)) {
+		nr_call_fail(call, NR_E_CANCELLED, "the daemon is shutting down");
+		return -ECANCELED;
+	}
 	if (nr_ctrl_removed(ctrl))
 		return -ENODEV;
 	/* A stream's next chunk is not a new call, nor is the daemon's own
