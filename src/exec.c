@@ -138,10 +138,8 @@ int nr_exec_submit(struct nr_call *call, struct nr_ctrl *ctrl, nr_work_fn work, 
 	/* Sending may have ended the call (the peer went away mid-stream). */
 	if (call->state == NR_CALL_ENDED)
 		return -ECANCELED;
-	if (!nr_call_may_start(call)) {
-		nr_call_fail(call, NR_E_CANCELLED, "the daemon is shutting down");
-		return -ECANCELED;
-	}
+	if (!nr_call_may_start(call))
+		return -ESHUTDOWN;
 	if (nr_ctrl_removed(ctrl))
 		return -ENODEV;
 	/* A stream's next chunk is not a new call, nor is the daemon's own

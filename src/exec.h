@@ -45,11 +45,11 @@ typedef void (*nr_done_fn)(struct nr_call *call, int rc);
  * Queues @call's next piece of work on @ctrl's FIFO, with the per-command
  * timeout armed when it starts. Returns 0, -EBUSY when the device already
  * has max_queue calls waiting (never for the daemon's own calls, nor for a
- * call's next step), -ECANCELED when the call has ended (also when the
- * daemon is shutting down and the work may not start: then this ended it
- * with -32010, see nr_session_shutdown), or -ENODEV when the device was removed. A controller entry
- * a rescan replaced is not removed: work continuing on it queues on the FIFO it shares with its
- * replacement. Loop thread.
+ * call's next step), -ECANCELED when the call has ended, -ESHUTDOWN when
+ * the daemon is shutting down and the work may not start (see
+ * nr_session_shutdown; nr_call_fail_cmd answers it with -32010), or -ENODEV when the device was
+ * removed. A controller entry a rescan replaced is not removed: work continuing on it queues on the
+ * FIFO it shares with its replacement. Loop thread.
  */
 int nr_exec_submit(struct nr_call *call, struct nr_ctrl *ctrl, nr_work_fn work, nr_done_fn done);
 
