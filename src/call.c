@@ -4,6 +4,7 @@
  */
 #include "call.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -146,6 +147,7 @@ void nr_call_ref(struct nr_call *call)
 
 void nr_call_unref(struct nr_call *call)
 {
+	assert(call->refs > 0);
 	if (--call->refs > 0)
 		return;
 	if (call->ctx_free)
@@ -193,42 +195,98 @@ static void audit(struct nr_service *svc, const struct nr_peer *peer, const char
 		svc->audit(peer, method, device ? device : "-", code);
 }
 
-/* Ends the call once: unlinks it, answers with @value (stolen, may be NULL)
- * under @key ("result" or "error"), and drops the dispatcher's reference. */
-static void call_end(struct nr_call *call, const char *key, json_t *value, bool failed)
+/* The audited outcome of an ending: 0, or its error code. */
+static int outcome_code(const char *key, const json_t *value, bool failed)
+{
+	if (!key)
+		return NR_E_CANCELLED; /* the peer went away before the device had it */
+	return failed ? (int)json_integer_value(json_object_get(value, "code")) : 0;
+}
+
+/* Whether a write or destructive call handed a command to a device: from
+ * then on its outcome is the device's, not the peer's to cancel. */
+static bool call_committed(const struct nr_call *call)
+{
+	return call->started && call->cls != NR_CLASS_READ;
+}
+
+/* Sends the call's one answer, @value (stolen, may be NULL) under @key, unless it went out
+ * already; it settles the call's batch element. */
+static void call_answer(struct nr_call *call, const char *key, json_t *value, bool failed)
 {
 	struct nr_method_stats *ms = &call->svc->stats.methods[call->method_index];
 	char *text = NULL;
 	size_t len = 0;
 
+	if (call->answered) {
+		json_decref(value);
+		return;
+	}
+	call->answered = true;
+	ms->errors += failed;
+	call->svc->stats.errors += failed;
+	if (call->id && value && call->session)
+		text = response_text(call->id, key, value, &len);
+	else
+		json_decref(value);
+	deliver(call->session, call->batch, text, len);
+	call->batch = NULL;
+}
+
+/* Answers the call and takes it off its session, whose idle op runs when
+ * that was its last live call. */
+static void call_answer_leave(struct nr_call *call, const char *key, json_t *value, bool failed)
+{
+	struct nr_session *session = call->session;
+
+	session_unlink(call);
+	call_answer(call, key, value, failed);
+	call->session = NULL;
+	if (session && !session->calls && session->ops->idle)
+		session->ops->idle(session);
+}
+
+/* Ends the call once: audits it (write and destructive), unqueues it,
+ * answers with @value (stolen, may be NULL) under @key ("result" or
+ * "error"; NULL: the peer went away), and drops the dispatcher's reference.
+ * A call answered before (Timeout) gets its second audit line here. */
+static void call_end(struct nr_call *call, const char *key, json_t *value, bool failed)
+{
 	if (call->state == NR_CALL_ENDED) {
 		json_decref(value);
 		return;
 	}
 	if (call->cls != NR_CLASS_READ)
 		audit(call->svc, &call->peer, call->method->name, call->params,
-		      !key     ? NR_E_CANCELLED /* the peer went away */
-		      : failed ? (int)json_integer_value(json_object_get(value, "code"))
-			       : 0);
+		      outcome_code(key, value, failed));
 	if (call->state == NR_CALL_QUEUED)
 		nr_exec_unqueue(call);
 	call->state = NR_CALL_ENDED;
+	assert(call->svc->stats.in_flight > 0);
 	call->svc->stats.in_flight--;
-	ms->errors += failed;
-	call->svc->stats.errors += failed;
-	session_unlink(call);
 	if (call->timer_open) {
 		call->timer_open = false;
 		uv_close((uv_handle_t *)&call->timer, timer_closed);
 	}
-	if (call->id && value && call->session)
-		text = response_text(call->id, key, value, &len);
-	else
-		json_decref(value);
-	deliver(call->session, call->batch, text, len);
-	if (call->session && !call->session->calls && call->session->ops->idle)
-		call->session->ops->idle(call->session);
+	call_answer_leave(call, key, value, failed);
 	nr_call_unref(call);
+}
+
+void nr_call_timed_out(struct nr_call *call)
+{
+	char reason[96];
+	json_t *error;
+
+	snprintf(reason, sizeof(reason), "the device did not complete within %u ms",
+		 call->svc->limits.timeout_ms);
+	error = nr_rpc_error_object(NR_E_TIMEOUT, reason, NULL);
+	if (!call_committed(call)) {
+		nr_call_error(call, error);
+		return;
+	}
+	/* The command is still the device's: answer now, audit what it ends with later. */
+	audit(call->svc, &call->peer, call->method->name, call->params, NR_E_TIMEOUT);
+	call_answer_leave(call, "error", error, true);
 }
 
 void nr_call_result(struct nr_call *call, json_t *result)
@@ -341,23 +399,67 @@ void nr_session_close(struct nr_session *session)
 	while ((call = session->calls) != NULL) {
 		session->calls = call->session_next;
 		call->session = NULL;
-		call_end(call, NULL, NULL, false);
+		/* Orphaned: it runs to its end, audited with the device's outcome. */
+		if (!call_committed(call))
+			call_end(call, NULL, NULL, false);
 	}
 	session->live = 0;
 	session->drain_waiters = NULL;
 }
 
-bool nr_session_cancel(struct nr_session *session, const json_t *id, const struct nr_call *except)
+enum nr_cancel_outcome nr_session_cancel(struct nr_session *session, const json_t *id,
+					 const struct nr_call *except)
 {
 	struct nr_call *call;
 
 	for (call = session->calls; call; call = call->session_next) {
-		if (call != except && call->id && json_equal(call->id, (json_t *)id)) {
-			nr_call_fail(call, NR_E_CANCELLED, "cancelled by rpc.cancel");
-			return true;
-		}
+		if (call == except || !call->id || !json_equal(call->id, (json_t *)id))
+			continue;
+		if (call_committed(call))
+			return NR_CANCEL_REFUSED;
+		nr_call_fail(call, NR_E_CANCELLED, "cancelled by rpc.cancel");
+		return NR_CANCEL_DONE;
 	}
-	return false;
+	return NR_CANCEL_NOT_FOUND;
+}
+
+bool nr_call_may_start(const struct nr_call *call)
+{
+	return !call->svc->shutting_down || call->internal || call_committed(call);
+}
+
+/* Whether shutting down ends @call now: it never reached a device, or it is
+ * a read between commands (or running, when forced). */
+static bool shutdown_ends(const struct nr_call *call, bool force)
+{
+	if (!call->started)
+		return true;
+	if (call->cls != NR_CLASS_READ)
+		return false;
+	return force || call->state != NR_CALL_RUNNING;
+}
+
+size_t nr_session_shutdown(struct nr_session *session, bool force)
+{
+	size_t live = session->live;
+	struct nr_call *call;
+
+	session->svc->shutting_down = true;
+	while (live > 0) {
+		for (call = session->calls; call && !shutdown_ends(call, force);
+		     call = call->session_next)
+			;
+		if (!call)
+			break;
+		/* The last one may run the idle op, which may free the session. */
+		if (--live == 0) {
+			nr_call_fail(call, NR_E_CANCELLED, "the daemon is shutting down");
+			return 0;
+		}
+		nr_call_fail(call, NR_E_CANCELLED, "the daemon is shutting down");
+		live = session->live;
+	}
+	return live;
 }
 
 /* ---- dispatch ---------------------------------------------------------- */

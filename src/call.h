@@ -74,9 +74,13 @@ struct nr_call {
 	enum nr_call_state state;
 	unsigned refs;
 	bool internal; /* the daemon's own work (nr_call_internal) */
+	bool started;  /* a command of it was handed to a device */
+	bool answered; /* its one answer went out (Timeout) while its command
+			* still runs: what it ends with is only audited */
 
 	/* device work */
 	struct nr_ctrl *queued_on;
+	struct nr_devq *running_on; /* referenced while its work runs */
 	struct nr_call *queue_next;
 	uint64_t queued_ns; /* nr_exec_now_ns() when last queued */
 	nr_work_fn work;
@@ -115,8 +119,36 @@ void nr_session_send_error(struct nr_session *session, int code, const char *rea
 /* The transport drained below the bound: resume paused producers. */
 void nr_session_drained(struct nr_session *session);
 
-/* The peer went away: queued work is dropped, running work is orphaned. */
+/*
+ * The peer went away. A call no command of which reached a device, and any
+ * read call, ends now (-32010 Cancelled, audited as such for a write). A
+ * write or destructive call that handed a command to a device is orphaned:
+ * it runs its sequence to the end (a job's remaining steps, a sanitize's
+ * polling) and its audit line reports the device's outcome; no answer is
+ * sent. Loop thread.
+ */
 void nr_session_close(struct nr_session *session);
+
+/*
+ * Begins shutting @session down (SIGTERM): calls that never reached a device (queued in a
+ * FIFO, paused streams, not yet submitted) end now with -32010 Cancelled ("the daemon is
+ * shutting down"); calls whose command is on a device keep running and answer with the
+ * device's outcome (or Timeout). With @force (a second signal) running read-class calls end
+ * too (-32010); write and destructive ones are still waited for. The session's idle op runs
+ * when its last call ended. Returns the number of the session's calls still live. Loop thread.
+ *
+ * From the first call on, the whole service is shutting down (svc->shutting_down), for every
+ * session: no call's device work starts any more (nr_call_may_start), except the next step of
+ * a write or destructive call that already handed a command to a device (a job's next
+ * command, a sanitize's status polling), which finishes its sequence, and the daemon's own
+ * work. A read's next step (a stream's next chunk, a paused stream resumed) ends it with
+ * -32010 instead. The idle op is not called when the session had no live call (this returns
+ * 0 then); a call answered early with Timeout no longer counts as the session's.
+ */
+size_t nr_session_shutdown(struct nr_session *session, bool force);
+
+/* Whether @call's next piece of device work may start: see nr_session_shutdown. Loop thread. */
+bool nr_call_may_start(const struct nr_call *call);
 
 /*
  * A call of the daemon's own, to queue work on a device FIFO in line with
@@ -156,14 +188,38 @@ void nr_call_pause(struct nr_call *call, void (*resume)(struct nr_call *call));
  */
 bool nr_call_batch_queued_on(const struct nr_call *call, const struct nr_ctrl *ctrl);
 
-/* Whether the call has ended (answered, cancelled, timed out, orphaned). */
+/*
+ * The per-command timer fired while @call's command runs. A read ends with
+ * -32003 Timeout (the late result is discarded). A write or destructive call
+ * is answered Timeout and audited so, but lives on: the device's eventual
+ * outcome is audited in a second line when the command completes, and a
+ * multi-step call finishes its sequence. Loop thread.
+ */
+void nr_call_timed_out(struct nr_call *call);
+
+/* Whether the call has ended (answered, cancelled, timed out). An orphaned
+ * or early-answered write has not: its device work still runs. */
 bool nr_call_ended(const struct nr_call *call);
 
 /* Reference counting for code that keeps a call across callbacks. */
 void nr_call_ref(struct nr_call *call);
 void nr_call_unref(struct nr_call *call);
 
-/* Cancels the call of @session whose id equals @id. Returns true if found. */
-bool nr_session_cancel(struct nr_session *session, const json_t *id, const struct nr_call *except);
+enum nr_cancel_outcome {
+	NR_CANCEL_NOT_FOUND, /* no live call of the session has that id */
+	NR_CANCEL_DONE,	     /* it ended with -32010 Cancelled */
+	NR_CANCEL_REFUSED,   /* a write or destructive call already on a device */
+};
+
+/*
+ * Cancels the call of @session whose id equals @id (other than @except).
+ * A read call is cancelled in any state (a running command's result is
+ * discarded: nothing on the device changes); a write or destructive call
+ * only while none of its commands reached a device (queued, not started).
+ * Once one did, the device's outcome is the call's: it is refused, and
+ * answered with that outcome later. Loop thread.
+ */
+enum nr_cancel_outcome nr_session_cancel(struct nr_session *session, const json_t *id,
+					 const struct nr_call *except);
 
 #endif

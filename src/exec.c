@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 #include "exec.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <time.h>
 
 #include "call.h"
@@ -11,7 +13,7 @@
 
 #define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
 
-static void devq_kick(struct nr_ctrl *ctrl);
+static void devq_kick(struct nr_devq *q);
 
 /* When the work running on this worker thread was queued. */
 static _Thread_local uint64_t work_arrival_ns;
@@ -29,6 +31,29 @@ uint64_t nr_exec_arrival_ns(void)
 	return work_arrival_ns;
 }
 
+struct nr_devq *nr_devq_new(void)
+{
+	struct nr_devq *q = calloc(1, sizeof(*q));
+
+	if (q)
+		q->refs = 1;
+	return q;
+}
+
+void nr_devq_ref(struct nr_devq *q)
+{
+	q->refs++;
+}
+
+void nr_devq_unref(struct nr_devq *q)
+{
+	assert(q->refs > 0);
+	if (--q->refs > 0)
+		return;
+	assert(!q->head && !q->running && q->waiting == 0);
+	free(q);
+}
+
 static void work_run(uv_work_t *req)
 {
 	struct nr_call *call = container_of(req, struct nr_call, work_req);
@@ -38,12 +63,19 @@ static void work_run(uv_work_t *req)
 	work_arrival_ns = 0;
 }
 
+/*
+ * Loop thread: the work finished. The FIFO is held across the done callback
+ * and the release of the call: the call's reference may be the last one on
+ * a controller entry a rescan replaced, and the entry goes with it.
+ */
 static void work_after(uv_work_t *req, int status)
 {
 	struct nr_call *call = container_of(req, struct nr_call, work_req);
-	struct nr_ctrl *ctrl = call->queued_on;
+	struct nr_devq *q = call->running_on;
 
-	ctrl->fifo->running = false;
+	call->running_on = NULL;
+	assert(q->running);
+	q->running = false;
 	if (call->timer_open)
 		uv_timer_stop(&call->timer);
 	if (call->state == NR_CALL_RUNNING) {
@@ -51,16 +83,16 @@ static void work_after(uv_work_t *req, int status)
 		call->done(call, status == UV_ECANCELED ? -ECANCELED : call->work_rc);
 	}
 	nr_call_unref(call);
-	devq_kick(ctrl);
+	devq_kick(q);
+	nr_devq_unref(q);
 }
 
 static void timeout_fired(uv_timer_t *timer)
 {
 	struct nr_call *call = timer->data;
 
-	if (call->state == NR_CALL_RUNNING)
-		nr_call_fail(call, NR_E_TIMEOUT, "the device did not complete within %u ms",
-			     call->svc->limits.timeout_ms);
+	if (call->state == NR_CALL_RUNNING && !call->answered)
+		nr_call_timed_out(call);
 }
 
 static void timer_arm(struct nr_call *call)
@@ -74,9 +106,9 @@ static void timer_arm(struct nr_call *call)
 	uv_timer_start(&call->timer, timeout_fired, call->svc->limits.timeout_ms, 0);
 }
 
-static void devq_kick(struct nr_ctrl *ctrl)
+/* Starts the FIFO's oldest call when nothing runs on it. */
+static void devq_kick(struct nr_devq *q)
 {
-	struct nr_devq *q = ctrl->fifo;
 	struct nr_call *call = q->head;
 
 	if (q->running || !call)
@@ -88,8 +120,11 @@ static void devq_kick(struct nr_ctrl *ctrl)
 	q->waiting--;
 	q->running = true;
 	call->state = NR_CALL_RUNNING;
+	call->started = true;
+	call->running_on = q;
+	nr_devq_ref(q); /* dropped in work_after */
 	nr_call_ref(call);
-	if (!call->internal)
+	if (!call->internal && !call->answered)
 		timer_arm(call);
 	uv_queue_work(call->svc->loop, &call->work_req, work_run, work_after);
 }
@@ -103,13 +138,17 @@ int nr_exec_submit(struct nr_call *call, struct nr_ctrl *ctrl, nr_work_fn work, 
 	/* Sending may have ended the call (the peer went away mid-stream). */
 	if (call->state == NR_CALL_ENDED)
 		return -ECANCELED;
-	if (ctrl->gone)
-		return -ENODEV; /* a rescan found it removed */
-	/* A stream's next chunk is not a new call: it is not refused. Nor is
-	 * a batch element when another of its batch is queued here: a batch is
-	 * one request, holding one place in the bound, so its elements are not
-	 * refused for each other's sake (--max-batch bounds their number). */
-	if (!continuing && q->waiting + q->running >= call->svc->limits.max_queue &&
+	if (!nr_call_may_start(call))
+		return -ESHUTDOWN;
+	if (nr_ctrl_removed(ctrl))
+		return -ENODEV;
+	/* A stream's next chunk is not a new call, nor is the daemon's own
+	 * work: neither is refused. Nor is a batch element when another of its
+	 * batch is queued here: a batch is one request, holding one place in
+	 * the bound, so its elements are not refused for each other's sake
+	 * (--max-batch bounds their number). */
+	if (!continuing && !call->internal &&
+	    q->waiting + q->running >= call->svc->limits.max_queue &&
 	    !nr_call_batch_queued_on(call, ctrl))
 		return -EBUSY;
 	if (ctrl->ops->admit && (rc = ctrl->ops->admit(ctrl->backend_ctrl)) != 0)
@@ -125,7 +164,7 @@ int nr_exec_submit(struct nr_call *call, struct nr_ctrl *ctrl, nr_work_fn work, 
 		q->head = call;
 	q->tail = call;
 	q->waiting++;
-	devq_kick(ctrl);
+	devq_kick(q);
 	return 0;
 }
 

@@ -15,12 +15,25 @@
 struct nr_call;
 struct nr_ctrl;
 
+/*
+ * A device's FIFO. It is its own object, referenced by every controller entry
+ * that queues on it (the entries a rescan replaced and their replacement,
+ * the controllers behind one NVMe-MI endpoint) and by the work running on it,
+ * so it outlives whichever entry is released first.
+ */
 struct nr_devq {
 	struct nr_call *head; /* waiting calls, oldest first */
 	struct nr_call *tail;
 	uint32_t waiting;
 	bool running;
+	unsigned refs;
 };
+
+/* Returns a new empty FIFO with one reference, or NULL. Any thread. */
+struct nr_devq *nr_devq_new(void);
+/* Reference counting; the last unref frees it (it must be idle then). */
+void nr_devq_ref(struct nr_devq *q);
+void nr_devq_unref(struct nr_devq *q);
 
 /* Worker thread: does the blocking device work. Returns 0 or -errno. */
 typedef int (*nr_work_fn)(struct nr_call *call);
@@ -32,9 +45,13 @@ typedef void (*nr_done_fn)(struct nr_call *call, int rc);
  * Queues @call's next piece of work on @ctrl's FIFO, with the per-command
  * timeout armed when it starts. Returns 0, -EBUSY when the device already
  * has max_queue calls waiting (elements of a batch already queued there
- * count as one), -ECANCELED when the call has ended, or
- * -ENODEV when a rescan dropped the controller.
- * Loop thread.
+ * count as one; never for the daemon's own calls, nor for a call's next
+ * step), -ECANCELED when the call has ended, -ESHUTDOWN when the daemon is
+ * shutting down and the work may not start (see nr_session_shutdown;
+ * nr_call_fail_cmd answers it with -32010), or -ENODEV when the device was
+ * removed. A controller entry a rescan replaced is not removed: work
+ * continuing on it queues on the FIFO it shares with its replacement. Loop
+ * thread.
  */
 int nr_exec_submit(struct nr_call *call, struct nr_ctrl *ctrl, nr_work_fn work, nr_done_fn done);
 

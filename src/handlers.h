@@ -96,7 +96,8 @@ struct nr_single *nr_single_new(struct nr_call *call, size_t buf_len, nr_single_
 void nr_single_submit(struct nr_call *call);
 
 /* Ends the call with the error a failed submission or completion means:
- * -errno (DeviceBusy, Timeout, TransportError...) or an NVMe status.
+ * -errno (DeviceBusy, Timeout, TransportError, Cancelled for -ESHUTDOWN...)
+ * or an NVMe status.
  * Returns true if it ended the call. */
 bool nr_call_fail_cmd(struct nr_call *call, int rc, const struct nr_cmd *cmd, const char *what);
 

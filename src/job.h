@@ -49,8 +49,9 @@ int nr_job_send(struct nr_call *call, struct nr_cmd *cmd);
 /*
  * Re-learns the topology after a lifecycle change on the call's controller
  * (passthru: a host rescan as nvme.rescan; backends without release, the
- * simulator: every controller of the same subsystem, rebuilt on a worker
- * and swapped in; NVMe-MI: the endpoint's controllers, re-learned through
+ * simulator: every controller of the same subsystem, rebuilt by Identify
+ * commands queued on its own FIFO, in line with the device's other work,
+ * and swapped in sharing that FIFO; NVMe-MI: the endpoint's controllers, re-learned through
  * its FIFO), then answers with @result (stolen).
  */
 void nr_refresh_answer(struct nr_call *call, json_t *result);

@@ -83,43 +83,51 @@ void nr_job_submit(struct nr_call *call)
 /* ---- topology refresh -------------------------------------------------- */
 
 struct refresh {
-	uv_work_t req;
+	uv_work_t req; /* passthru: the host rescan */
 	struct nr_call *call;
 	json_t *result;
 	bool passthru;
-	struct nr_ctrl **old; /* referenced while the work runs */
+	struct nr_ctrl **old; /* referenced until the swap */
 	struct nr_ctrl **fresh;
 	size_t count;
+	size_t pending; /* rebuilds not done yet */
 	int rc;
 };
 
-/* Worker thread: Identify commands only, no JSON. */
+/* One controller's rebuild, queued on its FIFO as an internal call. */
+struct refresh_step {
+	struct refresh *r;
+	size_t index;
+};
+
+/* Worker thread: a host rescan (passthru), no JSON. */
 static void refresh_work(uv_work_t *req)
 {
 	struct refresh *r = req->data;
 
-	if (r->passthru) {
-		r->rc = nr_passthru_build(&r->fresh, &r->count, NULL);
-		return;
-	}
-	for (size_t i = 0; i < r->count && r->rc == 0; i++)
-		r->rc = nr_ctrl_build(r->old[i]->name, r->old[i]->ops, r->old[i]->backend_ctrl,
-				      &r->fresh[i]);
+	r->rc = nr_passthru_build(&r->fresh, &r->count, NULL);
 }
 
+/* Lists each rebuilt controller in place of the entry listed for it now
+ * (another refresh may have replaced the one collected); a controller
+ * removed meanwhile stays removed. */
 static void refresh_swap(struct nr_topology *topo, struct refresh *r)
 {
 	for (size_t i = 0; i < r->count; i++) {
-		if (r->rc == 0 && nr_topology_replace(topo, r->old[i], r->fresh[i]) == 0)
+		struct nr_ctrl *listed = r->old[i];
+		while (listed->successor)
+			listed = listed->successor;
+		if (r->rc == 0 && !listed->gone &&
+		    nr_topology_replace(topo, listed, r->fresh[i]) == 0)
 			continue;
 		if (r->fresh[i])
 			nr_ctrl_unref(r->fresh[i]);
 	}
 }
 
-static void refresh_done(uv_work_t *req, int status)
+/* Swaps the rebuilt controllers in and answers the call. */
+static void refresh_finish(struct refresh *r)
 {
-	struct refresh *r = req->data;
 	struct nr_call *call = r->call;
 
 	if (r->passthru && r->rc == 0)
@@ -139,6 +147,70 @@ static void refresh_done(uv_work_t *req, int status)
 		nr_call_result(call, r->result);
 	nr_call_unref(call);
 	free(r);
+}
+
+static void refresh_done(uv_work_t *req, int status)
+{
+	refresh_finish(req->data);
+}
+
+/* Worker thread, in the controller's FIFO: its Identify commands never
+ * overlap another command on the device. */
+static int rebuild_work(struct nr_call *child)
+{
+	struct refresh_step *step = child->ctx;
+	struct nr_ctrl *old = child->dev.ctrl;
+
+	return nr_ctrl_build(old->name, old->ops, old->backend_ctrl, &step->r->fresh[step->index]);
+}
+
+static void rebuild_done(struct nr_call *child, int rc)
+{
+	struct refresh *r = ((struct refresh_step *)child->ctx)->r;
+
+	if (rc && r->rc == 0)
+		r->rc = rc;
+	if (--r->pending == 0)
+		refresh_finish(r);
+	nr_call_unref(child);
+}
+
+/* Queues the rebuild of old[@index] on its FIFO. Returns 0 or -errno. */
+static int rebuild_submit(struct refresh *r, size_t index)
+{
+	struct refresh_step *step = calloc(1, sizeof(*step));
+	struct nr_call *child = step ? nr_call_internal(r->call->svc, r->call) : NULL;
+	int rc;
+
+	if (!child) {
+		free(step);
+		return -ENOMEM;
+	}
+	*step = (struct refresh_step){r, index};
+	child->ctx = step;
+	child->ctx_free = free;
+	child->dev.ctrl = r->old[index];
+	nr_ctrl_ref(child->dev.ctrl);
+	rc = nr_exec_submit(child, child->dev.ctrl, rebuild_work, rebuild_done);
+	if (rc)
+		nr_call_unref(child);
+	return rc;
+}
+
+/* Rebuilds every collected controller through its own FIFO, then swaps. */
+static void refresh_start(struct refresh *r)
+{
+	r->pending = r->count + 1; /* held until every rebuild is queued */
+	for (size_t i = 0; i < r->count; i++) {
+		int rc = rebuild_submit(r, i);
+		if (rc == 0)
+			continue;
+		if (r->rc == 0)
+			r->rc = rc;
+		r->pending--;
+	}
+	if (--r->pending == 0)
+		refresh_finish(r);
 }
 
 /* The listed controllers of @ctrl's subsystem on the same backend. */
@@ -184,7 +256,10 @@ void nr_refresh_answer(struct nr_call *call, json_t *result)
 	r->result = result;
 	r->passthru = ops == &nr_passthru_ops;
 	nr_call_ref(call);
-	uv_queue_work(call->svc->loop, &r->req, refresh_work, refresh_done);
+	if (r->passthru)
+		uv_queue_work(call->svc->loop, &r->req, refresh_work, refresh_done);
+	else
+		refresh_start(r);
 }
 
 /* ---- parameters -------------------------------------------------------- */

@@ -23,6 +23,8 @@ bool nr_call_fail_cmd(struct nr_call *call, int rc, const struct nr_cmd *cmd, co
 	if (rc == -EBUSY)
 		nr_call_fail(call, NR_E_DEVICE_BUSY, "%s has %u requests queued",
 			     call->dev.ctrl->name, call->svc->limits.max_queue);
+	else if (rc == -ESHUTDOWN)
+		nr_call_fail(call, NR_E_CANCELLED, "the daemon is shutting down");
 	else if (rc)
 		nr_call_error(call, nr_rpc_error_from_errno(rc, what));
 	else if (cmd && cmd->mi_status)

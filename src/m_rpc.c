@@ -18,9 +18,14 @@ void nr_m_rpc_ping(struct nr_call *call)
 void nr_m_rpc_cancel(struct nr_call *call)
 {
 	json_t *id = json_object_get(call->params, "id");
-	bool found = nr_session_cancel(call->session, id, call);
+	enum nr_cancel_outcome outcome = nr_session_cancel(call->session, id, call);
 
-	nr_call_result(call, json_pack("{s:b}", "cancelled", found));
+	if (outcome == NR_CANCEL_REFUSED)
+		nr_call_result(call, json_pack("{s:b, s:s}", "cancelled", false, "reason",
+					       "running: a write or destructive command is on "
+					       "the device; its outcome will be the answer"));
+	else
+		nr_call_result(call, json_pack("{s:b}", "cancelled", outcome == NR_CANCEL_DONE));
 }
 
 void nr_m_server_info(struct nr_call *call)

@@ -362,7 +362,7 @@ static void ep_scan_done(struct nr_call *call, int rc)
 		 * call may outlive the endpoint's listing). */
 		mi_ep_ref(ep);
 		nr_ctrl_ref(ep->entry);
-		ctrl->fifo = ep->entry->fifo;
+		nr_ctrl_share_fifo(ctrl, ep->entry);
 		ctrl->write_limit = NR_MI_XFER_MAX;
 		if (!replace || nr_topology_insert(mi->svc->topology, ctrl) != 0)
 			nr_ctrl_unref(ctrl);

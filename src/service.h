@@ -83,9 +83,10 @@ struct nr_service {
 	struct nr_stats stats;
 	uint64_t start_ms;
 	bool have_sim;
-	struct nr_mi *mi;  /* the NVMe-MI backend, NULL when not configured */
-	bool passthru;	   /* this host's devices are served (and rescanned) */
-	json_t *no_params; /* shared {} for requests without params; never modified */
+	struct nr_mi *mi;   /* the NVMe-MI backend, NULL when not configured */
+	bool passthru;	    /* this host's devices are served (and rescanned) */
+	json_t *no_params;  /* shared {} for requests without params; never modified */
+	bool shutting_down; /* nr_session_shutdown was called: no new device work */
 	/* Called once when a write or destructive call ends (NULL: no audit):
 	 * who (peer), what (method, device) and the outcome (0 or the
 	 * JSON-RPC error code). Loop thread. */

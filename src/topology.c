@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "topology.h"
 
+#include <assert.h>
 #include <endian.h>
 #include <errno.h>
 #include <libnvme.h>
@@ -25,6 +26,10 @@ static void ctrl_free(struct nr_ctrl *ctrl)
 	for (size_t i = 0; i < ctrl->ns_count; i++)
 		free(ctrl->namespaces[i]);
 	free(ctrl->namespaces);
+	if (ctrl->fifo)
+		nr_devq_unref(ctrl->fifo);
+	if (ctrl->successor)
+		nr_ctrl_unref(ctrl->successor);
 	free(ctrl);
 }
 
@@ -35,11 +40,27 @@ void nr_ctrl_ref(struct nr_ctrl *ctrl)
 
 void nr_ctrl_unref(struct nr_ctrl *ctrl)
 {
+	assert(ctrl->refs > 0);
 	if (--ctrl->refs > 0)
 		return;
 	if (ctrl->ops->release)
 		ctrl->ops->release(ctrl->backend_ctrl);
 	ctrl_free(ctrl);
+}
+
+void nr_ctrl_share_fifo(struct nr_ctrl *ctrl, const struct nr_ctrl *with)
+{
+	assert(ctrl->fifo->waiting == 0 && !ctrl->fifo->running);
+	nr_devq_ref(with->fifo);
+	nr_devq_unref(ctrl->fifo);
+	ctrl->fifo = with->fifo;
+}
+
+bool nr_ctrl_removed(const struct nr_ctrl *ctrl)
+{
+	while (ctrl->successor)
+		ctrl = ctrl->successor;
+	return ctrl->gone;
 }
 
 void nr_topology_free(struct nr_topology *topo)
@@ -220,8 +241,12 @@ struct nr_ctrl *nr_ctrl_new_hidden(const char *name, const struct nr_backend_ops
 		return NULL;
 	ctrl->ops = ops;
 	ctrl->backend_ctrl = backend_ctrl;
+	ctrl->fifo = nr_devq_new();
+	if (!ctrl->fifo) {
+		free(ctrl);
+		return NULL;
+	}
 	ctrl->refs = 1;
-	ctrl->fifo = &ctrl->queue;
 	ctrl->hidden = true;
 	snprintf(ctrl->name, sizeof(ctrl->name), "%s", name);
 	snprintf(ctrl->transport, sizeof(ctrl->transport), "%s", ops->name);
@@ -299,6 +324,9 @@ int nr_topology_replace(struct nr_topology *topo, struct nr_ctrl *old, struct nr
 		if (topo->ctrls[i] != old)
 			continue;
 		topo->ctrls[i] = fresh;
+		nr_ctrl_share_fifo(fresh, old);
+		nr_ctrl_ref(fresh);
+		old->successor = fresh;
 		old->gone = true;
 		nr_ctrl_unref(old);
 		return 0;

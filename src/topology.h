@@ -21,8 +21,10 @@ struct nr_ctrl {
 	char name[NR_NAME_MAX];
 	char transport[16];
 	char address[NR_NAME_MAX];
-	unsigned refs; /* the topology's, plus one per call addressing it */
-	bool gone;     /* dropped by a rescan, or the device vanished: no new work */
+	unsigned refs;		   /* the topology's, plus one per call addressing it */
+	bool gone;		   /* unlisted: replaced by a rescan, or the device vanished */
+	struct nr_ctrl *successor; /* the entry a rescan listed in its place
+				    * (referenced); NULL while listed or removed */
 	const struct nr_backend_ops *ops;
 	void *backend_ctrl;
 	char sn[21];
@@ -43,9 +45,9 @@ struct nr_ctrl {
 	uint8_t fwug;	  /* firmware update granularity, 4 KiB units; 0: none given, FFh: none */
 	uint32_t sanicap; /* sanitize capabilities */
 	uint32_t nn;	  /* number of namespaces */
-	struct nr_devq queue; /* one command in flight per controller */
-	struct nr_devq *fifo; /* &queue, or the FIFO shared with other controllers
-			       * behind one NVMe-MI endpoint */
+	struct nr_devq *fifo; /* referenced: one command in flight per device,
+			       * shared with the entries it replaced and with
+			       * the controllers behind one NVMe-MI endpoint */
 	uint32_t write_limit; /* data bytes one command can carry to the controller
 			       * over its transport; 0: MDTS only (reads larger
 			       * than a message are the backend's to split) */
@@ -124,6 +126,14 @@ void nr_topology_retire(struct nr_topology *topo, const struct nr_backend_ops *o
 void nr_ctrl_ref(struct nr_ctrl *ctrl);
 void nr_ctrl_unref(struct nr_ctrl *ctrl);
 
+/* Makes @ctrl queue on @with's FIFO, dropping its own. Only for an entry no
+ * work has been queued on yet. Loop thread. */
+void nr_ctrl_share_fifo(struct nr_ctrl *ctrl, const struct nr_ctrl *with);
+
+/* Whether @ctrl's device was removed (hot removal, a rescan that no longer
+ * finds it), following the entries that replaced it. Loop thread. */
+bool nr_ctrl_removed(const struct nr_ctrl *ctrl);
+
 /* Resolves a name ("nvme0n1", "ng0n1", or either with a "/dev/" prefix),
  * comparing it with the known names only; a namespace reached by several
  * controllers resolves through the first one not gone. Returns 0 or -ENODEV. */
@@ -137,9 +147,11 @@ json_t *nr_topology_list(const struct nr_topology *topo);
 
 /*
  * Lists @fresh (its reference stolen) where @old is, marks @old gone and
- * drops the topology's reference to it; calls in flight on @old finish on
- * it. When @old is not listed, @fresh is appended. Returns 0 or -ENOMEM
- * (then @fresh is left to the caller). Loop thread.
+ * drops the topology's reference to it. @fresh takes over @old's FIFO and
+ * becomes its successor: calls in flight on @old keep working on it (it is
+ * the same device), serialised with new calls on @fresh. When @old is not
+ * listed, @fresh is appended. Returns 0 or -ENOMEM (then @fresh is left to
+ * the caller). Loop thread.
  */
 int nr_topology_replace(struct nr_topology *topo, struct nr_ctrl *old, struct nr_ctrl *fresh);
 

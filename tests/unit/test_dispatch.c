@@ -296,7 +296,138 @@ Test(dispatch, stream_send_failure_ends_call_cleanly, .init = setup, .fini = tea
 	json_decref(req);
 	uv_run(&loop, UV_RUN_DEFAULT);
 	cr_assert_eq(svc.stats.in_flight, 0);
-	cr_assert_eq(nr_topology_ctrl_at(svc.topology, 1)->queue.waiting, 0);
-	cr_assert_not(nr_topology_ctrl_at(svc.topology, 1)->queue.running);
+	cr_assert_eq(nr_topology_ctrl_at(svc.topology, 1)->fifo->waiting, 0);
+	cr_assert_not(nr_topology_ctrl_at(svc.topology, 1)->fifo->running);
+	nr_sim_free(big);
+}
+
+/* ---- nr_session_shutdown ------------------------------------------------ */
+
+static unsigned idle_calls;
+static int audited[8];
+static size_t audit_count;
+
+static void count_idle(struct nr_session *session)
+{
+	idle_calls++;
+}
+
+static void record_audit(const struct nr_peer *peer, const char *method, const char *device,
+			 int code)
+{
+	if (audit_count < sizeof(audited) / sizeof(audited[0]))
+		audited[audit_count++] = code;
+}
+
+static const struct nr_session_ops idle_ops = {
+    .send = fake_send, .unsent = fake_unsent, .idle = count_idle};
+
+static void shutdown_setup(void)
+{
+	setup();
+	fake.session.ops = &idle_ops;
+	svc.audit = record_audit;
+	idle_calls = 0;
+	audit_count = 0;
+}
+
+/* Dispatches one request without running the loop: its work is queued or
+ * running on a worker when this returns. */
+static void submit(const char *text)
+{
+	json_t *value = json_loads(text, 0, NULL);
+
+	cr_assert_not_null(value, "%s", text);
+	nr_session_handle(&fake.session, value);
+	json_decref(value);
+}
+
+/* The message answering @id, or NULL. */
+static json_t *answer_to(json_int_t id)
+{
+	size_t i;
+	json_t *msg;
+
+	json_array_foreach (fake.sent, i, msg) {
+		if (json_integer_value(json_object_get(msg, "id")) == id)
+			return msg;
+	}
+	return NULL;
+}
+
+Test(shutdown, queued_calls_end_running_destructive_answers, .init = shutdown_setup,
+     .fini = teardown, .timeout = 10)
+{
+	submit("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"nvme.zns.mgmt_send\",\"params\":{"
+	       "\"device\":\"sim0n2\",\"action\":\"finish\",\"slba\":10240,\"confirm\":"
+	       "\"NRSIM0000000001\"}}");
+	submit("{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"nvme.id_ctrl\",\"params\":{\"device\":"
+	       "\"sim0\"}}");
+	submit("{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"nvme.zns.mgmt_send\",\"params\":{"
+	       "\"device\":\"sim0n2\",\"action\":\"finish\",\"slba\":12288,\"confirm\":"
+	       "\"NRSIM0000000001\"}}");
+	cr_assert_eq(nr_session_shutdown(&fake.session, false), 1, "the running one is waited for");
+	cr_assert(svc.shutting_down);
+	cr_assert_eq(error_code(answer_to(2)), NR_E_CANCELLED);
+	cr_assert_eq(error_code(answer_to(3)), NR_E_CANCELLED);
+	cr_assert_null(answer_to(1));
+	cr_assert_eq(idle_calls, 0);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	cr_assert_not_null(json_object_get(answer_to(1), "result"), "the device's outcome");
+	cr_assert_eq(idle_calls, 1, "idle once the last call ended");
+	cr_assert_eq(audit_count, 2);
+	cr_assert_eq(audited[0], NR_E_CANCELLED, "the queued destructive call never ran");
+	cr_assert_eq(audited[1], 0, "the running one completed");
+	/* A request arriving now does not reach the device either. */
+	submit("{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"nvme.id_ctrl\",\"params\":{\"device\":"
+	       "\"sim0\"}}");
+	cr_assert_eq(error_code(answer_to(4)), NR_E_CANCELLED);
+}
+
+Test(shutdown, force_ends_running_read, .init = shutdown_setup, .fini = teardown, .timeout = 10)
+{
+	submit("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"nvme.id_ctrl\",\"params\":{\"device\":"
+	       "\"sim0\"}}");
+	cr_assert_eq(nr_session_shutdown(&fake.session, false), 1, "a running read is waited for");
+	cr_assert_eq(json_array_size(fake.sent), 0);
+	cr_assert_eq(nr_session_shutdown(&fake.session, true), 0);
+	cr_assert_eq(error_code(answer_to(1)), NR_E_CANCELLED);
+	cr_assert_eq(idle_calls, 1);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	cr_assert_eq(json_array_size(fake.sent), 1, "no late answer");
+}
+
+Test(shutdown, stream_next_chunk_is_not_started, .init = shutdown_setup, .fini = teardown,
+     .timeout = 10)
+{
+	struct nr_sim *big = add_big_zoned_ctrl();
+
+	submit("{\"jsonrpc\":\"2.0\",\"id\":9,\"method\":\"nvme.zns.report_zones\",\"params\":{"
+	       "\"device\":\"sim1n1\",\"stream\":true}}");
+	cr_assert_eq(nr_session_shutdown(&fake.session, false), 1, "its chunk is on the device");
+	uv_run(&loop, UV_RUN_DEFAULT);
+	cr_assert_eq(json_array_size(fake.sent), 2, "the chunk on the device, then the end");
+	cr_assert_str_eq(json_string_value(json_object_get(sent(0), "method")), "rpc.stream");
+	cr_assert_eq(error_code(answer_to(9)), NR_E_CANCELLED);
+	cr_assert_eq(idle_calls, 1);
+	nr_sim_free(big);
+}
+
+Test(shutdown, paused_stream_ends_now, .init = shutdown_setup, .fini = teardown, .timeout = 10)
+{
+	struct nr_sim *big = add_big_zoned_ctrl();
+
+	svc.limits.write_buffer = 100;
+	fake.unsent = 1000; /* the peer is not reading */
+	submit("{\"jsonrpc\":\"2.0\",\"id\":9,\"method\":\"nvme.zns.report_zones\",\"params\":{"
+	       "\"device\":\"sim1n1\",\"stream\":true}}");
+	uv_run(&loop, UV_RUN_DEFAULT);
+	cr_assert_eq(json_array_size(fake.sent), 1, "one chunk, then paused");
+	cr_assert_eq(nr_session_shutdown(&fake.session, false), 0);
+	cr_assert_eq(error_code(answer_to(9)), NR_E_CANCELLED);
+	cr_assert_eq(idle_calls, 1);
+	nr_session_drained(&fake.session);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	cr_assert_eq(json_array_size(fake.sent), 2);
 	nr_sim_free(big);
 }

@@ -1353,8 +1353,12 @@ class Methods:
         return self.stream('nvme.zns.report_zones', **params)
 
     def rpc_cancel(self, *, id: Union[str, int]) -> Any:
-        """Cancels an in-flight or queued request of this connection. The cancelled request is
-        answered with -32010 Cancelled; streaming stops before its next chunk.
+        """Cancels a request of this connection that has not reached a device (queued, or a stream
+        paused between chunks), or a running read (its result is discarded: nothing on the
+        device changes). The cancelled request is answered with -32010 Cancelled; streaming
+        stops before its next chunk. A write or destructive request with a command already
+        handed to the device is not cancelled: the device's outcome is its answer and its audit;
+        the result then says cancelled false with a reason.
 
         Args:
             id: (required; schema RequestId)
