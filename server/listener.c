@@ -36,6 +36,7 @@ static bool listening;
 static bool paused;
 static int lock_fd = -1;
 static char socket_path[PATH_MAX];
+static char lock_path[PATH_MAX + 8];
 static struct nr_service *service;
 static void (*conn_closed_hook)(void);
 
@@ -96,22 +97,36 @@ static void on_readable(uv_poll_t *handle, int status, int events)
 	}
 }
 
-static int lock_take(const char *path)
+/* Whether @fd is still the file at @path (not unlinked by a stopping
+ * instance after we opened it). */
+static bool lock_is_current(int fd, const char *path)
 {
-	char lock_path[PATH_MAX];
+	struct stat held, named;
 
-	if (snprintf(lock_path, sizeof(lock_path), "%s.lock", path) >= (int)sizeof(lock_path))
-		return -ENAMETOOLONG;
-	lock_fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (lock_fd < 0)
-		return -errno;
-	if (flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
-		int err = errno;
+	return fstat(fd, &held) == 0 && stat(path, &named) == 0 && held.st_dev == named.st_dev &&
+	       held.st_ino == named.st_ino;
+}
+
+static int lock_take(void)
+{
+	for (int attempt = 0; attempt < 8; attempt++) {
+		lock_fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+		if (lock_fd < 0)
+			return -errno;
+		if (flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
+			int err = errno;
+			close(lock_fd);
+			lock_fd = -1;
+			return err == EWOULDBLOCK ? -EADDRINUSE : -err;
+		}
+		/* The instance we waited for removes the file as it stops: a lock
+		 * on the removed file guards nothing. */
+		if (lock_is_current(lock_fd, lock_path))
+			return 0;
 		close(lock_fd);
 		lock_fd = -1;
-		return err == EWOULDBLOCK ? -EADDRINUSE : -err;
 	}
-	return 0;
+	return -EADDRINUSE;
 }
 
 /* Creates the listening socket at @path, connectable by every local user
@@ -142,7 +157,8 @@ int nr_listener_start(struct nr_service *svc, const char *path, void (*on_conn_c
 	if (strlen(path) > nr_listener_path_max())
 		return -ENAMETOOLONG;
 	snprintf(socket_path, sizeof(socket_path), "%s", path);
-	rc = lock_take(path);
+	snprintf(lock_path, sizeof(lock_path), "%s.lock", path);
+	rc = lock_take();
 	if (rc)
 		return rc;
 	/* We hold the lock: any socket file left there is stale. */
@@ -172,7 +188,9 @@ void nr_listener_stop(void)
 		close(listen_fd);
 	listen_fd = -1;
 	unlink(socket_path);
-	if (lock_fd >= 0)
+	if (lock_fd >= 0) {
+		unlink(lock_path); /* while still held: see lock_is_current */
 		close(lock_fd);
+	}
 	lock_fd = -1;
 }

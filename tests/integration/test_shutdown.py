@@ -112,6 +112,9 @@ def test_sigterm_in_stdio_mode_answers_before_exit(tmp_path):
     proc = subprocess.Popen([DAEMON, "--stdio", f"--simulate={sim}", "--no-passthru"],
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE)
+    proc.stdin.write(line(rpc("rpc.ping", id=0)))
+    proc.stdin.flush()
+    assert assert_result(json.loads(proc.stdout.readline()), 0) == "pong"  # serving
     proc.stdin.write(line(rpc("nvme.id_ctrl", id=1, device="sim0")))
     proc.stdin.flush()
     time.sleep(0.3)
