@@ -19,59 +19,16 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "conn_int.h"
 #include "framing.h"
 #include "log.h"
 #include "rpc_error.h"
 #include "rpc_text.h"
 
-#define READ_BUFFER_SIZE 65536
 #define SWEEP_INTERVAL_MS 1000
 /* How long a connection that will read no more may take to accept its last
  * answers: a peer that never reads does not hold the slot forever. */
 #define DRAIN_TIMEOUT_MS 10000
-
-/* States only move forward: open → draining → closing (conn_set_state). */
-enum conn_state {
-	CONN_OPEN,
-	CONN_DRAINING, /* no more input: answer what is in flight, then close */
-	CONN_CLOSING,
-};
-
-static const char *const conn_state_names[] = {
-    [CONN_OPEN] = "open",
-    [CONN_DRAINING] = "draining",
-    [CONN_CLOSING] = "closing",
-};
-
-struct nr_conn {
-	struct nr_session session; /* first: the session ops cast back */
-	enum conn_state state;
-	uv_pipe_t in;	     /* the socket, or stdin when it is a pipe or socket */
-	uv_pipe_t out;	     /* stdio mode with stdout a pipe or socket */
-	uv_prepare_t anchor; /* stdio mode with both ends files: the handle to close */
-	uv_stream_t *writer; /* NULL when answers go to a file (out_fd) */
-	int out_fd;	     /* stdout when it is a file: written synchronously; else -1 */
-	bool in_file;	     /* stdin is a file: read with uv_fs_read, not polled */
-	bool file_reading;   /* file_req in flight: the connection outlives it */
-	uv_fs_t file_req;
-	int handles_open;
-	struct nr_framer framer;
-	/* Answers produced while one read is being served are gathered here and
-	 * written once when the read callback returns. */
-	bool in_read;
-	struct nr_buf gathered;
-	bool input_held; /* unsent answers above the bound: input stopped */
-	size_t held_off; /* bytes of read_buf not fed yet while held */
-	size_t held_len;
-	bool timeouts;	      /* line and idle timeouts apply (sockets) */
-	uint64_t line_since;  /* uv_now when the unfinished line began; 0: none */
-	uint64_t active_at;   /* uv_now of the last input or written answer */
-	size_t input_charged; /* framer bytes counted in input_total */
-	bool failed;	      /* ended by an error or a limit, not by the peer's EOF */
-	void (*on_close)(struct nr_conn *conn);
-	struct nr_conn *next;
-	char read_buf[READ_BUFFER_SIZE];
-};
 
 struct write_req {
 	uv_write_t req;
@@ -86,7 +43,6 @@ static bool sweep_started;
 
 static void conn_close(struct nr_conn *conn);
 static void conn_idle(struct nr_session *session);
-static void input_start(struct nr_conn *conn);
 
 /*
  * Moves @conn to @to. States only move forward, and nothing leaves CLOSING:
@@ -163,7 +119,7 @@ static const struct nr_framer_ops framer_ops = {
 };
 
 /* A write failed or a limit was hit: the connection ends, not cleanly. */
-static void conn_fail(struct nr_conn *conn)
+void conn_fail(struct nr_conn *conn)
 {
 	conn->failed = true;
 	conn_close(conn);
@@ -410,7 +366,7 @@ static void input_resume(struct nr_conn *conn)
 		input_feed(conn, conn->read_buf + off, len);
 	}
 	if (!conn->input_held)
-		input_start(conn);
+		conn_input_start(conn);
 }
 
 /* End of input: a pending scalar is served, then the connection drains. */
@@ -475,7 +431,7 @@ static void file_read_done(uv_fs_t *req)
 	}
 	if (n > 0) {
 		input_feed(conn, conn->read_buf, (size_t)n);
-		input_start(conn);
+		conn_input_start(conn);
 	} else if (n == 0) {
 		input_end(conn);
 	} else {
@@ -484,8 +440,7 @@ static void file_read_done(uv_fs_t *req)
 	}
 }
 
-/* Reads (again) unless input is held, ended or already being read. */
-static void input_start(struct nr_conn *conn)
+void conn_input_start(struct nr_conn *conn)
 {
 	uv_buf_t buf = uv_buf_init(conn->read_buf, sizeof(conn->read_buf));
 	int rc;
@@ -599,7 +554,7 @@ static void sweep(uv_timer_t *timer)
 		conn_sweep(conn, now);
 }
 
-static void sweep_start(uv_loop_t *loop)
+void conn_sweep_start(uv_loop_t *loop)
 {
 	if (sweep_started)
 		return;
@@ -640,12 +595,21 @@ size_t nr_conn_count(void)
 	return conn_count;
 }
 
+size_t conn_count_uid(uid_t uid)
+{
+	size_t n = 0;
+
+	for (const struct nr_conn *conn = conns; conn; conn = conn->next)
+		n += conn->session.peer.uid == uid;
+	return n;
+}
+
 bool nr_conn_failed(const struct nr_conn *conn)
 {
 	return conn->failed;
 }
 
-static struct nr_conn *conn_new(struct nr_service *svc, void (*on_close)(struct nr_conn *conn))
+struct nr_conn *conn_new(struct nr_service *svc, void (*on_close)(struct nr_conn *conn))
 {
 	struct nr_conn *conn = calloc(1, sizeof(*conn));
 
@@ -667,144 +631,4 @@ static struct nr_conn *conn_new(struct nr_service *svc, void (*on_close)(struct 
 	svc->stats.connections++;
 	svc->stats.connections_total++;
 	return conn;
-}
-
-/* ---- accepting --------------------------------------------------------- */
-
-static struct nr_peer peer_credentials(int fd)
-{
-	struct ucred cred;
-	socklen_t len = sizeof(cred);
-
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0)
-		return (struct nr_peer){cred.uid, cred.gid, cred.pid};
-	/* Unknown credentials get the least privilege. */
-	return (struct nr_peer){.uid = (uid_t)-1, .gid = (gid_t)-1, .pid = 0};
-}
-
-/* The limit a new connection from @uid would exceed, or NULL. */
-static const char *connection_limit(const struct nr_service *svc, uid_t uid, uint32_t *value)
-{
-	size_t same_uid = 0;
-
-	*value = svc->limits.max_connections;
-	if (conn_count >= *value + (uid == 0 ? NR_ROOT_RESERVED_CONNECTIONS : 0))
-		return "max-connections";
-	if (uid == 0)
-		return NULL;
-	for (const struct nr_conn *conn = conns; conn; conn = conn->next)
-		same_uid += conn->session.peer.uid == uid;
-	*value = svc->limits.max_connections_per_uid;
-	return same_uid >= *value ? "max-connections-per-uid" : NULL;
-}
-
-/* Tells a refused client why in one JSON-RPC error line, then closes @fd.
- * The write never blocks: a new socket's buffer takes one line. */
-static void refuse(int fd, const char *limit, uint32_t value)
-{
-	char reason[128];
-	json_t *response;
-	char *text;
-
-	snprintf(reason, sizeof(reason), "too many connections (--%s %u)", limit, value);
-	response = json_pack("{s:s, s:n, s:o}", "jsonrpc", "2.0", "id", "error",
-			     nr_rpc_error_object(NR_E_SERVER_BUSY, reason,
-						 json_pack("{s:s, s:i}", "limit", limit, "value",
-							   (json_int_t)value)));
-	text = response ? json_dumps(response, JSON_COMPACT) : NULL;
-	json_decref(response);
-	if (text) {
-		size_t len = strlen(text);
-		text[len] = '\n';
-		(void)!send(fd, text, len + 1, MSG_DONTWAIT | MSG_NOSIGNAL);
-		free(text);
-	}
-	close(fd);
-}
-
-int nr_conn_accept(struct nr_service *svc, int fd, void (*on_close)(struct nr_conn *conn))
-{
-	struct nr_peer peer = peer_credentials(fd);
-	struct nr_conn *conn;
-	const char *limit;
-	uint32_t value;
-	int rc;
-
-	limit = connection_limit(svc, peer.uid, &value);
-	if (limit) {
-		nr_log(NR_LOG_WARN, "connection from uid %d pid %d refused: --%s %u reached",
-		       (int)peer.uid, (int)peer.pid, limit, value);
-		refuse(fd, limit, value);
-		return -EBUSY;
-	}
-	conn = conn_new(svc, on_close);
-	if (!conn) {
-		close(fd);
-		return -ENOMEM;
-	}
-	conn->session.peer = peer;
-	conn->timeouts = true;
-	uv_pipe_init(svc->loop, &conn->in, 0);
-	conn->handles_open = 1;
-	rc = uv_pipe_open(&conn->in, fd);
-	if (rc) {
-		close(fd);
-		conn_fail(conn);
-		return rc;
-	}
-	nr_log(NR_LOG_DEBUG, "connection from uid %d pid %d", (int)peer.uid, (int)peer.pid);
-	sweep_start(svc->loop);
-	input_start(conn);
-	return 0;
-}
-
-/* Opens stdout: a pipe or socket is written through libuv, anything else
- * (a regular file, /dev/null) synchronously. Returns 0 or -errno. */
-static int stdio_open_out(struct nr_conn *conn, uv_loop_t *loop)
-{
-	if (uv_guess_handle(1) == UV_FILE) {
-		conn->writer = NULL;
-		conn->out_fd = 1;
-		return 0;
-	}
-	uv_pipe_init(loop, &conn->out, 0);
-	conn->handles_open++;
-	conn->writer = (uv_stream_t *)&conn->out;
-	return uv_pipe_open(&conn->out, 1);
-}
-
-/* Opens stdin: a file (which epoll cannot watch) is read with uv_fs_read on
- * the pool; a pipe, socket or terminal through libuv. Returns 0 or -errno. */
-static int stdio_open_in(struct nr_conn *conn, uv_loop_t *loop)
-{
-	if (uv_guess_handle(0) == UV_FILE) {
-		conn->in_file = true;
-		/* Something to close when the connection ends, if stdout is a file too. */
-		uv_prepare_init(loop, &conn->anchor);
-		conn->anchor.data = conn;
-		conn->handles_open++;
-		return 0;
-	}
-	uv_pipe_init(loop, &conn->in, 0);
-	conn->handles_open++;
-	return uv_pipe_open(&conn->in, 0);
-}
-
-int nr_conn_stdio(struct nr_service *svc, void (*on_close)(struct nr_conn *conn))
-{
-	struct nr_conn *conn = conn_new(svc, on_close);
-	int rc;
-
-	if (!conn)
-		return -ENOMEM;
-	/* The peer is whoever started us (ssh host nvmerpcd --stdio): our own uid. */
-	conn->session.peer = (struct nr_peer){getuid(), getgid(), getppid()};
-	rc = stdio_open_in(conn, svc->loop);
-	if (rc == 0)
-		rc = stdio_open_out(conn, svc->loop);
-	if (rc == 0)
-		input_start(conn);
-	if (rc)
-		conn_fail(conn);
-	return rc;
 }

@@ -129,9 +129,11 @@ static int lock_take(void)
 	return -EADDRINUSE;
 }
 
-/* Creates the listening socket at @path, connectable by every local user
- * from the moment it exists (umask, not a chmod after bind). Returns 0 or -errno. */
-static int socket_bind(const char *path)
+/* Creates the listening socket at @path with @mode from the moment it
+ * exists (umask, not a chmod after bind), then gives it group @gid: until
+ * then only root may connect, so it is never wider than asked. Returns 0 or
+ * -errno. */
+static int socket_bind(const char *path, mode_t mode, gid_t gid)
 {
 	struct sockaddr_un addr = {.sun_family = AF_UNIX};
 	mode_t old_mask;
@@ -141,16 +143,19 @@ static int socket_bind(const char *path)
 	if (listen_fd < 0)
 		return -errno;
 	memcpy(addr.sun_path, path, strlen(path) + 1);
-	old_mask = umask(0111);
+	old_mask = umask(~mode & 0777);
 	if (bind(listen_fd, (struct sockaddr *)&addr, sizeof(addr)) != 0)
 		rc = -errno;
 	umask(old_mask);
+	if (rc == 0 && gid != (gid_t)-1 && chown(path, (uid_t)-1, gid) != 0)
+		rc = -errno;
 	if (rc == 0 && listen(listen_fd, LISTEN_BACKLOG) != 0)
 		rc = -errno;
 	return rc;
 }
 
-int nr_listener_start(struct nr_service *svc, const char *path, void (*on_conn_closed)(void))
+int nr_listener_start(struct nr_service *svc, const char *path, mode_t mode, gid_t gid,
+		      void (*on_conn_closed)(void))
 {
 	int rc;
 
@@ -167,12 +172,25 @@ int nr_listener_start(struct nr_service *svc, const char *path, void (*on_conn_c
 	service = svc;
 	conn_closed_hook = on_conn_closed;
 	listening = true;
-	rc = socket_bind(path);
+	rc = socket_bind(path, mode, gid);
 	if (rc)
 		return rc;
 	uv_timer_init(svc->loop, &retry_timer);
 	uv_poll_init(svc->loop, &listener, listen_fd);
 	return uv_poll_start(&listener, UV_READABLE, on_readable);
+}
+
+int nr_listener_set_access(mode_t mode, gid_t gid)
+{
+	if (!listening)
+		return 0;
+	/* Narrow first: the group changes only once the mode allows no more
+	 * than the owner, so no one gains access in between. */
+	if (chmod(socket_path, mode & 0700) != 0 ||
+	    chown(socket_path, (uid_t)-1, gid == (gid_t)-1 ? getegid() : gid) != 0 ||
+	    chmod(socket_path, mode) != 0)
+		return -errno;
+	return 0;
 }
 
 void nr_listener_stop(void)

@@ -3,6 +3,8 @@
 #ifndef NR_LISTENER_H
 #define NR_LISTENER_H
 
+#include <sys/types.h>
+
 #include "call.h"
 
 /* The longest socket path a sockaddr_un holds (107 bytes on Linux). */
@@ -10,14 +12,18 @@ size_t nr_listener_path_max(void);
 
 /*
  * Takes PATH.lock (refusing with -EADDRINUSE when another live instance
- * holds it), replaces a stale socket file, binds, makes the socket
- * connectable by every local user (the policy, not the file mode, decides
- * what a peer may call) and starts accepting. A path longer than
- * nr_listener_path_max() is -ENAMETOOLONG before anything is created.
- * @on_conn_closed (may be NULL) runs after each connection is freed.
- * Returns 0 or -errno.
+ * holds it), replaces a stale socket file, binds with file mode @mode (never
+ * wider, not even for an instant) and group @gid ((gid_t)-1: root's) and
+ * starts accepting. A path longer than nr_listener_path_max() is
+ * -ENAMETOOLONG before anything is created. @on_conn_closed (may be NULL)
+ * runs after each connection is freed. Returns 0 or -errno.
  */
-int nr_listener_start(struct nr_service *svc, const char *path, void (*on_conn_closed)(void));
+int nr_listener_start(struct nr_service *svc, const char *path, mode_t mode, gid_t gid,
+		      void (*on_conn_closed)(void));
+
+/* Changes the socket file's mode and group (reload). Returns 0 or -errno;
+ * 0 when not listening. */
+int nr_listener_set_access(mode_t mode, gid_t gid);
 
 /* Stops accepting and removes the socket and lock files. */
 void nr_listener_stop(void);

@@ -13,6 +13,8 @@
 #include <sys/resource.h>
 #include <syslog.h>
 
+#include "audit.h"
+#include "config.h"
 #include "conn.h"
 #include "listener.h"
 #include "log.h"
@@ -264,49 +266,81 @@ static int simulator_start(struct nr_service *svc, const char *file)
 	return 0;
 }
 
-/* Every write or destructive call, allowed or not, goes to syslog (and the
- * log): who, what, on which device, and how it ended. */
-static void audit_log(const struct nr_peer *peer, const char *method, const char *device, int code)
+/* The config as last loaded (socket access and the MI section, to tell
+ * what a reload changes). */
+static struct nr_config config;
+static const char *config_file;
+
+/*
+ * Reads the config file (docs/config.md: "mi", "policy", "socket"), installs
+ * the policy and starts the NVMe-MI backend; its first scan runs on the
+ * workers once the loop runs, so clients are served meanwhile. Returns 0 or
+ * -errno, logged.
+ */
+static int config_start(struct nr_service *svc, const char *file)
 {
-	syslog(LOG_NOTICE, "audit: uid=%d pid=%d method=%s device=%s outcome=%s (%d)",
-	       (int)peer->uid, (int)peer->pid, method, device, code ? nr_rpc_code_name(code) : "ok",
-	       code);
-	nr_log(NR_LOG_INFO, "audit: uid=%d pid=%d method=%s device=%s outcome=%s", (int)peer->uid,
-	       (int)peer->pid, method, device, code ? nr_rpc_code_name(code) : "ok");
+	char err[512] = "";
+	int rc;
+
+	config_file = file;
+	rc = nr_config_load(file, svc->schema, svc->limits.timeout_ms, &config, err, sizeof(err));
+	if (rc) {
+		nr_log(NR_LOG_ERROR, "%s", err);
+		return rc;
+	}
+	svc->policy = config.policy;
+	config.policy = NULL; /* the service's now */
+	rc = nr_mi_new(svc, &config.mi);
+	if (rc == 0 && (config.mi.endpoint_count > 0 || config.mi.dbus))
+		nr_mi_scan(svc->mi, NULL);
+	return rc;
 }
 
 /*
- * Reads the config file (JSON: {"mi": {...}}, docs/mi.md) and starts the
- * NVMe-MI backend; its first scan runs on the workers once the loop runs,
- * so clients are served meanwhile. Returns 0 or -errno, logged.
+ * SIGHUP: reads the config file again and, only if all of it is good,
+ * replaces the policy and the socket's mode and group at once. A bad file is
+ * logged with the key at fault and changes nothing. The MI section is
+ * checked but takes effect at the next start.
  */
-static int mi_start(struct nr_service *svc, const char *file)
+static void config_reload(struct nr_service *svc)
 {
-	struct nr_mi_config cfg;
-	json_error_t jerr;
-	json_t *doc = NULL;
-	char err[256] = "";
-	int rc = 0;
+	struct nr_config fresh;
+	char err[512] = "";
+	int rc;
 
-	nr_mi_config_init(&cfg, svc->limits.timeout_ms);
-	if (file) {
-		doc = json_load_file(file, JSON_REJECT_DUPLICATES, &jerr);
-		if (!doc) {
-			nr_log(NR_LOG_ERROR, "%s:%d: %s", file, jerr.line, jerr.text);
-			return -EINVAL;
-		}
-		if (json_object_get(doc, "mi"))
-			rc = nr_mi_config_parse(json_object_get(doc, "mi"), &cfg, err, sizeof(err));
-		json_decref(doc);
-		if (rc) {
-			nr_log(NR_LOG_ERROR, "%s: %s", file, err);
-			return rc;
-		}
+	if (!config_file) {
+		nr_log(NR_LOG_INFO, "SIGHUP: no --config file to reload");
+		return;
 	}
-	rc = nr_mi_new(svc, &cfg);
-	if (rc == 0 && (cfg.endpoint_count > 0 || cfg.dbus))
-		nr_mi_scan(svc->mi, NULL);
-	return rc;
+	rc = nr_config_load(config_file, svc->schema, svc->limits.timeout_ms, &fresh, err,
+			    sizeof(err));
+	if (rc) {
+		nr_log(NR_LOG_ERROR, "SIGHUP: %s: kept the running configuration", err);
+		return;
+	}
+	rc = nr_listener_set_access(fresh.socket_mode, fresh.socket_gid);
+	if (rc) {
+		nr_log(NR_LOG_ERROR,
+		       "SIGHUP: socket mode or group: %s: kept the running configuration",
+		       strerror(-rc));
+		nr_config_fini(&fresh);
+		return;
+	}
+	if ((fresh.mi_text || config.mi_text) &&
+	    (!fresh.mi_text || !config.mi_text || strcmp(fresh.mi_text, config.mi_text) != 0))
+		nr_log(NR_LOG_WARN,
+		       "SIGHUP: %s: the mi section changed: it takes effect at restart",
+		       config_file);
+	nr_policy_free(svc->policy);
+	svc->policy = fresh.policy;
+	fresh.policy = NULL;
+	free(fresh.mi_text);
+	fresh.mi_text = config.mi_text;
+	config.mi_text = NULL;
+	config.socket_mode = fresh.socket_mode;
+	config.socket_gid = fresh.socket_gid;
+	nr_config_fini(&fresh); /* the old MI text */
+	nr_log(NR_LOG_INFO, "SIGHUP: reloaded %s", config_file);
 }
 
 static void passthru_warn(const char *what, int neg_errno)
@@ -345,7 +379,7 @@ static void on_signal(uv_signal_t *handle, int signum)
 	size_t live;
 
 	if (signum == SIGHUP) {
-		nr_log(NR_LOG_INFO, "SIGHUP: ignored (nothing to reload yet)");
+		config_reload(handle->data);
 		return;
 	}
 	if (!stopping) {
@@ -391,6 +425,7 @@ static int serve(struct nr_service *svc, const struct options *o)
 	uv_signal_init(svc->loop, &sig_int);
 	uv_signal_init(svc->loop, &sig_term);
 	uv_signal_init(svc->loop, &sig_hup);
+	sig_hup.data = svc;
 	uv_signal_start(&sig_int, on_signal, SIGINT);
 	uv_signal_start(&sig_term, on_signal, SIGTERM);
 	uv_signal_start(&sig_hup, on_signal, SIGHUP);
@@ -399,7 +434,8 @@ static int serve(struct nr_service *svc, const struct options *o)
 		if (rc)
 			nr_log(NR_LOG_ERROR, "stdio: %s", uv_strerror(rc));
 	} else {
-		rc = nr_listener_start(svc, o->socket, conn_closed);
+		rc = nr_listener_start(svc, o->socket, config.socket_mode, config.socket_gid,
+				       conn_closed);
 		if (rc)
 			listen_error(o->socket, rc);
 		else
@@ -467,17 +503,18 @@ int main(int argc, char **argv)
 	}
 	fd_budget(&o.limits);
 	svc.limits = o.limits;
-	svc.audit = audit_log;
+	svc.audit = nr_audit_log;
 	openlog("nvmerpcd", LOG_PID, LOG_DAEMON);
 	if (o.simulate && simulator_start(&svc, o.simulate) != 0)
 		return 1;
 	svc.passthru = !o.no_passthru;
 	if (svc.passthru && nr_passthru_attach(svc.topology, passthru_warn) != 0)
 		return 1;
-	if (mi_start(&svc, o.config) != 0)
+	if (config_start(&svc, o.config) != 0)
 		return 1;
 	rc = serve(&svc, &o);
 	nr_mi_free(svc.mi);
+	nr_config_fini(&config);
 	nr_service_fini(&svc);
 	nr_sim_free(sim);
 	uv_loop_close(uv_default_loop());

@@ -185,14 +185,15 @@ static void session_unlink(struct nr_call *call)
 	}
 }
 
-/* Reports a write or destructive call's outcome: 0, or its error code. */
+/* Reports a write or destructive call's outcome: 0, or its error code;
+ * @since_ns is when the call began (0: refused before it began). */
 static void audit(struct nr_service *svc, const struct nr_peer *peer, const char *method,
-		  const json_t *params, int code)
+		  const json_t *params, int code, uint64_t since_ns)
 {
-	const char *device = json_string_value(json_object_get(params, "device"));
+	uint64_t duration_us = since_ns ? (nr_exec_now_ns() - since_ns) / 1000 : 0;
 
 	if (svc->audit)
-		svc->audit(peer, method, device ? device : "-", code);
+		svc->audit(peer, method, params, code, duration_us);
 }
 
 /* The audited outcome of an ending: 0, or its error code. */
@@ -258,7 +259,7 @@ static void call_end(struct nr_call *call, const char *key, json_t *value, bool 
 	}
 	if (call->cls != NR_CLASS_READ)
 		audit(call->svc, &call->peer, call->method->name, call->params,
-		      outcome_code(key, value, failed));
+		      outcome_code(key, value, failed), call->start_ns);
 	if (call->state == NR_CALL_QUEUED)
 		nr_exec_unqueue(call);
 	call->state = NR_CALL_ENDED;
@@ -285,7 +286,8 @@ void nr_call_timed_out(struct nr_call *call)
 		return;
 	}
 	/* The command is still the device's: answer now, audit what it ends with later. */
-	audit(call->svc, &call->peer, call->method->name, call->params, NR_E_TIMEOUT);
+	audit(call->svc, &call->peer, call->method->name, call->params, NR_E_TIMEOUT,
+	      call->start_ns);
 	call_answer_leave(call, "error", error, true);
 }
 
@@ -559,6 +561,7 @@ static struct nr_call *call_new(struct nr_session *session, struct nr_batch *bat
 	call->params = json_incref(params);
 	call->batch = batch;
 	call->refs = 1;
+	call->start_ns = nr_exec_now_ns();
 	call->stream = json_is_true(json_object_get(params, "stream"));
 	call->session_next = session->calls;
 	session->calls = call;
@@ -640,23 +643,25 @@ static json_t *too_many_calls(const struct nr_service *svc)
 /* Returns NULL when @peer may make a call of class @cls, else a new
  * PermissionDenied error naming the class needed and the parameter of
  * @params that raised the method's class to it (@why, NULL when none did). */
-static json_t *permission_problem(const struct nr_peer *peer, const char *method,
-				  const json_t *params, enum nr_class cls, const char *why)
+static json_t *permission_problem(const struct nr_service *svc, const struct nr_peer *peer,
+				  const struct nr_method *m, const json_t *params,
+				  enum nr_class cls, const char *why)
 {
+	const char *method = m->name;
 	char reason[256];
 	char *value;
 	json_t *data;
 
-	if (nr_policy_allows(peer, cls))
+	if (nr_policy_allows(svc->policy, peer, method, m->cls, cls))
 		return NULL;
 	value = why ? json_dumps(json_object_get(params, why), JSON_ENCODE_ANY) : NULL;
 	data = json_pack("{s:i, s:s}", "uid", (int)peer->uid, "class", nr_class_name(cls));
 	if (why)
 		json_object_set_new(data, "param", json_sprintf("params.%s", why));
 	snprintf(reason, sizeof(reason),
-		 "%s%s%s%s%s is a %s call; this peer may make read calls only", method,
+		 "%s%s%s%s%s is a %s call, which the policy does not allow uid %d", method,
 		 why ? " with " : "", why ? why : "", value ? " " : "", value ? value : "",
-		 nr_class_name(cls));
+		 nr_class_name(cls), (int)peer->uid);
 	free(value);
 	return nr_rpc_error_object(NR_E_PERMISSION_DENIED, reason, data);
 }
@@ -702,10 +707,10 @@ static void dispatch(struct nr_session *session, json_t *req, struct nr_batch *b
 	error = params_problem(svc, sm, params);
 	cls = error ? m->cls : nr_schema_call_class(svc->schema, sm, params, &why);
 	if (!error)
-		error = permission_problem(&session->peer, name, params, cls, why);
+		error = permission_problem(svc, &session->peer, m, params, cls, why);
 	if (error && cls != NR_CLASS_READ)
 		audit(svc, &session->peer, name, params,
-		      (int)json_integer_value(json_object_get(error, "code")));
+		      (int)json_integer_value(json_object_get(error, "code")), 0);
 	if (error) {
 		json_decref(params);
 		svc->stats.methods[schema_index(svc->schema, sm)].errors++;

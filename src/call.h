@@ -83,6 +83,7 @@ struct nr_call {
 	struct nr_devq *running_on; /* referenced while its work runs */
 	struct nr_call *queue_next;
 	uint64_t queued_ns; /* nr_exec_now_ns() when last queued */
+	uint64_t start_ns;  /* nr_exec_now_ns() when the call was made (audit duration) */
 	nr_work_fn work;
 	nr_done_fn done;
 	int work_rc;

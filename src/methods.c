@@ -52,7 +52,7 @@ static const struct nr_method method_table[] = {
     {"nvme.zns.changed_zones", NR_CLASS_READ, false, nr_m_zns_changed_zones},
     {"nvme.zns.id_ctrl", NR_CLASS_READ, false, nr_m_zns_id_ctrl},
     {"nvme.zns.id_ns", NR_CLASS_READ, false, nr_m_zns_id_ns},
-    {"nvme.zns.mgmt_send", NR_CLASS_DESTRUCTIVE, false, nr_m_zns_mgmt_send},
+    {"nvme.zns.mgmt_send", NR_CLASS_WRITE, false, nr_m_zns_mgmt_send},
     {"nvme.zns.report_zones", NR_CLASS_READ, true, nr_m_zns_report_zones},
     {"rpc.cancel", NR_CLASS_READ, false, nr_m_rpc_cancel},
     {"rpc.discover", NR_CLASS_READ, false, nr_m_rpc_discover},
@@ -107,11 +107,6 @@ int nr_methods_check(const struct nr_schema *schema, char *err, size_t err_len)
 	return 0;
 }
 
-bool nr_policy_allows(const struct nr_peer *peer, enum nr_class cls)
-{
-	return cls == NR_CLASS_READ || peer->uid == 0;
-}
-
 void nr_limits_default(struct nr_limits *limits)
 {
 	*limits = (struct nr_limits){
@@ -158,6 +153,8 @@ void nr_service_fini(struct nr_service *svc)
 	nr_topology_free(svc->topology);
 	json_decref(svc->no_params);
 	nr_schema_free(svc->schema);
+	nr_policy_free(svc->policy);
+	svc->policy = NULL;
 	free(svc->stats.methods);
 	svc->topology = NULL;
 	svc->schema = NULL;

@@ -12,6 +12,7 @@
 #include <sys/types.h>
 #include <uv.h>
 
+#include "policy.h"
 #include "schema.h"
 
 struct nr_topology;
@@ -68,13 +69,6 @@ struct nr_stats {
 	struct nr_method_stats *methods; /* parallel to the schema's methods */
 };
 
-/* The peer's credentials, from SO_PEERCRED (or the daemon's own in --stdio). */
-struct nr_peer {
-	uid_t uid;
-	gid_t gid;
-	pid_t pid;
-};
-
 struct nr_service {
 	uv_loop_t *loop;
 	struct nr_schema *schema;
@@ -83,14 +77,19 @@ struct nr_service {
 	struct nr_stats stats;
 	uint64_t start_ms;
 	bool have_sim;
-	struct nr_mi *mi;   /* the NVMe-MI backend, NULL when not configured */
-	bool passthru;	    /* this host's devices are served (and rescanned) */
-	json_t *no_params;  /* shared {} for requests without params; never modified */
-	bool shutting_down; /* nr_session_shutdown was called: no new device work */
-	/* Called once when a write or destructive call ends (NULL: no audit):
-	 * who (peer), what (method, device) and the outcome (0 or the
-	 * JSON-RPC error code). Loop thread. */
-	void (*audit)(const struct nr_peer *peer, const char *method, const char *device, int code);
+	struct nr_mi *mi;	  /* the NVMe-MI backend, NULL when not configured */
+	bool passthru;		  /* this host's devices are served (and rescanned) */
+	json_t *no_params;	  /* shared {} for requests without params; never modified */
+	bool shutting_down;	  /* nr_session_shutdown was called: no new device work */
+	struct nr_policy *policy; /* who may call what; NULL: the default (root everything,
+				   * others read); replaced whole on reload */
+	/* Called when a write or destructive call ends or is refused (NULL: no
+	 * audit): who (peer), what (method, its validated params, borrowed),
+	 * the outcome (0 or the JSON-RPC error code) and how long it took (0
+	 * when refused before it began). A timed-out write is reported twice:
+	 * Timeout, then the device's outcome. Loop thread. */
+	void (*audit)(const struct nr_peer *peer, const char *method, const json_t *params,
+		      int code, uint64_t duration_us);
 };
 
 /*
@@ -109,11 +108,5 @@ void nr_limits_default(struct nr_limits *limits);
  * in @err.
  */
 int nr_methods_check(const struct nr_schema *schema, char *err, size_t err_len);
-
-/*
- * The authorization hook: whether @peer may call a method of class @cls.
- * Default policy: uid 0 may call everything, others only read methods.
- */
-bool nr_policy_allows(const struct nr_peer *peer, enum nr_class cls);
 
 #endif

@@ -312,8 +312,8 @@ static void count_idle(struct nr_session *session)
 	idle_calls++;
 }
 
-static void record_audit(const struct nr_peer *peer, const char *method, const char *device,
-			 int code)
+static void record_audit(const struct nr_peer *peer, const char *method, const json_t *params,
+			 int code, uint64_t duration_us)
 {
 	if (audit_count < sizeof(audited) / sizeof(audited[0]))
 		audited[audit_count++] = code;

@@ -94,7 +94,8 @@ Test(validate, method_table_matches_schema, .init = setup, .fini = teardown)
 
 Test(validate, classes_come_from_schema, .init = setup, .fini = teardown)
 {
-	cr_assert_eq(nr_schema_method(schema, "nvme.zns.mgmt_send")->cls, NR_CLASS_DESTRUCTIVE);
+	cr_assert_eq(nr_schema_method(schema, "nvme.format")->cls, NR_CLASS_DESTRUCTIVE);
+	cr_assert_eq(nr_schema_method(schema, "nvme.zns.mgmt_send")->cls, NR_CLASS_WRITE);
 	cr_assert(nr_schema_method(schema, "nvme.zns.report_zones")->streaming);
 	cr_assert_eq(nr_schema_method(schema, "nvme.id_ctrl")->backends & NR_BACKEND_BIT_MI,
 		     NR_BACKEND_BIT_MI);
@@ -153,6 +154,11 @@ ParameterizedTestParameters(validate, call_class)
 	    {"nvme.rescan", "{}", NR_CLASS_WRITE, ""},
 	    {"mi.scan", "{}", NR_CLASS_WRITE, ""},
 	    {"nvme.format", "{}", NR_CLASS_DESTRUCTIVE, ""},
+	    {"nvme.zns.mgmt_send", "{\"action\":\"open\"}", NR_CLASS_WRITE, ""},
+	    {"nvme.zns.mgmt_send", "{\"action\":\"finish\"}", NR_CLASS_WRITE, ""},
+	    {"nvme.zns.mgmt_send", "{\"action\":\"set_desc_ext\"}", NR_CLASS_WRITE, ""},
+	    {"nvme.zns.mgmt_send", "{\"action\":\"reset\"}", NR_CLASS_DESTRUCTIVE, "action"},
+	    {"nvme.zns.mgmt_send", "{\"action\":\"offline\"}", NR_CLASS_DESTRUCTIVE, "action"},
 	};
 	return cr_make_param_array(struct class_vector, v, sizeof(v) / sizeof(v[0]));
 }

@@ -50,7 +50,7 @@ METHOD_CLASSES = {
     'nvme.zns.changed_zones': 'read',
     'nvme.zns.id_ctrl': 'read',
     'nvme.zns.id_ns': 'read',
-    'nvme.zns.mgmt_send': 'destructive',
+    'nvme.zns.mgmt_send': 'write',
     'nvme.zns.report_zones': 'read',
     'rpc.cancel': 'read',
     'rpc.discover': 'read',
@@ -1243,23 +1243,26 @@ class Methods:
     def nvme_zns_mgmt_send(self, *, device: str, action: Literal['open', 'close', 'finish', 'reset', 'offline', 'set_desc_ext'], slba: Optional[int] = None, all: Optional[bool] = None, data: Optional[str] = None, confirm: Optional[str] = None) -> Any:
         """Zone Management Send: open, close, finish, reset or offline one zone (slba) or all
         zones; set_desc_ext sets the zone descriptor extension of one empty zone (slba) to data,
-        which closes it with attrs bit 7 (ZDEV) set, until a reset clears both. Destructive
-        (reset discards the zone's data): confirm must equal the controller's serial number.
+        which closes it with attrs bit 7 (ZDEV) set, until a reset clears both. Class by action:
+        open, close, finish and set_desc_ext are write-class (no data is lost); reset and
+        offline discard data, so they are destructive and need confirm equal to the controller's
+        serial number.
 
         Args:
             device: a zoned namespace (required; schema DeviceName; pattern
                 '^[A-Za-z0-9:,/._-]{1,64}$')
-            action: (required; one of "open", "close", "finish", "reset", "offline",
-                "set_desc_ext")
+            action: reset and offline make the call destructive (required; one of "open",
+                "close", "finish", "reset", "offline", "set_desc_ext")
             slba: the zone's start LBA; omit with all (optional; minimum 0)
             all: (optional)
             data: set_desc_ext only: base64 of exactly the zone descriptor extension size (ZDES
                 * 64 bytes); -32006 NotSupported when the namespace has none (optional;
                 minLength 4; maxLength 21848; pattern '^[A-Za-z0-9+/]*=?=?$')
-            confirm: the controller's serial number (sn) (optional; maxLength 20)
+            confirm: the controller's serial number (sn); required for reset and offline
+                (optional; maxLength 20)
 
         Returns: done.
-        Method nvme.zns.mgmt_send; class destructive; backends: sim, passthru.
+        Method nvme.zns.mgmt_send; class write; backends: sim, passthru.
         """
         params: Dict[str, Any] = {}
         params['device'] = device
