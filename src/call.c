@@ -128,6 +128,7 @@ static void reject(struct nr_session *session, struct nr_batch *batch, const jso
 	char *text = NULL;
 
 	session->svc->stats.errors++;
+	session->errors++;
 	if (notification)
 		json_decref(error);
 	else
@@ -226,6 +227,8 @@ static void call_answer(struct nr_call *call, const char *key, json_t *value, bo
 	call->answered = true;
 	ms->errors += failed;
 	call->svc->stats.errors += failed;
+	if (call->session)
+		call->session->errors += failed;
 	if (call->id && value && call->session)
 		text = response_text(call->id, key, value, &len);
 	else
@@ -681,6 +684,7 @@ static void dispatch(struct nr_session *session, json_t *req, struct nr_batch *b
 	const char *why = NULL;
 
 	svc->stats.requests++;
+	session->requests++;
 	svc->stats.notifications += notification;
 	if (problem) {
 		if (id && !json_is_string(id) && !json_is_integer(id))

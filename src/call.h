@@ -36,6 +36,8 @@ struct nr_session {
 	struct nr_peer peer;
 	struct nr_call *calls;	       /* live calls, linked by session_next */
 	size_t live;		       /* how many: bounded by limits.max_calls */
+	uint64_t requests;	       /* received on this session (server.stats) */
+	uint64_t errors;	       /* error answers sent on it */
 	struct nr_call *drain_waiters; /* paused producers, linked by drain_next */
 };
 

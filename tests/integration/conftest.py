@@ -182,8 +182,8 @@ class Daemon:
 # tree (a clone under /root), so it speaks raw JSON over the socket module.
 _NOBODY_CHILD = r"""
 import json, os, socket, sys
-path, texts = sys.argv[1], json.loads(sys.argv[2])
-os.setgroups([]); os.setgid(65534); os.setuid(65534)
+path, texts, groups = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3])
+os.setgroups(groups); os.setgid(65534); os.setuid(65534)
 def answered(msg):
     items = msg if isinstance(msg, list) else [msg]
     return any(isinstance(m, dict) and "id" in m for m in items)
@@ -200,13 +200,15 @@ print(json.dumps(replies))
 """
 
 
-def as_nobody(socket_path, messages, timeout=60):
+def as_nobody(socket_path, messages, timeout=60, groups=()):
     """Sends each of @messages (a request, notification or batch, as dicts and
-    lists) on one connection made as uid/gid 65534, in order, and returns the
-    parsed replies (None for what gets no reply). Needs root. The child runs
-    isolated (-I: no PYTHONPATH, no cwd) and never reads the source tree."""
+    lists) on one connection made as uid/gid 65534 (with supplementary
+    @groups), in order, and returns the parsed replies (None for what gets no
+    reply). Needs root. The child runs isolated (-I: no PYTHONPATH, no cwd)
+    and never reads the source tree."""
     out = subprocess.run([sys.executable, "-I", "-c", _NOBODY_CHILD, socket_path,
-                          json.dumps(messages)], capture_output=True, text=True,
+                          json.dumps(messages), json.dumps(list(groups))],
+                         capture_output=True, text=True,
                          timeout=timeout, cwd="/")
     assert out.returncode == 0, out.stderr
     return json.loads(out.stdout)

@@ -1401,7 +1401,10 @@ class Methods:
         return self.call('server.info', **params)
 
     def server_stats(self) -> Any:
-        """Connection, request and error counters since start, and per-method counts.
+        """Connection, request and error counters since start, and per-method counts (scope
+        server). They show other users' activity, so only peers the policy allows write-class
+        calls see them; any other peer gets its own connection's counters (scope connection:
+        requests, errors, in_flight).
 
         Returns: stats.
         Method server.stats; class read; backends: none (served by the daemon).
