@@ -71,7 +71,8 @@ NAMES = {-32700: "ParseError", -32600: "InvalidRequest", -32601: "MethodNotFound
          -32013: "ServerBusy"}
 # Never right for a well-formed request to an existing method.
 BAD_FOR_VALID = {-32700, -32600, -32601, -32602, -32603}
-LIST_MAX = 20  # failures kept per kind (the counts are complete)
+LIST_MAX = 20
+RSS_WINDOW = 5.0  # seconds after warm-up whose highest RSS is the checkpoint  # failures kept per kind (the counts are complete)
 
 
 def rpc(method, id, params=None):
@@ -194,8 +195,9 @@ class Conn:
             return f"{self.who}-{self.next_id}"
         return (1 << 62) + self.next_id
 
-    def request(self, method, expect="any", **params):
+    def request(self, method, expect="any", params=None, **kw):
         """A request dict registered as pending (not sent yet)."""
+        params = dict(params or {}, **kw)
         id = self.new_id()
         self.pending[id] = Req(method, expect, bool(params.get("stream")))
         self.stats.sent += 1
@@ -590,8 +592,9 @@ class Client(threading.Thread):
 class Mutator(threading.Thread):
     """Root: reshapes the topology until the deadline, checking each step."""
 
-    def __init__(self, path, deadline, stats, seed, read_timeout):
-        super().__init__(name="mutator", daemon=True)
+    def __init__(self, path, deadline, stats, seed, read_timeout, rescanner=False):
+        super().__init__(name="rescanner" if rescanner else "mutator", daemon=True)
+        self.rescanner = rescanner
         self.path = path
         self.deadline = deadline
         self.stats = stats
@@ -621,17 +624,41 @@ class Mutator(threading.Thread):
     def run(self):
         try:
             while time.monotonic() < self.deadline:
-                self.conn = Conn(self.path, self.stats, self.rng, self.read_timeout, "mutator")
+                self.conn = Conn(self.path, self.stats, self.rng, self.read_timeout, self.name)
                 for _ in range(self.rng.randint(5, 30)):
                     if time.monotonic() >= self.deadline:
                         break
-                    self.step()
+                    if self.rescanner:
+                        self.rescan_step()
+                    else:
+                        self.step()
                 self.conn.drain()
                 self.conn.close()
         except Unanswered as e:
-            self.stats.fail("unanswered", f"mutator: {e}")
+            self.stats.fail("unanswered", f"{self.name}: {e}")
         except Exception as e:  # noqa: BLE001
-            self.stats.fail("client-crash", f"mutator: {e!r}")
+            self.stats.fail("client-crash", f"{self.name}: {e!r}")
+
+    def rescan_step(self):
+        """Replaces controller entries under the readers' feet: a few rescans
+        and feature changes pipelined, then their answers."""
+        rng = self.rng
+        data = b""
+        for _ in range(rng.randint(1, 4)):
+            k = rng.randrange(4)
+            if k < 2:
+                msg = self.conn.request("nvme.ns_rescan", "any", {"device": rng.choice(CTRLS)})
+            elif k == 2:
+                msg = self.conn.request("nvme.rescan", "any")
+            else:
+                msg = self.conn.request("nvme.set_feature", "any",
+                                        {"device": rng.choice(CTRLS), "fid": 4,
+                                         "value": rng.randint(330, 360),
+                                         "save": rng.random() < 0.3})
+            data += text(msg)
+        self.conn.send(data)
+        self.conn.drain()
+        self.stats.topology_steps += 1
 
     def step(self):
         rng = self.rng
@@ -788,6 +815,12 @@ def main():
     ap.add_argument("--rss-growth", type=float, default=0.10)
     ap.add_argument("--seed", type=int, default=None)
     ap.add_argument("--keep-tmp", action="store_true")
+    ap.add_argument("--write-buffer", type=int, default=65536,
+                    help="the daemon's --write-buffer (default 64 KiB: answers buffered for "
+                    "unread clients, up to 1 MiB each at the daemon's default, would "
+                    "swamp the RSS figures; small, it also pauses streams often)")
+    ap.add_argument("--daemon-arg", action="append", default=[],
+                    help="one more daemon argument (repeatable)")
     args = ap.parse_args()
 
     seed = args.seed if args.seed is not None else int(time.time())
@@ -805,7 +838,8 @@ def main():
         json.dump(SIM, f)
     log_path = os.path.join(tmp, "daemon.log")
     log = open(log_path, "wb")
-    argv = [daemon, "--socket", sock, f"--simulate={sim}", "--no-passthru", "--log-level", "warn"]
+    argv = [daemon, "--socket", sock, f"--simulate={sim}", "--no-passthru", "--log-level", "warn",
+            "--write-buffer", str(args.write_buffer), *args.daemon_arg]
     print(f"soak: {' '.join(argv)}")
     print(f"soak: {args.seconds:g} s, {args.clients} root clients, "
           f"{args.nobody if ROOT else 0} uid {NOBODY} clients, 1 mutator, seed {seed}"
@@ -834,18 +868,26 @@ def main():
             print(f"soak: note: not root, no uid {NOBODY} clients")
         clients = [Client(i, sock, deadline, Stats(), seed * 1000 + i, args.read_timeout)
                    for i in range(args.clients)]
-        mutator = Mutator(sock, deadline, Stats(), seed * 1000 + 999, args.read_timeout)
-        for c in clients + [mutator]:
+        mutators = [Mutator(sock, deadline, Stats(), seed * 1000 + 999, args.read_timeout),
+                    Mutator(sock, deadline, Stats(), seed * 1000 + 998, args.read_timeout,
+                            rescanner=True)]
+        for c in clients + mutators:
             c.start()
-        time.sleep(max(0.0, t0 + warmup - time.monotonic()))
-        figures["rss_start"] = rss_kib(proc.pid) if proc.poll() is None else 0
-        figures["rss_peak"] = figures["rss_start"]
+        # RSS once a second; the checkpoint is the highest sample in the
+        # RSS_WINDOW seconds after warm-up: under load RSS moves with what is
+        # in flight, and freed memory stays resident, so the end (idle) is
+        # compared with the early high-water mark.
+        series = []
         while time.monotonic() < deadline and proc.poll() is None:
             time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
             if proc.poll() is None:
-                figures["rss_peak"] = max(figures["rss_peak"], rss_kib(proc.pid))
+                series.append((time.monotonic() - t0, rss_kib(proc.pid)))
+        early = [k for t, k in series if warmup <= t < warmup + RSS_WINDOW]
+        figures["rss_start"] = max(early) if early else 0
+        figures["rss_peak"] = max((k for _, k in series), default=0)
+        figures["rss_series"] = [k for t, k in series if t >= warmup]
         # Loops stop by themselves; each waits at most read_timeout per read.
-        for c in clients + [mutator]:
+        for c in clients + mutators:
             c.join()
             stats.merge(c.stats)
         for pid, fd in children:
@@ -868,6 +910,8 @@ def main():
         figures["rss_end"] = rss_kib(proc.pid)
         if asan:
             print("soak: note: AddressSanitizer build: RSS is not meaningful, not checked")
+        elif not figures["rss_start"]:
+            problems.append("no RSS checkpoint: --seconds too short for the warm-up")
         elif figures["rss_end"] > figures["rss_start"] * (1 + args.rss_growth):
             problems.append(f"RSS grew {figures['rss_start']} -> {figures['rss_end']} KiB "
                             f"(more than {args.rss_growth:.0%})")
@@ -921,6 +965,9 @@ def finish(problems, stats, figures, log_path, tmp, keep, proc):
     if "rss_start" in figures:
         print(f"soak: RSS after warm-up {figures['rss_start']} KiB, peak "
               f"{figures.get('rss_peak', 0)} KiB, end {figures.get('rss_end', '-')} KiB")
+        series = figures.get("rss_series", [])
+        print("soak: RSS every second under load (MiB): "
+              + " ".join(f"{k / 1024:.0f}" for k in series))
     if "fds_start" in figures:
         print(f"soak: open fds at start {figures['fds_start']}, end {figures.get('fds_end', '-')}")
     print(f"soak: daemon exit status {proc.returncode}")
