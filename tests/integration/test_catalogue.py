@@ -182,6 +182,22 @@ for name, text in [("number", b"1"), ("string", b'"rpc.ping"'), ("null", b"null"
     case(f"request-not-an-object-{name}", text, E(-32600, id=None))
 case("request-empty-batch", b"[]", E(-32600, id=None))
 case("request-only-an-id", b'{"id":1}', E(-32600, id=1))
+# Regression (invalid request without an id dropped as a notification): an
+# object that is not a valid Request is answered -32600 with id null, id or
+# not (JSON-RPC 2.0 section 5); only a valid one without an id is a
+# notification.
+for name, text in [
+        ("empty-object", b"{}"),
+        ("version-only", b'{"jsonrpc":"2.0"}'),
+        ("no-version", b'{"method":"rpc.ping"}'),
+        ("wrong-version", b'{"jsonrpc":"1.0","method":"rpc.ping"}'),
+        ("method-number", b'{"jsonrpc":"2.0","method":5}'),
+        ("params-string", b'{"jsonrpc":"2.0","method":"rpc.ping","params":"x"}'),
+        ("unknown-member", b'{"jsonrpc":"2.0","method":"rpc.ping","x":1}')]:
+    case(f"invalid-request-without-id-is-answered-{name}", text, E(-32600, id=None))
+case("invalid-request-without-id-is-answered-in-batch",
+     b'[{},{"jsonrpc":"2.0","method":"rpc.ping"},{"method":"rpc.ping"}]',
+     Batch(E(-32600, id=None), E(-32600, id=None)))
 case("request-wrong-version", {"jsonrpc": "1.0", "id": 1, "method": "rpc.ping"}, E(-32600))
 case("request-version-as-number", {"jsonrpc": 2.0, "id": 1, "method": "rpc.ping"}, E(-32600))
 case("request-no-version", {"id": 1, "method": "rpc.ping"}, E(-32600))
