@@ -34,7 +34,8 @@ PING = {"jsonrpc": "2.0", "id": "ping", "method": "rpc.ping"}
 
 class E:
     """An error answer: code, data.name from the code, and optionally the id,
-    data.field (-32602), data.class / data.param (-32007), data.limit."""
+    data.field (-32602), data.class / data.param (-32007), (data.limit,
+    data.value)."""
     NAMES = {-32700: "ParseError", -32600: "InvalidRequest", -32601: "MethodNotFound",
              -32602: "InvalidParams", -32001: "DeviceNotFound", -32006: "NotSupported",
              -32007: "PermissionDenied", -32008: "ConfirmationRequired",
@@ -51,7 +52,7 @@ class E:
             assert data.get("class") == self.cls, resp
             assert data.get("param") == self.param, resp
         if self.limit is not None:
-            assert data.get("limit") == self.limit, resp
+            assert (data.get("limit"), data.get("value")) == self.limit, resp
 
 
 class R:
@@ -240,8 +241,16 @@ case("request-deep-objects", b'{"a":' * 70 + b"1" + b"}" * 70, E(-32600, id=None
 case("request-line-past-max-line",
      raw_params("rpc.ping", b'{"pad":"' + b"x" * (1 << 20) + b'"}'),
      E(-32600, id=None))
+# Regression (max-line and max-depth errors did not name their limit): README
+# promises data.limit and data.value for every limit of its table.
+case("line-limit-error-names-max-line",
+     raw_params("rpc.ping", b'{"pad":"' + b"x" * (1 << 20) + b'"}'),
+     E(-32600, id=None, limit=("max-line", 1 << 20)))
+case("depth-limit-error-names-max-depth",
+     raw_params("rpc.ping", b'{"x":' + b"[" * 100 + b"]" * 100 + b"}"),
+     E(-32600, id=None, limit=("max-depth", 64)))
 case("request-batch-past-max-batch", [req("rpc.ping", id=i) for i in range(1025)],
-     E(-32600, id=None, limit="max-batch"))
+     E(-32600, id=None, limit=("max-batch", 1024)))
 
 # ---- methods: -32601 ---------------------------------------------------------------
 
