@@ -842,7 +842,7 @@ def main():
             "--write-buffer", str(args.write_buffer), *args.daemon_arg]
     print(f"soak: {' '.join(argv)}")
     print(f"soak: {args.seconds:g} s, {args.clients} root clients, "
-          f"{args.nobody if ROOT else 0} uid {NOBODY} clients, 1 mutator, seed {seed}"
+          f"{args.nobody if ROOT else 0} uid {NOBODY} clients, a mutator and a rescanner (root), seed {seed}"
           f"{', AddressSanitizer build' if asan else ''}")
     proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
     problems = []
