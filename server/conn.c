@@ -105,12 +105,21 @@ static bool conn_value(void *opaque, const char *text, size_t len)
 static void conn_frame_error(void *opaque, enum nr_frame_error error, const char *reason)
 {
 	struct nr_conn *conn = opaque;
+	const struct nr_limits *limits = &conn->session.svc->limits;
+	json_t *data = NULL;
 
 	if (conn->state == CONN_CLOSING)
 		return;
+	/* A limit is named in data.limit and data.value, as every other is. */
+	if (error == NR_FRAME_TOO_LONG)
+		data = json_pack("{s:s, s:I}", "limit", "max-line", "value",
+				 (json_int_t)limits->max_line);
+	else if (error == NR_FRAME_TOO_DEEP)
+		data = json_pack("{s:s, s:I}", "limit", "max-depth", "value",
+				 (json_int_t)limits->max_depth);
 	nr_session_send_error(&conn->session,
 			      error == NR_FRAME_PARSE ? NR_E_PARSE : NR_E_INVALID_REQUEST, reason,
-			      NULL);
+			      data);
 }
 
 static const struct nr_framer_ops framer_ops = {

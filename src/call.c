@@ -673,8 +673,10 @@ static void dispatch(struct nr_session *session, json_t *req, struct nr_batch *b
 {
 	struct nr_service *svc = session->svc;
 	json_t *id = json_object_get(req, "id");
-	bool notification = json_is_object(req) && !id;
 	const char *problem = json_is_object(req) ? envelope_problem(req) : "not a request object";
+	/* Only a valid request without an id is a notification: an invalid one
+	 * is answered with id null (JSON-RPC 2.0, section 5). */
+	bool notification = !problem && !id;
 	const char *name = json_string_value(json_object_get(req, "method"));
 	const struct nr_schema_method *sm;
 	const struct nr_method *m;
