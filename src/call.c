@@ -262,6 +262,8 @@ static void call_end(struct nr_call *call, const char *key, json_t *value, bool 
 	if (call->state == NR_CALL_QUEUED)
 		nr_exec_unqueue(call);
 	call->state = NR_CALL_ENDED;
+	/* A held command would keep the FIFO busy for a call nobody waits for. */
+	nr_exec_abandon(call);
 	assert(call->svc->stats.in_flight > 0);
 	call->svc->stats.in_flight--;
 	if (call->timer_open) {
