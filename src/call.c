@@ -693,6 +693,9 @@ static void dispatch(struct nr_session *session, json_t *req, struct nr_batch *b
 		return reject(session, batch, id, notification, too_many_calls(svc));
 	sm = nr_schema_method(svc->schema, name);
 	m = nr_method_find(name);
+	/* A test-only method does not exist for a daemon that is not simulating. */
+	if (sm && sm->test_only && !svc->have_sim)
+		sm = NULL;
 	if (!sm || !m)
 		return reject(session, batch, id, notification,
 			      nr_rpc_error_object(NR_E_METHOD_NOT_FOUND, name,
