@@ -4,6 +4,7 @@ own device's queue. Orderings are proven by what arrives first on one
 connection, not by timing: a held command is seen held (sim.fault's "held")
 before the calls that must overtake it are sent.
 """
+import re
 import time
 
 from conftest import SIM_SN, as_nobody, assert_error, assert_result, rpc, sim_json
@@ -103,6 +104,24 @@ def test_timeout_aborts_the_held_command_and_the_queue_moves_on(daemon):
         assert fault(conn, "g", device="sim0")["held"] == 0
         status = error_log_statuses(conn, "sim0")[0]
         assert (status >> 8 & 7, status & 0xff) == (0, ABORT_REQUESTED)
+
+
+def audit_outcomes(d, method):
+    return re.findall(rf"audit: .*method={re.escape(method)} .*outcome=(\S+)", d.stderr_text())
+
+
+def test_timeout_aborts_a_held_write_answered_early(daemon):
+    """A write answered Timeout lives on until the device's outcome: the
+    abort is that outcome (audited Cancelled), and the queue moves on."""
+    d = start(daemon, 1)
+    with d.raw(timeout=TIMEOUT_MS / 1000 * 3) as conn:
+        fault(conn, "f", device="sim0", hang={"opcode": 0x09, "count": 1})  # Set Features
+        conn.send(rpc("nvme.set_feature", id="w", device="sim0", fid=0x0b, value=0))
+        conn.send(id_ctrl("b", "sim0"))
+        assert_error(conn.recv(), -32003, "Timeout", id="w")
+        assert_result(conn.recv(), "b")
+        assert fault(conn, "g", device="sim0")["held"] == 0
+    assert audit_outcomes(d, "nvme.set_feature") == ["Timeout", "Cancelled"]
 
 
 def test_queue_moves_on_once_the_hang_is_cleared(daemon):
