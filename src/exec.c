@@ -160,6 +160,9 @@ static void timeout_fired(uv_timer_t *timer)
 
 static void timer_arm(struct nr_call *call)
 {
+	/* A closed timer is never reopened: an internal call's timer is closed
+	 * when its held command ends, and internal calls hold one step only. */
+	assert(call->timer_open || !uv_is_closing((uv_handle_t *)&call->timer));
 	if (!call->timer_open) {
 		uv_timer_init(call->svc->loop, &call->timer);
 		call->timer.data = call;
