@@ -262,6 +262,8 @@ static int simulator_start(struct nr_service *svc, const char *file)
 			return rc;
 		}
 	}
+	/* The description's faults hit clients' commands, not the Identify above. */
+	nr_sim_faults_arm(sim);
 	svc->have_sim = true;
 	return 0;
 }

@@ -14,8 +14,30 @@ struct nr_backend_ops {
 	 * Executes @cmd on the controller. Runs on a worker thread. Returns 0
 	 * when the command completed (cmd->status holds the NVMe status, which
 	 * may be an error) or -errno when it could not be delivered.
+	 *
+	 * A backend with an abort op may also return -EINPROGRESS: the
+	 * controller took the command and holds it (a simulated hang); it has
+	 * not run and will not complete by itself, and the backend keeps no
+	 * pointer to @cmd. The worker thread returns at once: the work
+	 * function stops there (as for any error) and the exec layer keeps the
+	 * device's FIFO busy, without a pool thread, until it calls abort (the
+	 * call's timeout, or its end).
 	 */
 	int (*submit)(void *ctrl, struct nr_cmd *cmd);
+	/*
+	 * Optional: the exec layer gave up on the command the controller holds
+	 * (submit returned -EINPROGRESS): its call timed out or ended. The
+	 * backend completes it with an Abort status (the simulator: Command
+	 * Abort Requested, SCT 0 SC 07h, in its Error Information log) and
+	 * forgets it; the call's work ends with -ECANCELED, and the FIFO moves
+	 * on. Returns 0, or -ENOENT when the controller held nothing. Loop
+	 * thread.
+	 */
+	int (*abort)(void *ctrl);
+	/* Optional: whether the controller is still there. Returns 0, or
+	 * -ENODEV when it went away (a simulated hot removal): nvme.rescan
+	 * unlists it. Loop thread. */
+	int (*probe)(void *ctrl);
 	/*
 	 * Optional: the names the host gives namespace @nsid behind this
 	 * controller (Linux: "nvme0n1" and the generic "ng0n1"), each buffer

@@ -266,6 +266,8 @@ static void call_end(struct nr_call *call, const char *key, json_t *value, bool 
 	if (call->state == NR_CALL_QUEUED)
 		nr_exec_unqueue(call);
 	call->state = NR_CALL_ENDED;
+	/* A held command would keep the FIFO busy for a call nobody waits for. */
+	nr_exec_abandon(call);
 	assert(call->svc->stats.in_flight > 0);
 	call->svc->stats.in_flight--;
 	if (call->timer_open) {
@@ -702,6 +704,9 @@ static void dispatch(struct nr_session *session, json_t *req, struct nr_batch *b
 		return reject(session, batch, id, notification, too_many_calls(svc));
 	sm = nr_schema_method(svc->schema, name);
 	m = nr_method_find(name);
+	/* A test-only method does not exist for a daemon that is not simulating. */
+	if (sm && sm->test_only && !svc->have_sim)
+		sm = NULL;
 	if (!sm || !m)
 		return reject(session, batch, id, notification,
 			      nr_rpc_error_object(NR_E_METHOD_NOT_FOUND, name,

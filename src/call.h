@@ -89,6 +89,8 @@ struct nr_call {
 	nr_work_fn work;
 	nr_done_fn done;
 	int work_rc;
+	bool parked; /* its controller holds its command: the FIFO is busy,
+		      * no pool thread is (see nr_backend_ops.submit) */
 	uv_work_t work_req;
 	uv_timer_t timer;
 	bool timer_open;

@@ -63,40 +63,106 @@ static void work_run(uv_work_t *req)
 	work_arrival_ns = 0;
 }
 
+static void timer_closed(uv_handle_t *handle)
+{
+	nr_call_unref(handle->data);
+}
+
 /*
- * Loop thread: the work finished. The FIFO is held across the done callback
+ * Loop thread: the call's work is over (finished with @rc, or aborted on
+ * its controller: -ECANCELED). The FIFO is held across the done callback
  * and the release of the call: the call's reference may be the last one on
  * a controller entry a rescan replaced, and the entry goes with it.
  */
-static void work_after(uv_work_t *req, int status)
+static void work_finish(struct nr_call *call, int rc)
 {
-	struct nr_call *call = container_of(req, struct nr_call, work_req);
 	struct nr_devq *q = call->running_on;
 
 	call->running_on = NULL;
+	call->parked = false;
 	assert(q->running);
 	q->running = false;
 	if (call->timer_open)
 		uv_timer_stop(&call->timer);
+	/* Only a held command arms an internal call's timer: no one else closes it. */
+	if (call->internal && call->timer_open) {
+		call->timer_open = false;
+		uv_close((uv_handle_t *)&call->timer, timer_closed);
+	}
 	if (call->state == NR_CALL_RUNNING) {
 		call->state = NR_CALL_NEW;
-		call->done(call, status == UV_ECANCELED ? -ECANCELED : call->work_rc);
+		call->done(call, rc);
 	}
 	nr_call_unref(call);
 	devq_kick(q);
 	nr_devq_unref(q);
 }
 
+/* Gives up on the command @call's controller holds: the backend completes
+ * it with an Abort status and the work ends with -ECANCELED. */
+static void work_abort(struct nr_call *call)
+{
+	struct nr_ctrl *ctrl = call->queued_on;
+
+	assert(call->parked);
+	call->parked = false;
+	ctrl->ops->abort(ctrl->backend_ctrl);
+	work_finish(call, -ECANCELED);
+}
+
+static void timer_arm(struct nr_call *call);
+
+/*
+ * The controller holds @call's command (-EINPROGRESS): the FIFO stays busy
+ * but the pool thread is free. The call's timer aborts it; it is armed here
+ * when it is not running (an internal call, the next step of a write already
+ * answered Timeout). A call that ended while its work ran is aborted now.
+ */
+static void work_park(struct nr_call *call)
+{
+	call->parked = true;
+	if (call->state != NR_CALL_RUNNING)
+		work_abort(call);
+	else if (!call->timer_open || !uv_is_active((uv_handle_t *)&call->timer))
+		timer_arm(call);
+}
+
+/* Loop thread: the worker returned. */
+static void work_after(uv_work_t *req, int status)
+{
+	struct nr_call *call = container_of(req, struct nr_call, work_req);
+
+	if (status == 0 && call->work_rc == -EINPROGRESS && call->queued_on->ops->abort)
+		work_park(call);
+	else
+		work_finish(call, status == UV_ECANCELED ? -ECANCELED : call->work_rc);
+}
+
+void nr_exec_abandon(struct nr_call *call)
+{
+	if (call->parked)
+		work_abort(call);
+}
+
+/* A client's call is answered Timeout (a read ends, a write lives on); a
+ * held command is aborted, for internal calls too. */
 static void timeout_fired(uv_timer_t *timer)
 {
 	struct nr_call *call = timer->data;
 
-	if (call->state == NR_CALL_RUNNING && !call->answered)
+	nr_call_ref(call);
+	if (call->state == NR_CALL_RUNNING && !call->answered && !call->internal)
 		nr_call_timed_out(call);
+	if (call->parked)
+		work_abort(call);
+	nr_call_unref(call);
 }
 
 static void timer_arm(struct nr_call *call)
 {
+	/* A closed timer is never reopened: an internal call's timer is closed
+	 * when its held command ends, and internal calls hold one step only. */
+	assert(call->timer_open || !uv_is_closing((uv_handle_t *)&call->timer));
 	if (!call->timer_open) {
 		uv_timer_init(call->svc->loop, &call->timer);
 		call->timer.data = call;

@@ -61,6 +61,14 @@ int nr_exec_submit(struct nr_call *call, struct nr_ctrl *ctrl, nr_work_fn work, 
  */
 bool nr_exec_unqueue(struct nr_call *call);
 
+/*
+ * @call ended (cancelled, timed out, its peer gone) while its controller
+ * holds its command (the backend's submit returned -EINPROGRESS): the
+ * command is aborted now, so the FIFO moves on. Nothing otherwise. Loop
+ * thread.
+ */
+void nr_exec_abandon(struct nr_call *call);
+
 /* CLOCK_MONOTONIC in nanoseconds. Any thread. */
 uint64_t nr_exec_now_ns(void);
 

@@ -13,6 +13,9 @@ void nr_m_rpc_cancel(struct nr_call *call);
 void nr_m_server_info(struct nr_call *call);
 void nr_m_server_stats(struct nr_call *call);
 
+/* sim.*: test-only, served under --simulate alone (m_sim.c). */
+void nr_m_sim_fault(struct nr_call *call);
+
 /* mi.*: the NVMe-MI command set and endpoints (m_mi.c). */
 void nr_m_mi_endpoints(struct nr_call *call);
 void nr_m_mi_scan(struct nr_call *call);

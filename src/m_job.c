@@ -117,7 +117,7 @@ static void refresh_swap(struct nr_topology *topo, struct refresh *r)
 		struct nr_ctrl *listed = r->old[i];
 		while (listed->successor)
 			listed = listed->successor;
-		if (r->rc == 0 && !listed->gone &&
+		if (r->rc == 0 && !listed->gone && r->fresh[i] &&
 		    nr_topology_replace(topo, listed, r->fresh[i]) == 0)
 			continue;
 		if (r->fresh[i])
@@ -130,6 +130,7 @@ static void refresh_finish(struct refresh *r)
 {
 	struct nr_call *call = r->call;
 
+	nr_topology_drop_vanished(call->svc->topology);
 	if (r->passthru && r->rc == 0)
 		nr_passthru_replace(call->svc->topology, r->fresh, r->count);
 	else if (!r->passthru)
@@ -168,7 +169,8 @@ static void rebuild_done(struct nr_call *child, int rc)
 {
 	struct refresh *r = ((struct refresh_step *)child->ctx)->r;
 
-	if (rc && r->rc == 0)
+	/* A controller that vanished is unlisted, not a failed refresh. */
+	if (rc && rc != -ENODEV && r->rc == 0)
 		r->rc = rc;
 	if (--r->pending == 0)
 		refresh_finish(r);

@@ -152,6 +152,8 @@ void nr_m_nvme_rescan(struct nr_call *call)
 {
 	struct rescan *r;
 
+	/* Controllers a backend knows are gone (a simulated removal) first. */
+	nr_topology_drop_vanished(call->svc->topology);
 	if (!call->svc->passthru)
 		return nr_m_nvme_list(call);
 	r = calloc(1, sizeof(*r));

@@ -5,9 +5,13 @@
 
 #include "handlers.h"
 
+/* Test-only methods (sim.fault) are listed only where they are served. */
 void nr_m_rpc_discover(struct nr_call *call)
 {
-	nr_call_result(call, json_incref(nr_schema_document(call->svc->schema)));
+	const struct nr_schema *schema = call->svc->schema;
+
+	nr_call_result(call, json_incref(call->svc->have_sim ? nr_schema_document(schema)
+							     : nr_schema_public_document(schema)));
 }
 
 void nr_m_rpc_ping(struct nr_call *call)

@@ -21,7 +21,8 @@ struct pattern {
 
 struct nr_schema {
 	json_t *doc;
-	json_t *index; /* method name -> integer index */
+	json_t *public_doc; /* doc without x-test-only methods, sharing the rest */
+	json_t *index;	    /* method name -> integer index */
 	struct nr_schema_method *methods;
 	size_t method_count;
 	struct pattern patterns[MAX_PATTERNS];
@@ -298,6 +299,7 @@ static int method_load(struct nr_schema *schema, const json_t *obj, struct nr_sc
 		return -EINVAL;
 	}
 	m->streaming = json_is_true(json_object_get(obj, "x-streaming"));
+	m->test_only = json_is_true(json_object_get(obj, "x-test-only"));
 	m->backends = parse_backends(json_object_get(obj, "x-backends"));
 	m->params_schema = params_schema_build(json_object_get(obj, "params"));
 	if (!m->params_schema) {
@@ -307,6 +309,25 @@ static int method_load(struct nr_schema *schema, const json_t *obj, struct nr_sc
 	if (class_if_load(schema, m, json_object_get(obj, "params"), err, err_len))
 		return -EINVAL;
 	return check_node(schema, m->params_schema, 0, err, err_len);
+}
+
+/* The document a daemon that does not simulate serves: a shallow copy
+ * whose methods array leaves the test-only ones out. Returns 0 or -ENOMEM. */
+static int public_doc_build(struct nr_schema *schema)
+{
+	json_t *methods = json_array();
+
+	schema->public_doc = json_copy(schema->doc);
+	if (!methods || !schema->public_doc) {
+		json_decref(methods);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < schema->method_count; i++) {
+		if (!schema->methods[i].test_only)
+			json_array_append(
+			    methods, json_array_get(json_object_get(schema->doc, "methods"), i));
+	}
+	return json_object_set_new(schema->public_doc, "methods", methods) ? -ENOMEM : 0;
 }
 
 int nr_schema_load(struct nr_schema **out, char *err, size_t err_len)
@@ -336,6 +357,9 @@ int nr_schema_load(struct nr_schema **out, char *err, size_t err_len)
 		json_object_set_new(schema->index, schema->methods[i].name,
 				    json_integer((json_int_t)i));
 	}
+	rc = public_doc_build(schema);
+	if (rc)
+		goto fail;
 	*out = schema;
 	return 0;
 fail:
@@ -355,6 +379,7 @@ void nr_schema_free(struct nr_schema *schema)
 		regfree(&schema->patterns[i].regex);
 	free(schema->methods);
 	json_decref(schema->index);
+	json_decref(schema->public_doc);
 	json_decref(schema->doc);
 	free(schema);
 }
@@ -362,6 +387,11 @@ void nr_schema_free(struct nr_schema *schema)
 json_t *nr_schema_document(const struct nr_schema *schema)
 {
 	return schema->doc;
+}
+
+json_t *nr_schema_public_document(const struct nr_schema *schema)
+{
+	return schema->public_doc;
 }
 
 const struct nr_schema_method *nr_schema_method(const struct nr_schema *schema, const char *name)

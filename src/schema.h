@@ -20,6 +20,7 @@ struct nr_schema_method {
 	const char *name; /* borrowed from the document */
 	enum nr_class cls;
 	bool streaming;
+	bool test_only;	       /* x-test-only: served under --simulate alone */
 	unsigned backends;     /* bit per backend: NR_BACKEND_BIT_* */
 	json_t *params_schema; /* owned: {type: object, properties, required, additionalProperties:
 				  false} */
@@ -42,6 +43,9 @@ void nr_schema_free(struct nr_schema *schema);
 
 /* The whole document, borrowed. */
 json_t *nr_schema_document(const struct nr_schema *schema);
+/* The document without its x-test-only methods (what a daemon not
+ * simulating serves), borrowed. */
+json_t *nr_schema_public_document(const struct nr_schema *schema);
 
 /* The method or NULL. */
 const struct nr_schema_method *nr_schema_method(const struct nr_schema *schema, const char *name);

@@ -168,6 +168,8 @@ int sim_alloc(size_t nr_subsys, size_t nr_ctrls, struct nr_sim **out)
 		pthread_mutex_init(&sim->subsys[i].lock, NULL);
 		sim->subsys[i].index = (uint32_t)i;
 	}
+	for (size_t i = 0; i < nr_ctrls; i++)
+		pthread_mutex_init(&sim->ctrls[i].fault_lock, NULL);
 	sim->nr_subsys = nr_subsys;
 	sim->nr_ctrls = nr_ctrls;
 	*out = sim;
@@ -275,6 +277,7 @@ void nr_sim_free(struct nr_sim *sim)
 	for (size_t i = 0; i < sim->nr_ctrls; i++) {
 		free(sim->ctrls[i].fw.image);
 		free(sim->ctrls[i].fw.loaded);
+		pthread_mutex_destroy(&sim->ctrls[i].fault_lock);
 	}
 	free(sim->subsys);
 	free(sim->ctrls);
@@ -412,19 +415,26 @@ static void account(struct nr_sim_ctrl *ctrl, const struct nr_cmd *cmd)
 }
 
 /*
- * Runs on a worker thread. Sleeps the controller's latency outside the lock,
- * then executes under the subsystem's mutex, so commands to controllers of
- * different subsystems run in parallel. Background operations (sanitize,
- * self-test) advance first. A command that fails is recorded in the Error
- * Information log. Returns 0 with cmd->status set, or -EINVAL for a
- * malformed command (bad queue, buffer too small).
+ * Runs on a worker thread. Faults come first (removal: -ENODEV; a hang:
+ * -EINPROGRESS, the command held until sim_fault_abort; an injected status
+ * replaces the command). Sleeps the controller's latency (and an injected
+ * delay) outside the lock, then executes under the subsystem's mutex, so
+ * commands to controllers of different subsystems run in parallel.
+ * Background operations (sanitize, self-test) advance first. A command that
+ * fails is recorded in the Error Information log. Returns 0 with
+ * cmd->status set, or -EINVAL for a malformed command (bad queue, buffer
+ * too small).
  */
 int nr_sim_submit(struct nr_sim_ctrl *ctrl, struct nr_cmd *cmd)
 {
+	uint16_t injected;
 	int rc;
 
 	if (!ctrl || !cmd || (cmd->queue != NR_QUEUE_ADMIN && cmd->queue != NR_QUEUE_IO))
 		return -EINVAL;
+	rc = sim_fault_apply(ctrl, cmd, &injected);
+	if (rc)
+		return rc;
 	if (ctrl->latency_us)
 		usleep(ctrl->latency_us);
 	cmd->status = 0;
@@ -434,7 +444,9 @@ int nr_sim_submit(struct nr_sim_ctrl *ctrl, struct nr_cmd *cmd)
 	sim_tick(ctrl);
 	ctrl->err_param = SIM_PARAM_NONE;
 	ctrl->err_lba = 0;
-	rc = cmd->queue == NR_QUEUE_ADMIN ? sim_admin(ctrl, cmd) : sim_io(ctrl, cmd);
+	cmd->status = injected;
+	if (!injected)
+		rc = cmd->queue == NR_QUEUE_ADMIN ? sim_admin(ctrl, cmd) : sim_io(ctrl, cmd);
 	if (rc == 0) {
 		account(ctrl, cmd);
 		if (cmd->status)
@@ -477,14 +489,31 @@ static int sim_backend_submit(void *ctrl, struct nr_cmd *cmd)
 	return nr_sim_submit(ctrl, cmd);
 }
 
-/* Worker thread: a Controller Level Reset of the model (nvme.reset). */
+/* Worker thread: a Controller Level Reset of the model (nvme.reset); a
+ * removed controller is not there to reset. */
 static int sim_backend_reset(void *ctrl)
 {
-	return nr_sim_ctrl_reset(ctrl);
+	int rc = sim_fault_probe(ctrl);
+
+	return rc ? rc : nr_sim_ctrl_reset(ctrl);
+}
+
+/* Loop thread: a held command's call gave up on it. */
+static int sim_backend_abort(void *ctrl)
+{
+	return sim_fault_abort(ctrl);
+}
+
+/* Loop thread: -ENODEV once the controller was removed (nvme.rescan). */
+static int sim_backend_probe(void *ctrl)
+{
+	return sim_fault_probe(ctrl);
 }
 
 const struct nr_backend_ops nr_sim_ops = {
     .name = "sim",
     .submit = sim_backend_submit,
     .reset = sim_backend_reset,
+    .abort = sim_backend_abort,
+    .probe = sim_backend_probe,
 };

@@ -68,4 +68,26 @@ int nr_sim_submit(struct nr_sim_ctrl *ctrl, struct nr_cmd *cmd);
  */
 int nr_sim_ctrl_reset(struct nr_sim_ctrl *ctrl);
 
+/*
+ * Faults (docs/simulator.md, Faults). A description's faults are inert
+ * until nr_sim_faults_arm, which the daemon calls once it has learnt the
+ * controllers (so they hit clients' commands, not its own Identify at
+ * start). Any thread.
+ */
+void nr_sim_faults_arm(struct nr_sim *sim);
+
+/*
+ * Changes @ctrl's faults from @spec, an object of the description's
+ * "faults" keys plus "clear" (sim.fault's params without "device";
+ * borrowed), and arms them. Named kinds replace the current ones; "clear"
+ * drops all but a removal first, which is never undone. Returns 0, or
+ * -EINVAL with "PATH: reason" in @err (paths start with @path). Any thread.
+ */
+int nr_sim_fault_set(struct nr_sim_ctrl *ctrl, const json_t *spec, const char *path, char *err,
+		     size_t err_len);
+
+/* @ctrl's faults as sim.fault reports them, with "held": the commands a
+ * hang holds now. New reference, NULL when out of memory. Any thread. */
+json_t *nr_sim_fault_json(struct nr_sim_ctrl *ctrl);
+
 #endif

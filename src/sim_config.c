@@ -157,9 +157,9 @@ static int get_array(const json_t *obj, const char *path, const char *key, bool 
 	return 0;
 }
 
-static const char *const ctrl_keys[] = {
-    "sn",	    "mn",	   "fr",   "cntlid",   "latency_us",
-    "self_test_ms", "sanitize_ms", "fwug", "fw_slots", NULL};
+static const char *const ctrl_keys[] = {"sn",	      "mn",	      "fr",	     "cntlid",
+					"latency_us", "self_test_ms", "sanitize_ms", "fwug",
+					"fw_slots",   "faults",	      NULL};
 static const char *const self_test_keys[] = {"short", "extended", NULL};
 
 /* The optional timing and firmware knobs of a controller. */
@@ -189,6 +189,141 @@ static int parse_ctrl_knobs(const json_t *obj, const char *path, struct nr_sim_c
 	return rc;
 }
 
+static int get_bool(const json_t *obj, const char *path, const char *key, bool *out,
+		    struct cfg_err *err)
+{
+	json_t *value = json_object_get(obj, key);
+	char at[CFG_PATH_MAX];
+
+	path_key(at, path, key);
+	if (value && !json_is_boolean(value))
+		return cfg_fail(err, at, "must be true or false");
+	if (value)
+		*out = json_is_true(value);
+	return 0;
+}
+
+static const char *const fault_keys[] = {"delay_us", "status", "hang", "removed", NULL};
+static const char *const fault_rpc_keys[] = {"delay_us", "status", "hang",
+					     "removed",	 "clear",  NULL};
+static const char *const fault_status_keys[] = {"sct",	 "sc",	  "dnr", "opcode",
+						"queue", "count", NULL};
+static const char *const fault_hang_keys[] = {"opcode", "queue", "count", NULL};
+
+/* The optional "queue" of a fault: "admin" or "io"; absent: -1, any. */
+static int get_queue(const json_t *obj, const char *path, int8_t *out, struct cfg_err *err)
+{
+	json_t *value = json_object_get(obj, "queue");
+	const char *name = json_string_value(value);
+	char at[CFG_PATH_MAX];
+
+	*out = -1;
+	if (!value)
+		return 0;
+	if (name && !strcmp(name, "admin"))
+		*out = NR_QUEUE_ADMIN;
+	else if (name && !strcmp(name, "io"))
+		*out = NR_QUEUE_IO;
+	path_key(at, path, "queue");
+	return *out < 0 ? cfg_fail(err, at, "must be \"admin\" or \"io\"") : 0;
+}
+
+/* Which commands a fault hits: "opcode", "queue", "count" (all optional). */
+static int parse_match(const json_t *obj, const char *path, struct sim_fault_match *m,
+		       struct cfg_err *err)
+{
+	uint64_t opcode = UINT64_MAX, count = 0;
+	int rc = get_uint(obj, path, "opcode", false, 0, 255, &opcode, err);
+
+	rc = rc ? rc : get_uint(obj, path, "count", false, 1, UINT32_MAX, &count, err);
+	rc = rc ? rc : get_queue(obj, path, &m->queue, err);
+	m->on = true;
+	m->opcode = opcode > 255 ? -1 : (int16_t)opcode;
+	m->count = (uint32_t)count;
+	return rc;
+}
+
+/* "status": {"sct", "sc", "dnr"} and the match keys. */
+static int parse_fault_status(const json_t *obj, const char *path, struct sim_faults *f,
+			      struct cfg_err *err)
+{
+	uint64_t sct = 0, sc = 0;
+	bool dnr = true;
+	int rc = check_keys(obj, path, fault_status_keys, err);
+
+	rc = rc ? rc : get_uint(obj, path, "sct", true, 0, 7, &sct, err);
+	rc = rc ? rc : get_uint(obj, path, "sc", true, 0, 255, &sc, err);
+	if (!rc && sct == 0 && sc == 0)
+		rc = cfg_fail(err, path, "sct 0 with sc 0 is success, not an error");
+	rc = rc ? rc : get_bool(obj, path, "dnr", &dnr, err);
+	rc = rc ? rc : parse_match(obj, path, &f->status, err);
+	f->status_value = (uint16_t)(NR_STATUS(sct, sc) | (dnr ? NVME_SC_DNR : 0));
+	return rc;
+}
+
+/* "status" and "hang", each when present. */
+static int parse_fault_kinds(const json_t *obj, const char *path, struct sim_fault_spec *spec,
+			     struct cfg_err *err)
+{
+	json_t *status = json_object_get(obj, "status");
+	json_t *hang = json_object_get(obj, "hang");
+	char at[CFG_PATH_MAX];
+	int rc = 0;
+
+	path_key(at, path, "status");
+	if (status)
+		rc = parse_fault_status(status, at, &spec->faults, err);
+	path_key(at, path, "hang");
+	if (!rc && hang) {
+		rc = check_keys(hang, at, fault_hang_keys, err);
+		rc = rc ? rc : parse_match(hang, at, &spec->faults.hang, err);
+	}
+	spec->has_status = status != NULL;
+	spec->has_hang = hang != NULL;
+	return rc;
+}
+
+static int parse_faults(const json_t *obj, const char *path, bool runtime,
+			struct sim_fault_spec *spec, struct cfg_err *err)
+{
+	uint64_t delay = 0;
+	int rc = check_keys(obj, path, runtime ? fault_rpc_keys : fault_keys, err);
+
+	*spec = (struct sim_fault_spec){0};
+	rc = rc ? rc : get_uint(obj, path, "delay_us", false, 0, SIM_MAX_LATENCY_US, &delay, err);
+	rc = rc ? rc : parse_fault_kinds(obj, path, spec, err);
+	rc = rc ? rc : get_bool(obj, path, "removed", &spec->faults.removed, err);
+	rc = rc ? rc : get_bool(obj, path, "clear", &spec->clear, err);
+	spec->faults.delay_us = (uint32_t)delay;
+	spec->has_delay = json_object_get(obj, "delay_us") != NULL;
+	return rc;
+}
+
+int sim_faults_parse(const json_t *obj, const char *path, bool runtime, struct sim_fault_spec *spec,
+		     char *err_buf, size_t err_len)
+{
+	struct cfg_err err = {.buf = err_buf, .len = err_len};
+
+	return parse_faults(obj, path, runtime, spec, &err);
+}
+
+/* A controller's "faults", inert until nr_sim_faults_arm. */
+static int parse_ctrl_faults(const json_t *obj, const char *path, struct nr_sim_ctrl *ctrl,
+			     struct cfg_err *err)
+{
+	json_t *faults = json_object_get(obj, "faults");
+	struct sim_fault_spec spec;
+	char at[CFG_PATH_MAX];
+	int rc;
+
+	if (!faults)
+		return 0;
+	path_key(at, path, "faults");
+	rc = parse_faults(faults, at, false, &spec, err);
+	ctrl->faults = spec.faults;
+	return rc;
+}
+
 static int parse_ctrl(const json_t *obj, const char *path, size_t index, struct nr_sim_ctrl *ctrl,
 		      struct cfg_err *err)
 {
@@ -205,6 +340,7 @@ static int parse_ctrl(const json_t *obj, const char *path, size_t index, struct 
 	rc = rc ? rc
 		: get_uint(obj, path, "latency_us", false, 0, SIM_MAX_LATENCY_US, &latency, err);
 	rc = rc ? rc : parse_ctrl_knobs(obj, path, ctrl, err);
+	rc = rc ? rc : parse_ctrl_faults(obj, path, ctrl, err);
 	ctrl->cntlid = (uint16_t)cntlid;
 	ctrl->latency_us = (uint32_t)latency;
 	return rc;

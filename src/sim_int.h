@@ -192,6 +192,30 @@ struct sim_fw {
 	uint32_t image_end; /* bytes: highest offset + length received */
 };
 
+/* Which commands a fault hits, and how many more (0: every one). */
+struct sim_fault_match {
+	bool on;
+	int16_t opcode; /* -1: any */
+	int8_t queue;	/* -1: any, else enum nr_queue */
+	uint32_t count; /* commands left to hit; 0: no limit */
+};
+
+/* The faults injected into one controller (docs/simulator.md, Faults). */
+struct sim_faults {
+	uint32_t delay_us; /* slept before every command, outside any lock */
+	struct sim_fault_match status;
+	uint16_t status_value; /* SCT, SC and DNR as in the CQE status field */
+	struct sim_fault_match hang;
+	bool removed;
+};
+
+/* A fault description as parsed: which kinds it names. */
+struct sim_fault_spec {
+	struct sim_faults faults;
+	bool has_delay, has_status, has_hang;
+	bool clear; /* sim.fault only: drop every fault but a removal first */
+};
+
 struct nr_sim_ctrl {
 	struct sim_subsys *subsys;
 	char sn[21];
@@ -220,6 +244,13 @@ struct nr_sim_ctrl {
 	bool tel_host_created;
 	bool pel_ctx;		/* a Persistent Event log context is established */
 	uint32_t pel_ctx_count; /* events in the context */
+	/* Faults: under fault_lock, not the subsystem's, so the loop thread
+	 * (sim.fault, abort, probe) never waits for a long command. */
+	pthread_mutex_t fault_lock;
+	struct sim_faults faults;
+	bool faults_armed;	/* nr_sim_faults_arm or sim.fault ran */
+	uint32_t held;		/* commands a hang holds */
+	struct nr_cmd held_cmd; /* the newest one: its SQE for the Error log */
 };
 
 struct nr_sim {
@@ -252,6 +283,15 @@ void sim_le128_put(uint8_t out[16], uint64_t lo, uint64_t hi);
 uint64_t sim_allocated_bytes(const struct sim_subsys *subsys);
 void sim_changed_ns(struct nr_sim_ctrl *ctrl, uint32_t nsid);
 void sim_changed_ns_all(struct sim_subsys *subsys, uint64_t ctrl_mask, uint32_t nsid);
+
+/* sim_config.c: a "faults" object at @path; @runtime allows "clear". */
+int sim_faults_parse(const json_t *obj, const char *path, bool runtime, struct sim_fault_spec *spec,
+		     char *err, size_t err_len);
+
+/* sim_fault.c */
+int sim_fault_apply(struct nr_sim_ctrl *ctrl, const struct nr_cmd *cmd, uint16_t *status);
+int sim_fault_abort(struct nr_sim_ctrl *ctrl);
+int sim_fault_probe(struct nr_sim_ctrl *ctrl);
 
 /* sim_identify.c */
 int sim_identify(struct nr_sim_ctrl *ctrl, struct nr_cmd *cmd);

@@ -303,6 +303,20 @@ void nr_topology_retire(struct nr_topology *topo, const struct nr_backend_ops *o
 	topo->ctrl_count = kept;
 }
 
+void nr_topology_drop_vanished(struct nr_topology *topo)
+{
+	size_t i = 0;
+
+	while (i < topo->ctrl_count) {
+		struct nr_ctrl *ctrl = topo->ctrls[i];
+
+		if (ctrl->ops->probe && ctrl->ops->probe(ctrl->backend_ctrl) == -ENODEV)
+			nr_topology_remove(topo, ctrl);
+		else
+			i++;
+	}
+}
+
 int nr_topology_remove(struct nr_topology *topo, struct nr_ctrl *ctrl)
 {
 	for (size_t i = 0; i < topo->ctrl_count; i++) {

@@ -119,6 +119,10 @@ struct nr_ctrl *nr_ctrl_new_hidden(const char *name, const struct nr_backend_ops
  * flight on it finish. Returns 0, or -ENOENT when it was not listed. Loop thread. */
 int nr_topology_remove(struct nr_topology *topo, struct nr_ctrl *ctrl);
 
+/* Unlists every controller whose backend's probe says it went away
+ * (-ENODEV: a simulated removal), as nr_topology_remove. Loop thread. */
+void nr_topology_drop_vanished(struct nr_topology *topo);
+
 /* Unlists every controller of backend @ops: marked gone, freed (with its
  * backend controller) once no call holds it. Loop thread. */
 void nr_topology_retire(struct nr_topology *topo, const struct nr_backend_ops *ops);

@@ -59,6 +59,12 @@ def assemble(schema_dir):
                 sys.exit(f"{path}: missing {key}")
         if method["x-class"] not in CLASSES:
             sys.exit(f"{path}: x-class must be one of {CLASSES}")
+        # Test-only methods are served under --simulate alone (MethodNotFound
+        # and not in rpc.discover otherwise), and never read-class.
+        if not isinstance(method.get("x-test-only", False), bool):
+            sys.exit(f"{path}: x-test-only must be a boolean")
+        if method.get("x-test-only") and method["x-class"] == "read":
+            sys.exit(f"{path}: a test-only method may not be read-class")
         # A parameter's value may raise the call's class: {"write": schema}.
         for param in method.get("params", []):
             for cls in param.get("x-class-if", {}):

@@ -104,17 +104,17 @@ class RawConn:
 class Daemon:
     """One running nvmerpcd: .socket, .proc, .client(), .raw(), .stderr_text()."""
 
-    def __init__(self, workdir, args, sim=None, env=None):
+    def __init__(self, workdir, args, sim=None, env=None, simulate=True):
         self.workdir = workdir
         self.socket = os.path.join(workdir, "s.sock")
         self.stderr_path = os.path.join(workdir, "stderr.log")
-        simulate = "--simulate"
+        flags = ["--simulate"] if simulate else []
         if sim is not None:
             sim_path = os.path.join(workdir, "sim.json")
             with open(sim_path, "w") as f:
                 json.dump(sim, f)
-            simulate = f"--simulate={sim_path}"
-        self.argv = [DAEMON, "--socket", self.socket, simulate, *args]
+            flags = [f"--simulate={sim_path}"]
+        self.argv = [DAEMON, "--socket", self.socket, *flags, *args]
         self._stderr = open(self.stderr_path, "wb")
         self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, env=env,
                                      stdout=self._stderr, stderr=self._stderr)
@@ -237,7 +237,9 @@ def pytest_runtest_makereport(item, call):
 
 @pytest.fixture
 def daemon(request):
-    """Factory: daemon(args=(...), sim=dict_or_None, ready=True, env=None) -> Daemon.
+    """Factory: daemon(args=(...), sim=dict_or_None, ready=True, env=None,
+    simulate=True) -> Daemon. simulate=False (and no sim) starts it without
+    --simulate.
 
     Every daemon started is stopped at teardown with SIGTERM, and must exit
     0 and remove its socket; its stderr is printed when the test failed.
@@ -246,8 +248,8 @@ def daemon(request):
         pytest.fail(f"daemon binary {DAEMON} not found: build it or set NVMERPCD")
     started = []
 
-    def start(args=(), sim=None, ready=True, env=None):
-        d = Daemon(_workdir(), list(args), sim, env)
+    def start(args=(), sim=None, ready=True, env=None, simulate=True):
+        d = Daemon(_workdir(), list(args), sim, env, simulate)
         started.append(d)
         return d.wait_ready() if ready else d
 

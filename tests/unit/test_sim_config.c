@@ -5,6 +5,8 @@
  */
 #include "test_sim_util.h"
 
+#include "nvme_cmd_admin.h"
+
 TestSuite(sim, .init = setup_default, .fini = teardown, .timeout = 30);
 
 static const char multi_desc[] =
@@ -62,9 +64,32 @@ struct json_err_vec {
 #define ZNS(zoned)                                                                                 \
 	SUB(",\"namespaces\":[{\"nsid\":1,\"blocks\":8},{\"nsid\":2,\"zoned\":" zoned "}]")
 
+#define CTRL_A "{\"subsystems\":[{\"nqn\":\"n\",\"controllers\":[{\"sn\":\"A\","
+#define FLT(faults) CTRL_A "\"faults\":" faults "}]}]}"
+#define FLT_AT "subsystems[0].controllers[0].faults"
+
 ParameterizedTestParameters(sim, json_errors)
 {
 	static struct json_err_vec vecs[] = {
+	    {FLT("[]"), FLT_AT ": must be an object"},
+	    {FLT("{\"slow\":1}"), FLT_AT ".slow: unknown key"},
+	    {FLT("{\"clear\":true}"), FLT_AT ".clear: unknown key"},
+	    {FLT("{\"delay_us\":10000001}"), FLT_AT ".delay_us: must be 0..10000000"},
+	    {FLT("{\"removed\":1}"), FLT_AT ".removed: must be true or false"},
+	    {FLT("{\"status\":{\"sc\":2}}"), FLT_AT ".status.sct: is required"},
+	    {FLT("{\"status\":{\"sct\":8,\"sc\":2}}"), FLT_AT ".status.sct: must be 0..7"},
+	    {FLT("{\"status\":{\"sct\":0,\"sc\":256}}"), FLT_AT ".status.sc: must be 0..255"},
+	    {FLT("{\"status\":{\"sct\":0,\"sc\":0}}"),
+	     FLT_AT ".status: sct 0 with sc 0 is success, not an error"},
+	    {FLT("{\"status\":{\"sct\":0,\"sc\":1,\"dnr\":0}}"),
+	     FLT_AT ".status.dnr: must be true or false"},
+	    {FLT("{\"status\":{\"sct\":0,\"sc\":1,\"cid\":0}}"), FLT_AT ".status.cid: unknown key"},
+	    {FLT("{\"hang\":true}"), FLT_AT ".hang: must be an object"},
+	    {FLT("{\"hang\":{\"opcode\":256}}"), FLT_AT ".hang.opcode: must be 0..255"},
+	    {FLT("{\"hang\":{\"count\":0}}"), FLT_AT ".hang.count: must be 1..4294967295"},
+	    {FLT("{\"hang\":{\"queue\":\"sq\"}}"),
+	     FLT_AT ".hang.queue: must be \"admin\" or \"io\""},
+	    {FLT("{\"hang\":{\"sct\":1}}"), FLT_AT ".hang.sct: unknown key"},
 	    {"[]", "(root): must be an object"},
 	    {"{}", "subsystems: is required"},
 	    {"{\"subsystems\":[]}", "subsystems: must have 1..64 entries"},
@@ -291,4 +316,140 @@ Test(sim, million_zones_are_cheap)
 		cr_expect_lt(report_s, 0.001);
 	}
 	free(buf);
+}
+
+/* ---- faults ---------------------------------------------------------------- */
+
+static int submit_identify(struct nr_cmd *cmd, void *buf)
+{
+	nr_cmd_identify(cmd, NR_CNS_CTRL, NR_CSI_NVM, 0, 0, buf, 4096);
+	return nr_sim_submit(ctrl, cmd);
+}
+
+static int submit_smart(struct nr_cmd *cmd, void *buf)
+{
+	struct nr_log_args args = {.lid = NR_LID_SMART, .nsid = 0xffffffffu, .rae = true};
+
+	nr_cmd_get_log_page(cmd, &args, buf, 512);
+	return nr_sim_submit(ctrl, cmd);
+}
+
+static void sim_with_faults(const char *faults)
+{
+	char desc[512], err[256];
+
+	snprintf(desc, sizeof(desc), FLT("%s"), faults);
+	nr_sim_free(sim);
+	cr_assert_eq(new_sim_json(desc, err, sizeof(err)), 0, "%s", err);
+}
+
+Test(sim, description_faults_are_inert_until_armed)
+{
+	uint8_t buf[4096];
+	struct nr_cmd cmd;
+
+	sim_with_faults("{\"status\":{\"sct\":1,\"sc\":6},\"removed\":false}");
+	cr_assert_eq(submit_identify(&cmd, buf), 0);
+	cr_expect_eq(cmd.status, 0, "not armed: the daemon's own Identify is spared");
+	nr_sim_faults_arm(sim);
+	cr_assert_eq(submit_identify(&cmd, buf), 0);
+	cr_expect_eq(cmd.status, ST(1, 6));
+}
+
+Test(sim, status_fault_matches_opcode_queue_and_count)
+{
+	uint8_t buf[4096];
+	struct nr_cmd cmd;
+
+	sim_with_faults("{\"status\":{\"sct\":0,\"sc\":4,\"dnr\":false,\"opcode\":2,"
+			"\"queue\":\"admin\",\"count\":2}}");
+	nr_sim_faults_arm(sim);
+	cr_assert_eq(submit_identify(&cmd, buf), 0);
+	cr_expect_eq(cmd.status, 0, "Identify (06h) is not hit");
+	for (int i = 0; i < 2; i++) {
+		cr_assert_eq(submit_smart(&cmd, buf), 0);
+		cr_expect_eq(cmd.status, NR_STATUS(0, 4), "hit %d, without DNR", i);
+	}
+	cr_assert_eq(submit_smart(&cmd, buf), 0);
+	cr_expect_eq(cmd.status, 0, "count 2 is spent");
+}
+
+Test(sim, hang_holds_until_aborted)
+{
+	uint8_t buf[4096];
+	struct nr_cmd cmd;
+	json_t *faults;
+
+	sim_with_faults("{\"hang\":{\"count\":1}}");
+	nr_sim_faults_arm(sim);
+	cr_expect_eq(nr_sim_ops.abort(ctrl), -ENOENT, "nothing held yet");
+	cr_assert_eq(submit_identify(&cmd, buf), -EINPROGRESS);
+	faults = nr_sim_fault_json(ctrl);
+	cr_expect_eq(json_integer_value(json_object_get(faults, "held")), 1);
+	cr_expect_null(json_object_get(faults, "hang"), "count 1 is spent");
+	json_decref(faults);
+	cr_assert_eq(nr_sim_ops.abort(ctrl), 0);
+	cr_expect_eq(nr_sim_ops.abort(ctrl), -ENOENT);
+	cr_assert_eq(submit_identify(&cmd, buf), 0);
+	cr_expect_eq(cmd.status, 0);
+}
+
+Test(sim, removal_is_enodev_and_never_cleared)
+{
+	uint8_t buf[4096];
+	struct nr_cmd cmd;
+	json_t *spec = json_pack("{s:b}", "removed", 1);
+	char err[160];
+
+	sim_with_faults("{}");
+	cr_expect_eq(nr_sim_ops.probe(ctrl), 0);
+	cr_assert_eq(nr_sim_fault_set(ctrl, spec, "params", err, sizeof(err)), 0, "%s", err);
+	json_decref(spec);
+	cr_expect_eq(submit_identify(&cmd, buf), -ENODEV);
+	cr_expect_eq(nr_sim_ops.probe(ctrl), -ENODEV);
+	cr_expect_eq(nr_sim_ops.reset(ctrl), -ENODEV);
+	spec = json_pack("{s:b}", "clear", 1);
+	cr_assert_eq(nr_sim_fault_set(ctrl, spec, "params", err, sizeof(err)), 0, "%s", err);
+	json_decref(spec);
+	cr_expect_eq(submit_identify(&cmd, buf), -ENODEV, "a removal is not undone");
+}
+
+/* Runtime changes: named kinds replace theirs, clear drops the rest. */
+Test(sim, fault_set_merges_and_clears)
+{
+	json_t *spec = json_pack("{s:i, s:{s:i, s:i}}", "delay_us", 5, "status", "sct", 1, "sc", 2);
+	json_t *faults;
+	char err[160];
+
+	sim_with_faults("{\"hang\":{\"opcode\":6}}");
+	cr_assert_eq(nr_sim_fault_set(ctrl, spec, "params", err, sizeof(err)), 0, "%s", err);
+	json_decref(spec);
+	faults = nr_sim_fault_json(ctrl);
+	cr_expect_eq(json_integer_value(json_object_get(faults, "delay_us")), 5);
+	cr_expect_not_null(json_object_get(faults, "status"));
+	cr_expect_eq(json_integer_value(json_object_get(json_object_get(faults, "hang"), "opcode")),
+		     6, "the description's hang stays");
+	json_decref(faults);
+	spec = json_pack("{s:b, s:{}}", "clear", 1, "hang");
+	cr_assert_eq(nr_sim_fault_set(ctrl, spec, "params", err, sizeof(err)), 0, "%s", err);
+	json_decref(spec);
+	faults = nr_sim_fault_json(ctrl);
+	cr_expect_eq(json_integer_value(json_object_get(faults, "delay_us")), 0);
+	cr_expect_null(json_object_get(faults, "status"));
+	cr_expect_eq(json_object_size(json_object_get(faults, "hang")), 0, "every command");
+	json_decref(faults);
+}
+
+Test(sim, fault_set_errors_name_the_param)
+{
+	json_t *spec = json_pack("{s:{s:i, s:i}}", "status", "sct", 0, "sc", 0);
+	char err[160] = "";
+
+	cr_expect_eq(nr_sim_fault_set(ctrl, spec, "params", err, sizeof(err)), -EINVAL);
+	cr_expect_str_eq(err, "params.status: sct 0 with sc 0 is success, not an error");
+	json_decref(spec);
+	spec = json_pack("{s:s}", "device", "sim0");
+	cr_expect_eq(nr_sim_fault_set(ctrl, spec, "params", err, sizeof(err)), -EINVAL);
+	cr_expect_str_eq(err, "params.device: unknown key");
+	json_decref(spec);
 }

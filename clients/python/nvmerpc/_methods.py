@@ -57,6 +57,7 @@ METHOD_CLASSES = {
     'rpc.ping': 'read',
     'server.info': 'read',
     'server.stats': 'read',
+    'sim.fault': 'write',
 }
 
 
@@ -880,8 +881,9 @@ class Methods:
         """Rescans this host's NVMe devices (sysfs, then Identify) on a worker thread and answers
         with the new topology, as nvme.list. Controllers that vanished are dropped (calls in
         flight on them finish; new calls get DeviceNotFound), new ones and changed namespaces
-        appear. Simulated controllers are not touched. Write-class: it replaces the controllers'
-        entries, which other clients' calls use.
+        appear. Simulated controllers are not touched, except that one removed by a fault
+        (sim.fault, or removed in the description) is dropped. Write-class: it replaces the
+        controllers' entries, which other clients' calls use.
 
         Returns: list (schema Topology).
         Method nvme.rescan; class write; backends: none (served by the daemon).
@@ -1411,3 +1413,42 @@ class Methods:
         """
         params: Dict[str, Any] = {}
         return self.call('server.stats', **params)
+
+    def sim_fault(self, *, device: str, clear: Optional[bool] = None, delay_us: Optional[int] = None, status: Optional[Dict[str, Any]] = None, hang: Optional[Dict[str, Any]] = None, removed: Optional[bool] = None) -> Any:
+        """Test only: injects faults into a simulated controller (docs/simulator.md, Faults), at
+        once, without waiting for the device's queue. Served only under --simulate: otherwise
+        MethodNotFound and absent from rpc.discover. Each kind named replaces that kind; clear
+        drops every fault but a removal first. Answers with the controller's faults now.
+
+        Args:
+            device: a simulated controller, or one of its namespaces (required; schema
+                DeviceName; pattern '^[A-Za-z0-9:,/._-]{1,64}$')
+            clear: true: drop every fault (a removal stays) before applying the others
+                (optional)
+            delay_us: microseconds slept before every command (0: none) (optional; minimum 0;
+                maximum 10000000)
+            status: matching commands complete with this NVMe status instead of running
+                (optional; schema SimFaultStatus)
+            hang: matching commands are held, never completing by themselves: the call times out
+                (--timeout-ms), which aborts the command (Command Abort Requested in the Error
+                log) and moves the device's queue on. A held command uses no worker thread
+                (optional; schema SimFaultMatch)
+            removed: true: the controller is removed (commands fail with DeviceNotFound,
+                nvme.rescan unlists it); never undone. false changes nothing (optional)
+
+        Returns: faults.
+        Method sim.fault; class write; backends: sim.
+        """
+        params: Dict[str, Any] = {}
+        params['device'] = device
+        if clear is not None:
+            params['clear'] = clear
+        if delay_us is not None:
+            params['delay_us'] = delay_us
+        if status is not None:
+            params['status'] = status
+        if hang is not None:
+            params['hang'] = hang
+        if removed is not None:
+            params['removed'] = removed
+        return self.call('sim.fault', **params)
