@@ -47,8 +47,9 @@ struct nr_backend_ops {
 	 */
 	int (*ns_names)(void *ctrl, uint32_t nsid, char *name, char *alias, size_t len);
 	/* Optional: how the controller is attached ("pcie", "loop") and where
-	 * ("0000:00:04.0"); buffers of @len bytes. */
-	void (*ctrl_info)(void *ctrl, char *transport, char *address, size_t len);
+	 * ("0000:00:04.0", "traddr=…,trsvcid=…"), into buffers of the sizes given. */
+	void (*ctrl_info)(void *ctrl, char *transport, size_t transport_len, char *address,
+			  size_t address_len);
 	/*
 	 * Optional: resets the controller (Linux: NVME_IOCTL_RESET) and returns
 	 * once the host driver has it back. Worker thread, through the

@@ -510,12 +510,13 @@ answered:
 	return answer.rc;
 }
 
-static void mi_ctrl_info(void *backend_ctrl, char *transport, char *address, size_t len)
+static void mi_ctrl_info(void *backend_ctrl, char *transport, size_t transport_len, char *address,
+			 size_t address_len)
 {
 	struct mi_ctrl *mc = backend_ctrl;
 
-	snprintf(transport, len, "mctp");
-	snprintf(address, NR_NAME_MAX, "net %u eid %u ctrl %u", mc->ep->addr.net, mc->ep->addr.eid,
+	snprintf(transport, transport_len, "mctp");
+	snprintf(address, address_len, "net %u eid %u ctrl %u", mc->ep->addr.net, mc->ep->addr.eid,
 		 mc->id);
 }
 
@@ -548,12 +549,13 @@ static int ep_submit(void *backend_ctrl, struct nr_cmd *cmd)
 	return -EOPNOTSUPP; /* NVMe commands address a controller: mctp:NET,EID:CTRL */
 }
 
-static void ep_info(void *backend_ctrl, char *transport, char *address, size_t len)
+static void ep_info(void *backend_ctrl, char *transport, size_t transport_len, char *address,
+		    size_t address_len)
 {
 	struct nr_mi_ep *ep = backend_ctrl;
 
-	snprintf(transport, len, "mctp");
-	snprintf(address, NR_NAME_MAX, "net %u eid %u", ep->addr.net, ep->addr.eid);
+	snprintf(transport, transport_len, "mctp");
+	snprintf(address, address_len, "net %u eid %u", ep->addr.net, ep->addr.eid);
 }
 
 static int ep_admit(void *backend_ctrl)

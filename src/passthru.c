@@ -103,12 +103,13 @@ static int pt_ns_names(void *backend_ctrl, uint32_t nsid, char *name, char *alia
 	return 0;
 }
 
-static void pt_ctrl_info(void *backend_ctrl, char *transport, char *address, size_t len)
+static void pt_ctrl_info(void *backend_ctrl, char *transport, size_t transport_len, char *address,
+			 size_t address_len)
 {
 	struct pt_ctrl *ctrl = backend_ctrl;
 
-	snprintf(transport, len, "%s", ctrl->transport);
-	snprintf(address, len, "%s", ctrl->address);
+	snprintf(transport, transport_len, "%s", ctrl->transport);
+	snprintf(address, address_len, "%s", ctrl->address);
 }
 
 /* Worker thread. libnvme's wrappers return -1/errno. */

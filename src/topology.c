@@ -251,8 +251,8 @@ struct nr_ctrl *nr_ctrl_new_hidden(const char *name, const struct nr_backend_ops
 	snprintf(ctrl->name, sizeof(ctrl->name), "%s", name);
 	snprintf(ctrl->transport, sizeof(ctrl->transport), "%s", ops->name);
 	if (ops->ctrl_info)
-		ops->ctrl_info(backend_ctrl, ctrl->transport, ctrl->address,
-			       sizeof(ctrl->transport));
+		ops->ctrl_info(backend_ctrl, ctrl->transport, sizeof(ctrl->transport),
+			       ctrl->address, sizeof(ctrl->address));
 	return ctrl;
 }
 
