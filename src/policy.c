@@ -275,19 +275,24 @@ bool nr_policy_allows(const struct nr_policy *policy, const struct nr_peer *peer
 	return rule_matches(rule ? rule : &policy->classes[cls], peer);
 }
 
+static bool rule_names_group(const struct rule *rule, gid_t gid)
+{
+	for (size_t i = 0; i < rule->ngids; i++) {
+		if (rule->gids[i] == gid)
+			return true;
+	}
+	return false;
+}
+
 bool nr_policy_names_group(const struct nr_policy *policy, gid_t gid)
 {
 	for (size_t c = 0; policy && c < CLASS_COUNT; c++) {
-		for (size_t i = 0; i < policy->classes[c].ngids; i++) {
-			if (policy->classes[c].gids[i] == gid)
-				return true;
-		}
+		if (rule_names_group(&policy->classes[c], gid))
+			return true;
 	}
 	for (size_t m = 0; policy && m < policy->nmethods; m++) {
-		for (size_t i = 0; i < policy->methods[m].rule.ngids; i++) {
-			if (policy->methods[m].rule.gids[i] == gid)
-				return true;
-		}
+		if (rule_names_group(&policy->methods[m].rule, gid))
+			return true;
 	}
 	return false;
 }

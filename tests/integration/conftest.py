@@ -214,6 +214,27 @@ def as_nobody(socket_path, messages, timeout=60, groups=()):
     return json.loads(out.stdout)
 
 
+def fork_as_nobody(fn, *args):
+    """Runs fn(*args) in a forked child as uid/gid 65534 with no supplementary
+    groups; returns its exit status (0 when fn returned without raising).
+    For checks below the JSON-RPC level (connect, raw bytes). Needs root."""
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        code = 1
+        try:
+            os.setgroups([])
+            os.setgid(65534)
+            os.setuid(65534)
+            fn(*args)
+            code = 0
+        except BaseException as e:  # noqa: BLE001 - report anything
+            os.write(2, f"fork_as_nobody: {e!r}\n".encode())
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status)
+
+
 def rpc_outcome(resp):
     """"result" for a result, else [code, data.name] of the error."""
     if "result" in resp:

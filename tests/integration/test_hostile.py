@@ -16,32 +16,13 @@ import time
 
 import pytest
 
-from conftest import DAEMON, assert_error, assert_result, line, rpc, slow_fast_sim
+from conftest import (DAEMON, assert_error, assert_result, fork_as_nobody, line, rpc,
+                      slow_fast_sim)
 
 PING = rpc("rpc.ping", id="ping")
 SANITIZED = os.environ.get("NR_SANITIZED") == "1"
 ROOT = os.geteuid() == 0
 needs_root = pytest.mark.skipif(not ROOT, reason="needs root to drop to uid 65534")
-
-
-def as_nobody(fn, *args):
-    """Runs fn(*args) in a child as uid/gid 65534; returns its exit status
-    (0 when fn returned without raising)."""
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - the child
-        code = 1
-        try:
-            os.setgroups([])
-            os.setgid(65534)
-            os.setuid(65534)
-            fn(*args)
-            code = 0
-        except BaseException as e:  # noqa: BLE001 - report anything
-            os.write(2, f"as_nobody: {e!r}\n".encode())
-        finally:
-            os._exit(code)
-    _, status = os.waitpid(pid, 0)
-    return os.waitstatus_to_exitcode(status)
 
 
 def connect(path, timeout=10.0):
@@ -102,7 +83,7 @@ def test_unfinished_text_then_close_does_not_abort_daemon(daemon, data):
 def test_unfinished_text_then_close_as_uid_65534_does_not_abort_daemon(daemon):
     d = daemon()
     for data in UNFINISHED:
-        assert as_nobody(send_and_close, d.socket, data) == 0
+        assert fork_as_nobody(send_and_close, d.socket, data) == 0
     time.sleep(0.2)
     assert d.proc.poll() is None, d.stderr_text()
     ping_ok(d)
@@ -170,7 +151,7 @@ def test_disconnect_at_every_point_leaves_daemon_serving(daemon, who):
         if who == "root":
             disconnect_everywhere(d.socket)
         else:
-            assert as_nobody(disconnect_everywhere, d.socket) == 0
+            assert fork_as_nobody(disconnect_everywhere, d.socket) == 0
     time.sleep(1.0)  # the slow device's queued calls were dropped, running ones finish
     assert d.proc.poll() is None, d.stderr_text()
     ping_ok(d)
@@ -428,7 +409,7 @@ def test_connections_per_uid_limit_refuses_with_one_line(daemon):
             assert g["error"]["data"]["limit"] == "max-connections-per-uid", g
         assert read_line(socks[5]) == b""  # and closed
 
-    assert as_nobody(nobody) == 0
+    assert fork_as_nobody(nobody) == 0
     ping_ok(d)  # root is not bound by the per-uid limit
 
 

@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from conftest import DAEMON, SIM_SN, as_nobody, rpc
+from conftest import DAEMON, SIM_SN, as_nobody, fork_as_nobody, rpc
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root to drop to uid 65534")
 
@@ -225,19 +225,8 @@ def test_connect_as_nobody_to_socket_for_group_only_fails_cleanly(daemon, tmp_pa
     cfg = config(tmp_path, {"socket": {"group": WRITERS, "mode": "0660"}})
     d = daemon(args=["--config", cfg])
 
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - the child
-        code = 1
-        try:
-            os.setgroups([])
-            os.setgid(65534)
-            os.setuid(65534)
-            s = socket.socket(socket.AF_UNIX)
-            try:
-                s.connect(d.socket)
-            except PermissionError:
-                code = 0
-        finally:
-            os._exit(code)
-    _, status = os.waitpid(pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 0
+    def refused():
+        with pytest.raises(PermissionError):
+            socket.socket(socket.AF_UNIX).connect(d.socket)
+
+    assert fork_as_nobody(refused) == 0
