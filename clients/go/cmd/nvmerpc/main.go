@@ -138,7 +138,7 @@ func (e *env) flags(fs *flag.FlagSet) {
 		e.socket = envOr("NVMERPC_SOCKET", rpc.DefaultSocket)
 	}
 	fs.StringVar(&e.socket, "socket", e.socket, "daemon `socket` (also $NVMERPC_SOCKET)")
-	fs.StringVar(&e.ssh, "ssh", e.ssh, "run `nvmerpcd --stdio` on `HOST` over ssh instead of the socket")
+	fs.StringVar(&e.ssh, "ssh", e.ssh, "run nvmerpcd --stdio on `HOST` over ssh instead of the socket")
 	fs.DurationVar(&e.timeout, "timeout", e.timeout, "give up after this long (e.g. 30s); 0: never")
 	fs.StringVar(&e.output, "o", e.output, "`format`: table, json, jsonl (default table on a terminal, json otherwise)")
 	fs.StringVar(&e.output, "output", e.output, "same as -o")

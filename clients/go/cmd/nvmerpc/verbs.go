@@ -192,7 +192,7 @@ func longVerbs() []*verb {
 			flags: func(fs *flag.FlagSet, p *pflags) {
 				fs.StringVar(&p.file, "f", "", "firmware image file")
 				fs.StringVar(&p.file, "fw", "", "same as -f")
-				fs.StringVar(&p.xfer, "x", "", "bytes per call (default: the whole image, 256 KiB pieces when showing progress)")
+				fs.StringVar(&p.xfer, "x", "", "bytes per call, a multiple of the FWUG granularity (default: the whole image, 256 KiB pieces when showing progress)")
 				fs.StringVar(&p.xfer, "xfer", "", "same as -x")
 			},
 			run: func(e *env, p *pflags, pos []string) error {
