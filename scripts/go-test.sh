@@ -1,6 +1,7 @@
 #!/bin/sh
 # Runs the Go client's and the nvmerpc CLI's checks in clients/go: gofmt, go vet, then
-# go test -race against the real daemon on the simulator (each test starts its own).
+# go test -race against the real daemon on the simulator (each test starts its own; -count=1:
+# results are never taken from the test cache, the daemon may have changed).
 # Environment: GO (default /usr/lib/go-1.23/bin/go: bookworm-backports' Go 1.23, see
 # scripts/setup.sh; /usr/bin/go may be bookworm's 1.19), NVMERPCD (default build/nvmerpcd),
 # GO_TEST_ARGS (extra go test arguments). Standard library only: no module is downloaded.
@@ -17,4 +18,4 @@ unformatted=$("$(dirname "$GO")/gofmt" -l .)
 [ -z "$unformatted" ] || { echo "go-test: not gofmt-formatted: $unformatted" >&2; exit 1; }
 "$GO" vet ./...
 # shellcheck disable=SC2086 # GO_TEST_ARGS holds several words on purpose
-exec "$GO" test -race -p 1 -timeout 300s ${GO_TEST_ARGS:-} ./...
+exec "$GO" test -race -count=1 -p 1 -timeout 300s ${GO_TEST_ARGS:-} ./...
