@@ -47,7 +47,7 @@ func Description(slow bool) map[string]any {
 }
 
 // LatencyUS is sim1's latency.
-const LatencyUS = 500000
+const LatencyUS = 1000000
 
 // Binary returns the daemon's path.
 func Binary(t testing.TB) string {
