@@ -1,0 +1,3 @@
+module nvmerpc.dev/client
+
+go 1.23
