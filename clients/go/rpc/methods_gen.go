@@ -62,6 +62,7 @@ var MethodClasses = map[string]string{
 	"rpc.ping":                  "read",
 	"server.info":               "read",
 	"server.stats":              "read",
+	"sim.fault":                 "write",
 }
 
 // StreamingMethods lists the methods marked x-streaming.
@@ -1216,6 +1217,59 @@ type ServerStatsResult struct {
 	Methods          json.RawMessage `json:"methods,omitempty"`
 }
 
+// SimFaultStatus: An NVMe status a simulator fault completes matching commands with (sct 0 with sc
+// 0, success, is refused), and which commands: opcode, queue, count as SimFaultMatch.
+type SimFaultStatus struct {
+	Sct    int64   `json:"sct"`
+	Sc     int64   `json:"sc"`
+	Dnr    *bool   `json:"dnr,omitempty"`
+	Opcode *int64  `json:"opcode,omitempty"`
+	Queue  *string `json:"queue,omitempty"`
+	Count  *int64  `json:"count,omitempty"`
+}
+
+// SimFaultMatch: Which commands a simulator fault hits: all by default; opcode and queue filter,
+// count limits (the fault goes after hitting count commands; absent: no limit).
+type SimFaultMatch struct {
+	Opcode *int64  `json:"opcode,omitempty"`
+	Queue  *string `json:"queue,omitempty"`
+	Count  *int64  `json:"count,omitempty"`
+}
+
+// SimFaultParams are the params of sim.fault.
+// device: a simulated controller, or one of its namespaces
+// clear: true: drop every fault (a removal stays) before applying the others
+// delay_us: microseconds slept before every command (0: none)
+// status: matching commands complete with this NVMe status instead of running
+// hang: matching commands are held, never completing by themselves: the call times out (--timeout-
+// ms), which aborts the command (Command Abort Requested in the Error log) and moves the device's
+// queue on. A held command uses no worker thread
+// removed: true: the controller is removed (commands fail with DeviceNotFound, nvme.rescan unlists
+// it); never undone. false changes nothing
+type SimFaultParams struct {
+	Device  string          `json:"device"`
+	Clear   *bool           `json:"clear,omitempty"`
+	DelayUs *int64          `json:"delay_us,omitempty"`
+	Status  *SimFaultStatus `json:"status,omitempty"`
+	Hang    *SimFaultMatch  `json:"hang,omitempty"`
+	Removed *bool           `json:"removed,omitempty"`
+}
+
+// SimFaultResultFaults is an object of the schema.
+type SimFaultResultFaults struct {
+	DelayUs int64           `json:"delay_us"`
+	Status  *SimFaultStatus `json:"status,omitempty"`
+	Hang    *SimFaultMatch  `json:"hang,omitempty"`
+	Removed bool            `json:"removed"`
+	Held    int64           `json:"held"`
+}
+
+// SimFaultResult is an object of the schema.
+type SimFaultResult struct {
+	Device string               `json:"device"`
+	Faults SimFaultResultFaults `json:"faults"`
+}
+
 // MiConfigGet calls mi.config_get: Configuration Get (NVMe-MI): SMBus/I2C frequency (1: 100 kHz,
 // 2: 400 kHz, 3: 1 MHz), MCTP transmission unit size in bytes, or the health status change flags.
 //
@@ -1607,8 +1661,9 @@ func (c *Client) NvmePersistentEventLogStream(ctx context.Context, p NvmePersist
 // NvmeRescan calls nvme.rescan: Rescans this host's NVMe devices (sysfs, then Identify) on a
 // worker thread and answers with the new topology, as nvme.list. Controllers that vanished are
 // dropped (calls in flight on them finish; new calls get DeviceNotFound), new ones and changed
-// namespaces appear. Simulated controllers are not touched. Write-class: it replaces the
-// controllers' entries, which other clients' calls use.
+// namespaces appear. Simulated controllers are not touched, except that one removed by a fault
+// (sim.fault, or removed in the description) is dropped. Write-class: it replaces the controllers'
+// entries, which other clients' calls use.
 //
 // Method nvme.rescan; class write; backends: none (served by the daemon).
 func (c *Client) NvmeRescan(ctx context.Context) (*Topology, error) {
@@ -1876,6 +1931,20 @@ func (c *Client) ServerInfo(ctx context.Context) (*ServerInfoResult, error) {
 func (c *Client) ServerStats(ctx context.Context) (*ServerStatsResult, error) {
 	var r ServerStatsResult
 	if err := c.CallInto(ctx, "server.stats", nil, &r); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+// SimFault calls sim.fault: Test only: injects faults into a simulated controller
+// (docs/simulator.md, Faults), at once, without waiting for the device's queue. Served only under
+// --simulate: otherwise MethodNotFound and absent from rpc.discover. Each kind named replaces that
+// kind; clear drops every fault but a removal first. Answers with the controller's faults now.
+//
+// Method sim.fault; class write; backends: sim.
+func (c *Client) SimFault(ctx context.Context, p SimFaultParams) (*SimFaultResult, error) {
+	var r SimFaultResult
+	if err := c.CallInto(ctx, "sim.fault", p, &r); err != nil {
 		return nil, err
 	}
 	return &r, nil
