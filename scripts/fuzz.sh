@@ -31,13 +31,15 @@ for h in $HARNESSES; do
   work="$FUZZ_WORK/$h"
   mkdir -p "$work/new" "$work/artifacts"
   log="$work/fuzz.log"
+  dict=""
+  [ -f "tests/fuzz/$h.dict" ] && dict="-dict=tests/fuzz/$h.dict"
   echo "fuzz: $h for ${SECONDS_PER_HARNESS}s ($FUZZ_JOBS job(s)), log $log"
   # New inputs go to a scratch corpus first, so the committed seeds stay as they are.
-  # shellcheck disable=SC2086 # parallel and FUZZ_ARGS hold several words on purpose
+  # shellcheck disable=SC2086 # dict, parallel and FUZZ_ARGS hold several words on purpose
   if "$BUILD_DIR/tests/fuzz/fuzz_$h" "$work/new" "tests/fuzz/corpus/$h" \
       -max_total_time="$SECONDS_PER_HARNESS" -timeout=25 -rss_limit_mb=2048 \
       -print_final_stats=1 -artifact_prefix="$work/artifacts/" \
-      $parallel ${FUZZ_ARGS:-} >"$log" 2>&1; then
+      $dict $parallel ${FUZZ_ARGS:-} >"$log" 2>&1; then
     grep -h -E "^stat::(number_of_executed_units|average_exec_per_sec)" "$log" "$work"/fuzz-*.log \
       2>/dev/null | sed "s/^/fuzz: $h /" || true
   else
