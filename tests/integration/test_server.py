@@ -80,6 +80,22 @@ def test_bad_sim_file_fails_to_start(daemon):
     assert not os.path.exists(d.socket)
 
 
+# Bug: a daemon that failed to start (a bad --simulate file, a bad --config, no host
+# device scan) returned from main without freeing the service, the schema and what the
+# simulator had built: scripts/valgrind.sh's daemons exited 99 (definitely lost) instead of 1.
+@pytest.mark.parametrize("bad", ["sim", "config"])
+def test_startup_failure_exits_1_and_frees_everything(daemon, tmp_path, bad):
+    args = []
+    if bad == "config":
+        config = tmp_path / "config.json"
+        config.write_text('{"mi": {"timeout_ms": 0}}')
+        args = ["--config", str(config)]
+    sim = {"subsystems": [{"nqn": "x", "controllers": "nope"}]} if bad == "sim" else None
+    d = daemon(args=args, sim=sim, ready=False)
+    assert d.proc.wait(START_TIMEOUT_S) == 1, d.stderr_text()
+    assert not os.path.exists(d.socket)
+
+
 def test_out_of_order_replies(daemon):
     d = daemon(sim=slow_fast_sim(300000))
     with d.client() as c:
