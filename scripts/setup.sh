@@ -15,8 +15,11 @@ set -eu
 cd "$(dirname "$0")/.."
 BUILD_DIR=${BUILD_DIR:-build}
 SOCKET=${SOCKET:-/run/nvmerpcd.sock}
+# clang and libclang-rt-14-dev build the fuzz harnesses (scripts/fuzz.sh): -fsanitize=fuzzer links
+# libclang_rt.fuzzer from libclang-rt-14-dev, which clang only recommends (not installed here).
 PACKAGES="build-essential cmake pkg-config clang-format libuv1-dev libjansson-dev libnvme-dev libjson-c-dev libdbus-1-dev
-  libcriterion-dev socat python3 python3-pytest python3-jsonschema valgrind dbus-daemon"
+  libcriterion-dev socat python3 python3-pytest python3-jsonschema valgrind dbus-daemon
+  clang libclang-rt-14-dev"
 
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi

@@ -507,14 +507,15 @@ int main(int argc, char **argv)
 	svc.limits = o.limits;
 	svc.audit = nr_audit_log;
 	openlog("nvmerpcd", LOG_PID, LOG_DAEMON);
-	if (o.simulate && simulator_start(&svc, o.simulate) != 0)
-		return 1;
+	/* A failed start unwinds as a stop does: what was built is freed. */
+	rc = o.simulate ? simulator_start(&svc, o.simulate) : 0;
 	svc.passthru = !o.no_passthru;
-	if (svc.passthru && nr_passthru_attach(svc.topology, passthru_warn) != 0)
-		return 1;
-	if (config_start(&svc, o.config) != 0)
-		return 1;
-	rc = serve(&svc, &o);
+	if (rc == 0 && svc.passthru)
+		rc = nr_passthru_attach(svc.topology, passthru_warn);
+	if (rc == 0)
+		rc = config_start(&svc, o.config);
+	if (rc == 0)
+		rc = serve(&svc, &o);
 	nr_mi_free(svc.mi);
 	nr_config_fini(&config);
 	nr_service_fini(&svc);

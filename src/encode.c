@@ -379,12 +379,23 @@ static json_t *fields_array(const void *base, size_t stride, size_t count,
 
 #define COUNT(table) (sizeof(table) / sizeof((table)[0]))
 
-/* Returns a new object with nvme-cli's id-ctrl keys and psds (NPSS + 1). */
+/* A count the device reports as a 0-based byte (NPSS, NLBAF), bounded by the
+ * @slots of the array it indexes: a device may report more than exist. */
+static size_t reported_count(uint8_t zero_based, size_t slots)
+{
+	size_t count = (size_t)zero_based + 1;
+
+	return count < slots ? count : slots;
+}
+
+/* Returns a new object with nvme-cli's id-ctrl keys and psds (NPSS + 1, at
+ * most the 32 descriptors of the structure). */
 json_t *nr_enc_id_ctrl(const struct nvme_id_ctrl *ctrl)
 {
 	json_t *obj = fields_object(ctrl, id_ctrl_fields, COUNT(id_ctrl_fields));
-	json_t *psds = fields_array(ctrl->psd, sizeof(ctrl->psd[0]), (size_t)ctrl->npss + 1,
-				    psd_fields, COUNT(psd_fields));
+	json_t *psds = fields_array(ctrl->psd, sizeof(ctrl->psd[0]),
+				    reported_count(ctrl->npss, COUNT(ctrl->psd)), psd_fields,
+				    COUNT(psd_fields));
 
 	if (!obj || json_object_set_new_nocheck(obj, "psds", psds)) {
 		json_decref(obj);
@@ -393,12 +404,14 @@ json_t *nr_enc_id_ctrl(const struct nvme_id_ctrl *ctrl)
 	return obj;
 }
 
-/* Returns a new object with nvme-cli's id-ns keys and lbafs (NLBAF + 1). */
+/* Returns a new object with nvme-cli's id-ns keys and lbafs (NLBAF + 1, at
+ * most the 64 formats of the structure). */
 json_t *nr_enc_id_ns(const struct nvme_id_ns *ns)
 {
 	json_t *obj = fields_object(ns, id_ns_fields, COUNT(id_ns_fields));
-	json_t *lbafs = fields_array(ns->lbaf, sizeof(ns->lbaf[0]), (size_t)ns->nlbaf + 1,
-				     lbaf_fields, COUNT(lbaf_fields));
+	json_t *lbafs =
+	    fields_array(ns->lbaf, sizeof(ns->lbaf[0]), reported_count(ns->nlbaf, COUNT(ns->lbaf)),
+			 lbaf_fields, COUNT(lbaf_fields));
 
 	if (!obj || json_object_set_new_nocheck(obj, "lbafs", lbafs)) {
 		json_decref(obj);

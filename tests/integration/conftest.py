@@ -1,7 +1,8 @@
 """Fixtures that drive the real nvmerpcd binary over its real socket.
 
 Environment (set by ctest): NVMERPCD (the daemon), NR_OPENRPC (assembled
-document), NR_SOURCE_DIR, NR_BENCH_DIR, PYTHONPATH=clients/python.
+document), NR_SOURCE_DIR, NR_BENCH_DIR, PYTHONPATH=clients/python. Set by
+scripts/valgrind.sh: NR_VALGRIND=1, NR_START_TIMEOUT_S, NR_STOP_TIMEOUT_S.
 """
 import json
 import os
@@ -22,8 +23,13 @@ sys.path.insert(0, os.path.join(SOURCE_DIR, "clients", "python"))
 import nvmerpc  # noqa: E402
 
 DAEMON = os.environ.get("NVMERPCD") or os.path.join(SOURCE_DIR, "build", "nvmerpcd")
-START_TIMEOUT_S = 10.0
-STOP_TIMEOUT_S = 10.0
+# scripts/valgrind.sh raises both: a daemon under valgrind starts and exits slowly.
+START_TIMEOUT_S = float(os.environ.get("NR_START_TIMEOUT_S", "10"))
+STOP_TIMEOUT_S = float(os.environ.get("NR_STOP_TIMEOUT_S", "10"))
+# Set by scripts/valgrind.sh: the daemon runs under valgrind, many times slower.
+VALGRIND = os.environ.get("NR_VALGRIND") == "1"
+# For tests whose timing valgrind's slowdown breaks (not what they check).
+not_under_valgrind = pytest.mark.skipif(VALGRIND, reason="timing-sensitive: too slow under valgrind")
 SIM_SN = "NRSIM0000000001"
 # server.stats counts the request that asks for it: an idle daemon reports 1.
 STATS_SELF = 1

@@ -16,11 +16,14 @@ import time
 
 import pytest
 
-from conftest import (DAEMON, assert_error, assert_result, fork_as_nobody, line, rpc,
-                      slow_fast_sim)
+from conftest import (DAEMON, VALGRIND, assert_error, assert_result, fork_as_nobody, line,
+                      rpc, slow_fast_sim)
 
 PING = rpc("rpc.ping", id="ping")
 SANITIZED = os.environ.get("NR_SANITIZED") == "1"
+# Under a sanitizer or valgrind (whose allocator keeps freed blocks and adds redzones) the
+# daemon's RSS says nothing about what it buffers: the memory bounds are checked without them.
+MEASURES_RSS = not SANITIZED and not VALGRIND
 ROOT = os.geteuid() == 0
 needs_root = pytest.mark.skipif(not ROOT, reason="needs root to drop to uid 65534")
 
@@ -218,7 +221,7 @@ def test_unread_replies_bounded_memory(daemon):
             time.sleep(0.05)
     grown_mib = (d.rss_kib() - before) / 1024
     assert sent < len(data), "the daemon kept reading a client that reads nothing"
-    if not SANITIZED:
+    if MEASURES_RSS:
         assert grown_mib < 48, f"RSS grew {grown_mib:.0f} MiB"
     # Reading resumes the service: the answers come, in order.
     s.setblocking(True)
@@ -256,7 +259,7 @@ def test_dribbling_connections_bounded_memory(daemon):
             busy += 1
     grown_mib = (d.rss_kib() - before) / 1024
     assert busy >= 80, busy  # 100 MB asked for, 16 MiB allowed
-    if not SANITIZED:
+    if MEASURES_RSS:
         assert grown_mib < 48, f"RSS grew {grown_mib:.0f} MiB"
     for s in conns:
         s.close()

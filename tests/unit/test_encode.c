@@ -6,6 +6,7 @@
  */
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "encode.h"
@@ -442,4 +443,39 @@ Test(encode, u32_no_limit_is_minus_one, .timeout = 30)
 	cr_expect_eq(json_integer_value(json_object_get(obj, "time_over_write")), 0);
 	cr_expect_eq(json_integer_value(json_object_get(obj, "cdw10_info")), 0);
 	json_decref(obj);
+}
+
+/* Bug: NPSS (byte 263) was trusted as the number of power state descriptors
+ * less one, so a controller reporting NPSS 255 made the encoder read 224
+ * descriptors past the 32 in the 4096-byte Identify buffer (a heap overflow
+ * whose bytes went to the client). Found by fuzz_encode. */
+Test(encode, id_ctrl_npss_past_the_psd_array, .timeout = 30)
+{
+	uint8_t *buf = calloc(1, 4096);
+	json_t *obj;
+
+	cr_assert_not_null(buf);
+	buf[263] = 0xff;
+	obj = nr_enc_id_ctrl((const struct nvme_id_ctrl *)buf);
+	cr_assert_not_null(obj);
+	cr_expect_eq(json_array_size(json_object_get(obj, "psds")), 32);
+	json_decref(obj);
+	free(buf);
+}
+
+/* Bug: NLBAF (byte 25) was trusted the same way: NLBAF 255 listed 256 LBA
+ * formats of the 64 the structure holds, the rest read from the vendor
+ * specific area. Found with the NPSS bug. */
+Test(encode, id_ns_nlbaf_past_the_lbaf_array, .timeout = 30)
+{
+	uint8_t *buf = calloc(1, 4096);
+	json_t *obj;
+
+	cr_assert_not_null(buf);
+	buf[25] = 0xff;
+	obj = nr_enc_id_ns((const struct nvme_id_ns *)buf);
+	cr_assert_not_null(obj);
+	cr_expect_eq(json_array_size(json_object_get(obj, "lbafs")), 64);
+	json_decref(obj);
+	free(buf);
 }
