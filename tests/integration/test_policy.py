@@ -230,3 +230,14 @@ def test_connect_as_nobody_to_socket_for_group_only_fails_cleanly(daemon, tmp_pa
             socket.socket(socket.AF_UNIX).connect(d.socket)
 
     assert fork_as_nobody(refused) == 0
+
+
+def test_rpc_cancel_reaches_only_its_own_connections_calls(daemon):
+    from conftest import slow_fast_sim
+    d = daemon(sim=slow_fast_sim(slow_us=400000))
+    with d.raw() as a, d.raw() as b:
+        a.send(rpc("nvme.id_ctrl", id=1, device="sim0"))
+        time.sleep(0.1)
+        # Another connection (root, even) cannot cancel it by guessing the id.
+        assert b.call(rpc("rpc.cancel", id=2, params={"id": 1}))["result"]["cancelled"] is False
+        assert a.recv()["result"]["sn"] == "SLOW0001"
