@@ -7,8 +7,8 @@
 #include <syslog.h>
 
 #include "log.h"
-#include "rpc_error.h"
-#include "sha256.h"
+#include "rpc/rpc_error.h"
+#include "util/sha256.h"
 
 /* Parameters whose values are payloads: digested as their length only. */
 static const char *const payload_keys[] = {"data", "image"};

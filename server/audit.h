@@ -20,7 +20,7 @@
 #include <jansson.h>
 #include <stdint.h>
 
-#include "policy.h"
+#include "rpc/policy.h"
 
 /* The nr_service audit hook. Loop thread. */
 void nr_audit_log(const struct nr_peer *peer, const char *method, const json_t *params, int code,

@@ -4,7 +4,7 @@
  *
  *   {"mi": {...}, "policy": {...}, "socket": {"group": "nvmerpc", "mode": "0660"}}
  *
- * "mi" is docs/mi.md's; "policy" is src/policy.h's; "socket" sets the
+ * "mi" is docs/mi.md's; "policy" is src/rpc/policy.h's; "socket" sets the
  * listening socket's group and mode. Without "socket", a policy that names
  * the group nvmerpc gets 0660 root:nvmerpc, anything else 0666 (any local
  * user connects; the policy decides what each may call). Unknown keys are
@@ -17,8 +17,8 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
-#include "mi.h"
-#include "policy.h"
+#include "backends/mi/mi.h"
+#include "rpc/policy.h"
 
 #define NR_SOCKET_GROUP "nvmerpc"
 

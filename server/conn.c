@@ -18,12 +18,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "buf.h"
+#include "util/buf.h"
 #include "conn_int.h"
 #include "framing.h"
 #include "log.h"
-#include "rpc_error.h"
-#include "rpc_text.h"
+#include "rpc/rpc_error.h"
+#include "rpc/rpc_text.h"
 
 #define SWEEP_INTERVAL_MS 1000
 /* How long a connection that will read no more may take to accept its last

@@ -6,7 +6,7 @@
 #include <stdbool.h>
 #include <uv.h>
 
-#include "call.h"
+#include "rpc/call.h"
 
 struct nr_conn;
 

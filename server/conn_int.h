@@ -10,8 +10,8 @@
 #include <stdint.h>
 #include <uv.h>
 
-#include "buf.h"
-#include "call.h"
+#include "util/buf.h"
+#include "rpc/call.h"
 #include "framing.h"
 
 #define READ_BUFFER_SIZE 65536

@@ -12,7 +12,7 @@
 #include "conn.h"
 #include "conn_int.h"
 #include "log.h"
-#include "rpc_error.h"
+#include "rpc/rpc_error.h"
 
 /* Reads the peer's supplementary groups into @peer: the first
  * NR_PEER_GROUPS_MAX of them (fewer groups can only take permissions away). */

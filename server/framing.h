@@ -11,7 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "buf.h"
+#include "util/buf.h"
 
 enum nr_frame_error {
 	NR_FRAME_PARSE = 1,    /* malformed: answer -32700 */

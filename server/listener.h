@@ -5,7 +5,7 @@
 
 #include <sys/types.h>
 
-#include "call.h"
+#include "rpc/call.h"
 
 /* The longest socket path a sockaddr_un holds (107 bytes on Linux). */
 size_t nr_listener_path_max(void);

@@ -18,10 +18,10 @@
 #include "conn.h"
 #include "listener.h"
 #include "log.h"
-#include "mi.h"
-#include "passthru.h"
-#include "rpc_error.h"
-#include "sim.h"
+#include "backends/mi/mi.h"
+#include "backends/passthru/passthru.h"
+#include "rpc/rpc_error.h"
+#include "backends/sim/sim.h"
 
 #define DEFAULT_SOCKET "/run/nvmerpcd.sock"
 

@@ -16,10 +16,10 @@
 #include <string.h>
 #include <uv.h>
 
-#include "call.h"
-#include "rpc_error.h"
-#include "rpc_text.h"
-#include "sim.h"
+#include "rpc/call.h"
+#include "rpc/rpc_error.h"
+#include "rpc/rpc_text.h"
+#include "backends/sim/sim.h"
 
 /* The default subsystem, smaller, with two controllers and no waiting:
  * sanitize and self-test complete at once, so polling calls end. */

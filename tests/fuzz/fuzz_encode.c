@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Fuzzes every NVMe structure encoder (src/encode.c, src/encode_log.c) and
- * the feature value codec (src/features.c) with random bytes as the
+ * Fuzzes every NVMe structure encoder (src/encode/encode.c, src/encode/encode_log.c) and
+ * the feature value codec (src/nvme/features.c) with random bytes as the
  * structure a device returned. Input: a selector byte, a parameter byte
  * (count, CSI, NLBAF or FID, as the encoder takes), then the structure,
  * zero-padded or cut to its exact size in its own allocation so that ASan
@@ -17,9 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "encode.h"
-#include "encode_log.h"
-#include "nvme_features.h"
+#include "encode/encode.h"
+#include "encode/encode_log.h"
+#include "nvme/nvme_features.h"
 
 /* A new allocation of exactly @size bytes: @data, zero-padded. */
 static uint8_t *structure(const uint8_t *data, size_t len, size_t size)

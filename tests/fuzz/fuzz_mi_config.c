@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mi.h"
+#include "backends/mi/mi.h"
 
 static void check_config(const struct nr_mi_config *cfg)
 {

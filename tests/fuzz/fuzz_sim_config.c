@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sim.h"
-#include "topology.h"
+#include "backends/sim/sim.h"
+#include "nvme/topology.h"
 
 static void learn(struct nr_sim *sim)
 {

@@ -1,4 +1,4 @@
-# MCTP endpoint discovery over D-Bus (src/mctp_dbus.c) against fake_mctpd on a
+# MCTP endpoint discovery over D-Bus (src/backends/mi/mctp_dbus.c) against fake_mctpd on a
 # private dbus-daemon: tests/mi/test_mctp_dbus.py through tests/mi/dbus_harness.py.
 pkg_check_modules(DBUS REQUIRED IMPORTED_TARGET dbus-1)
 find_program(NR_DBUS_DAEMON dbus-daemon)

@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "mctp_dbus.h"
+#include "backends/mi/mctp_dbus.h"
 
 /* Prints one endpoint as a JSON line. Returns 0 or -1 when it cannot. */
 static int print_endpoint(const struct nr_mctp_endpoint *ep)

@@ -14,7 +14,7 @@
 #include <stdint.h>
 #include <uv.h>
 
-#include "sim.h"
+#include "backends/sim/sim.h"
 
 /* The shim's datagram header: u32 net (LE), u8 eid, u8 type, u8 tag, u8 0. */
 #define MR_WIRE_HDR_LEN 8

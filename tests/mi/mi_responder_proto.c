@@ -13,7 +13,7 @@
 #include <libnvme-mi.h>
 
 #include "mi_responder.h"
-#include "nvme_cmd.h"
+#include "nvme/nvme_cmd.h"
 
 #define NMP_ROR 0x80u
 #define NMP_NMIMT(nmp) (((nmp) >> 3) & 0xfu)

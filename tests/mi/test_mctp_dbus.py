@@ -1,4 +1,4 @@
-"""MCTP endpoint discovery over D-Bus (src/mctp_dbus.c) against fake_mctpd.
+"""MCTP endpoint discovery over D-Bus (src/backends/mi/mctp_dbus.c) against fake_mctpd.
 
 Each case starts its own private bus; mctp_discover prints what
 nr_mctp_dbus_discover returned, and the assertions compare exact lists.

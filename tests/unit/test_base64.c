@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: MIT */
-/* Unit tests for src/base64.c: the RFC 4648 section 10 vectors both ways,
+/* Unit tests for src/util/base64.c: the RFC 4648 section 10 vectors both ways,
  * every byte value through a round trip, and non-canonical input refused. */
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
 #include <errno.h>
 #include <string.h>
 
-#include "base64.h"
+#include "util/base64.h"
 
 /* Criterion re-executes the binary for each test: parameters are copied
  * bytes, so they hold arrays, not pointers. */

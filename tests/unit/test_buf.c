@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
+#include "util/buf.h"
 
 Test(buf, grows_and_hands_over, .timeout = 10)
 {

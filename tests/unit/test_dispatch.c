@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "call.h"
-#include "rpc_error.h"
-#include "sim.h"
+#include "rpc/call.h"
+#include "rpc/rpc_error.h"
+#include "backends/sim/sim.h"
 
 struct fake {
 	struct nr_session session;

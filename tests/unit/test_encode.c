@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Unit tests for src/encode.c. Fixtures are raw byte buffers filled at the
+ * Unit tests for src/encode/encode.c. Fixtures are raw byte buffers filled at the
  * NVMe specification's byte offsets (not through libnvme's structures), so a
  * wrong offset, width or byte order in the encoder shows up.
  */
@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "encode.h"
-#include "encode_log.h"
+#include "encode/encode.h"
+#include "encode/encode_log.h"
 #include "test_fixture.h"
 
 static const char *str_at(const json_t *obj, const char *key)

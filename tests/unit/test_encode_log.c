@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Unit tests for src/encode_log.c. Fixtures are raw buffers filled at the
+ * Unit tests for src/encode/encode_log.c. Fixtures are raw buffers filled at the
  * NVMe base specification 2.0 / ZNS byte offsets, not through libnvme's
  * structures, so a wrong offset, width or byte order shows up.
  */
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "encode_log.h"
+#include "encode/encode_log.h"
 #include "test_fixture.h"
 
 Test(encode_log, error_log_entry, .timeout = 30)

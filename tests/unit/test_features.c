@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Unit tests for src/features.c: every standard FID decodes and encodes its
+ * Unit tests for src/nvme/features.c: every standard FID decodes and encodes its
  * value losslessly, fields sit at the spec's bit positions (checked against
  * hand-built dwords), and encoding refuses unknown or over-wide fields.
  */
@@ -8,7 +8,7 @@
 #include <criterion/parameterized.h>
 #include <errno.h>
 
-#include "nvme_features.h"
+#include "nvme/nvme_features.h"
 
 /* Every FID of NVMe base 2.0 the table must know. */
 static const uint8_t standard_fids[] = {0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a,

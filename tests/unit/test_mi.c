@@ -8,9 +8,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "exec.h"
-#include "mi.h"
-#include "rpc_error.h"
+#include "rpc/exec.h"
+#include "backends/mi/mi.h"
+#include "rpc/rpc_error.h"
 
 static int parse(const char *text, struct nr_mi_config *cfg, char *err, size_t err_len)
 {

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* Unit tests for src/nvme_cmd.c: SQE builders and status names. */
+/* Unit tests for src/nvme/nvme_cmd.c: SQE builders and status names. */
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
 #include <string.h>
 
-#include "nvme_cmd.h"
+#include "nvme/nvme_cmd.h"
 
 Test(nvme_cmd, identify_fills_cns_cntid_csi_and_buffer, .timeout = 30)
 {

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "sha256.h"
+#include "util/sha256.h"
 
 static void hex(const uint8_t d[NR_SHA256_LEN], char out[2 * NR_SHA256_LEN + 1])
 {

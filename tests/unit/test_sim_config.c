@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Unit tests for the simulator's descriptions (src/sim_config.c), its
+ * Unit tests for the simulator's descriptions (src/backends/sim/sim_config.c), its
  * threading and its cost with a million zones.
  */
 #include "test_sim_util.h"
 
-#include "nvme_cmd_admin.h"
+#include "nvme/nvme_cmd_admin.h"
 
 TestSuite(sim, .init = setup_default, .fini = teardown, .timeout = 30);
 

@@ -20,7 +20,7 @@
 
 #include <libnvme.h>
 
-#include "sim.h"
+#include "backends/sim/sim.h"
 
 #if defined(__has_include)
 #if __has_include(<valgrind/valgrind.h>)

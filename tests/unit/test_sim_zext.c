@@ -4,7 +4,7 @@
  * Identify ZNS Namespace ZDES, Set Zone Descriptor Extension, Extended
  * Report Zones and the reset that clears an extension.
  */
-#include "nvme_cmd_admin.h"
+#include "nvme/nvme_cmd_admin.h"
 #include "test_sim_util.h"
 
 #define EXT_ZONE_SIZE 64u

@@ -3,7 +3,7 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "topology.h"
+#include "nvme/topology.h"
 
 #define FABRICS_ADDRESS "traddr=192.168.100.200,trsvcid=4420,src_addr=192.168.100.1"
 

@@ -5,9 +5,9 @@
 #include <criterion/parameterized.h>
 #include <string.h>
 
-#include "rpc_error.h"
-#include "schema.h"
-#include "service.h"
+#include "rpc/rpc_error.h"
+#include "rpc/schema.h"
+#include "rpc/service.h"
 
 static struct nr_schema *schema;
 

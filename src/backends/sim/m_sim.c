@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sim.*: test-only methods on simulated controllers, served under --simulate
+ * alone (the dispatcher hides x-test-only methods otherwise). The schema
+ * lists only the sim backend for them, so the controller is a simulated one.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "methods/handlers.h"
+#include "rpc/rpc_error.h"
+#include "backends/sim/sim.h"
+
+/* Ends the call with InvalidParams from the simulator's "PATH: reason". */
+static void fault_invalid(struct nr_call *call, char *err)
+{
+	char *sep = strstr(err, ": ");
+
+	if (sep) {
+		*sep = '\0';
+		nr_call_invalid(call, err, sep + 2);
+	} else {
+		nr_call_invalid(call, "params", err);
+	}
+}
+
+/* Returns @params without "device": the simulator's fault keys. New
+ * reference or NULL. */
+static json_t *fault_spec(const json_t *params)
+{
+	json_t *spec = json_copy((json_t *)params);
+
+	if (spec)
+		json_object_del(spec, "device");
+	return spec;
+}
+
+/*
+ * Applies the faults at once, on the loop thread: not through the device's
+ * FIFO, which a hang keeps busy. The controller's fault state has its own
+ * lock, never held across a command.
+ */
+void nr_m_sim_fault(struct nr_call *call)
+{
+	struct nr_sim_ctrl *ctrl = call->dev.ctrl->backend_ctrl;
+	json_t *spec = fault_spec(call->params);
+	json_t *faults = NULL;
+	char err[256];
+	int rc = spec ? nr_sim_fault_set(ctrl, spec, "params", err, sizeof(err)) : -ENOMEM;
+
+	json_decref(spec);
+	if (rc == -EINVAL) {
+		fault_invalid(call, err);
+		return;
+	}
+	if (rc == 0)
+		faults = nr_sim_fault_json(ctrl);
+	if (faults)
+		nr_call_result(call, json_pack("{s:s, s:o}", "device", call->dev.ctrl->name,
+					       "faults", faults));
+	else
+		nr_call_fail(call, NR_E_INTERNAL, "out of memory");
+}

@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A backend executes commands built by the command layer. Adding one is one
+ * file with this small vtable, not a copy of the method code.
+ */
+#ifndef NR_BACKEND_H
+#define NR_BACKEND_H
+
+#include "nvme/nvme_cmd.h"
+
+struct nr_backend_ops {
+	const char *name; /* "sim", "passthru", "mi": reported in nvme.list */
+	/*
+	 * Executes @cmd on the controller. Runs on a worker thread. Returns 0
+	 * when the command completed (cmd->status holds the NVMe status, which
+	 * may be an error) or -errno when it could not be delivered.
+	 *
+	 * A backend with an abort op may also return -EINPROGRESS: the
+	 * controller took the command and holds it (a simulated hang); it has
+	 * not run and will not complete by itself, and the backend keeps no
+	 * pointer to @cmd. The worker thread returns at once: the work
+	 * function stops there (as for any error) and the exec layer keeps the
+	 * device's FIFO busy, without a pool thread, until it calls abort (the
+	 * call's timeout, or its end).
+	 */
+	int (*submit)(void *ctrl, struct nr_cmd *cmd);
+	/*
+	 * Optional: the exec layer gave up on the command the controller holds
+	 * (submit returned -EINPROGRESS): its call timed out or ended. The
+	 * backend completes it with an Abort status (the simulator: Command
+	 * Abort Requested, SCT 0 SC 07h, in its Error Information log) and
+	 * forgets it; the call's work ends with -ECANCELED, and the FIFO moves
+	 * on. Returns 0, or -ENOENT when the controller held nothing. Loop
+	 * thread.
+	 */
+	int (*abort)(void *ctrl);
+	/* Optional: whether the controller is still there. Returns 0, or
+	 * -ENODEV when it went away (a simulated hot removal): nvme.rescan
+	 * unlists it. Loop thread. */
+	int (*probe)(void *ctrl);
+	/*
+	 * Optional: the names the host gives namespace @nsid behind this
+	 * controller (Linux: "nvme0n1" and the generic "ng0n1"), each buffer
+	 * @len bytes; @alias may come back empty. Returns 0, or -ENOENT when
+	 * the backend has no name for it (the topology then makes one up).
+	 * Loop thread, at topology build.
+	 */
+	int (*ns_names)(void *ctrl, uint32_t nsid, char *name, char *alias, size_t len);
+	/* Optional: how the controller is attached ("pcie", "loop") and where
+	 * ("0000:00:04.0", "traddr=…,trsvcid=…"), into buffers of the sizes given. */
+	void (*ctrl_info)(void *ctrl, char *transport, size_t transport_len, char *address,
+			  size_t address_len);
+	/*
+	 * Optional: resets the controller (Linux: NVME_IOCTL_RESET) and returns
+	 * once the host driver has it back. Worker thread, through the
+	 * controller's FIFO. Returns 0 or -errno.
+	 */
+	int (*reset)(void *ctrl);
+	/* Optional: asks the host driver to rescan the controller's namespaces
+	 * (Linux: NVME_IOCTL_RESCAN). Worker thread. Returns 0 or -errno. */
+	int (*rescan)(void *ctrl);
+	/* Optional: may work be queued for the controller now? Returns 0, or
+	 * -errno to refuse it (an MI endpoint in quarantine: -EHOSTDOWN).
+	 * Loop thread. */
+	int (*admit)(void *ctrl);
+	/* Optional: the topology let go of the controller; free it. Loop thread. */
+	void (*release)(void *ctrl);
+};
+
+#endif

@@ -1,0 +1,773 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Request envelope, dispatch and the life of a call. Loop thread only.
+ */
+#include "rpc/call.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/buf.h"
+#include "rpc/rpc_error.h"
+
+/* A batch's answers are gathered as one JSON array text. */
+struct nr_batch {
+	struct nr_session *session; /* NULL once the session closed */
+	struct nr_buf text;	    /* "[" answer "," answer ... */
+	unsigned pending;
+};
+
+/* Sends @text (malloc'd, stolen). */
+static void session_send_text(struct nr_session *session, char *text, size_t len)
+{
+	if (!session) {
+		free(text);
+		return;
+	}
+	/* On failure the transport freed the text and closes itself. */
+	session->ops->send(session, text, len);
+}
+
+static int batch_append(struct nr_batch *batch, const char *text, size_t len)
+{
+	int rc = nr_buf_putc(&batch->text, batch->text.len == 0 ? '[' : ',');
+
+	return rc ? rc : nr_buf_append(&batch->text, text, len);
+}
+
+/* Settles one element of the batch with its answer (@text malloc'd and
+ * stolen; NULL for a notification). Sends the array after the last one. */
+static void batch_settle(struct nr_batch *batch, char *text, size_t len)
+{
+	if (text && batch->session)
+		batch_append(batch, text, len);
+	free(text);
+	if (--batch->pending > 0)
+		return;
+	if (batch->session && batch->text.len > 0 && nr_buf_putc(&batch->text, ']') == 0) {
+		char *array = nr_buf_take(&batch->text, &len);
+		session_send_text(batch->session, array, len);
+	}
+	nr_buf_free(&batch->text);
+	free(batch);
+}
+
+/* Delivers an answer (@text malloc'd and stolen; NULL for a notification). */
+static void deliver(struct nr_session *session, struct nr_batch *batch, char *text, size_t len)
+{
+	if (batch)
+		batch_settle(batch, text, len);
+	else if (text)
+		session_send_text(session, text, len);
+}
+
+/* Dumps @value compactly into @stack when it fits, else into a malloc'd
+ * buffer (*heap, to free). Returns the text (not NUL-terminated) or NULL. */
+static const char *dump_value(const json_t *value, char *stack, size_t cap, char **heap,
+			      size_t *len)
+{
+	size_t need = json_dumpb(value, stack, cap, JSON_COMPACT | JSON_ENCODE_ANY);
+
+	*heap = NULL;
+	*len = need;
+	if (need == 0)
+		return NULL;
+	if (need <= cap)
+		return stack;
+	*heap = json_dumps(value, JSON_COMPACT | JSON_ENCODE_ANY);
+	return *heap;
+}
+
+/*
+ * Returns a new response text {"jsonrpc":"2.0","id":ID,"KEY":VALUE} for @id
+ * (borrowed; NULL means null), @value stolen; NULL on allocation failure.
+ * Written directly rather than through a jansson object: it is the per-call
+ * cost of every answer.
+ */
+static char *response_text(const json_t *id, const char *key, json_t *value, size_t *len)
+{
+	static const char head[] = "{\"jsonrpc\":\"2.0\",\"id\":";
+	char id_stack[128], value_stack[2048];
+	char *id_heap, *value_heap, *text = NULL, *p;
+	size_t id_len, value_len, key_len = strlen(key);
+	const char *id_text =
+	    dump_value(id ? id : json_null(), id_stack, sizeof(id_stack), &id_heap, &id_len);
+	const char *value_text =
+	    dump_value(value, value_stack, sizeof(value_stack), &value_heap, &value_len);
+
+	if (id_text && value_text)
+		text = malloc(sizeof(head) + id_len + key_len + value_len + 8);
+	if (text) {
+		p = text;
+		memcpy(p, head, sizeof(head) - 1);
+		p += sizeof(head) - 1;
+		memcpy(p, id_text, id_len);
+		p += id_len;
+		p += sprintf(p, ",\"%s\":", key);
+		memcpy(p, value_text, value_len);
+		p += value_len;
+		*p++ = '}';
+		*p = '\0';
+		*len = (size_t)(p - text);
+	}
+	free(id_heap);
+	free(value_heap);
+	json_decref(value);
+	return text;
+}
+
+/* Answers a request that never became a call. @error is stolen. */
+static void reject(struct nr_session *session, struct nr_batch *batch, const json_t *id,
+		   bool notification, json_t *error)
+{
+	size_t len = 0;
+	char *text = NULL;
+
+	session->svc->stats.errors++;
+	session->errors++;
+	if (notification)
+		json_decref(error);
+	else
+		text = response_text(id, "error", error, &len);
+	deliver(session, batch, text, len);
+}
+
+void nr_session_send_error(struct nr_session *session, int code, const char *reason, json_t *data)
+{
+	reject(session, NULL, NULL, false, nr_rpc_error_object(code, reason, data));
+}
+
+void nr_call_ref(struct nr_call *call)
+{
+	call->refs++;
+}
+
+void nr_call_unref(struct nr_call *call)
+{
+	assert(call->refs > 0);
+	if (--call->refs > 0)
+		return;
+	if (call->ctx_free)
+		call->ctx_free(call->ctx);
+	if (call->dev.ctrl)
+		nr_ctrl_unref(call->dev.ctrl);
+	json_decref(call->id);
+	json_decref(call->params);
+	free(call);
+}
+
+static void timer_closed(uv_handle_t *handle)
+{
+	nr_call_unref(handle->data);
+}
+
+static void session_unlink(struct nr_call *call)
+{
+	struct nr_call **link;
+
+	if (!call->session)
+		return;
+	call->session->live--;
+	for (link = &call->session->calls; *link; link = &(*link)->session_next) {
+		if (*link == call) {
+			*link = call->session_next;
+			break;
+		}
+	}
+	for (link = &call->session->drain_waiters; *link; link = &(*link)->drain_next) {
+		if (*link == call) {
+			*link = call->drain_next;
+			break;
+		}
+	}
+}
+
+/* Reports a write or destructive call's outcome: 0, or its error code;
+ * @since_ns is when the call began (0: refused before it began). */
+static void audit(struct nr_service *svc, const struct nr_peer *peer, const char *method,
+		  const json_t *params, int code, uint64_t since_ns)
+{
+	uint64_t duration_us = since_ns ? (nr_exec_now_ns() - since_ns) / 1000 : 0;
+
+	if (svc->audit)
+		svc->audit(peer, method, params, code, duration_us);
+}
+
+/* The audited outcome of an ending: 0, or its error code. */
+static int outcome_code(const char *key, const json_t *value, bool failed)
+{
+	if (!key)
+		return NR_E_CANCELLED; /* the peer went away before the device had it */
+	return failed ? (int)json_integer_value(json_object_get(value, "code")) : 0;
+}
+
+/* Whether a write or destructive call handed a command to a device: from
+ * then on its outcome is the device's, not the peer's to cancel. */
+static bool call_committed(const struct nr_call *call)
+{
+	return call->started && call->cls != NR_CLASS_READ;
+}
+
+/* Sends the call's one answer, @value (stolen, may be NULL) under @key, unless it went out
+ * already; it settles the call's batch element. */
+static void call_answer(struct nr_call *call, const char *key, json_t *value, bool failed)
+{
+	struct nr_method_stats *ms = &call->svc->stats.methods[call->method_index];
+	char *text = NULL;
+	size_t len = 0;
+
+	if (call->answered) {
+		json_decref(value);
+		return;
+	}
+	call->answered = true;
+	ms->errors += failed;
+	call->svc->stats.errors += failed;
+	if (call->session)
+		call->session->errors += failed;
+	if (call->id && value && call->session)
+		text = response_text(call->id, key, value, &len);
+	else
+		json_decref(value);
+	deliver(call->session, call->batch, text, len);
+	call->batch = NULL;
+}
+
+/* Answers the call and takes it off its session, whose idle op runs when
+ * that was its last live call. */
+static void call_answer_leave(struct nr_call *call, const char *key, json_t *value, bool failed)
+{
+	struct nr_session *session = call->session;
+
+	session_unlink(call);
+	call_answer(call, key, value, failed);
+	call->session = NULL;
+	if (session && !session->calls && session->ops->idle)
+		session->ops->idle(session);
+}
+
+/* Ends the call once: audits it (write and destructive), unqueues it,
+ * answers with @value (stolen, may be NULL) under @key ("result" or
+ * "error"; NULL: the peer went away), and drops the dispatcher's reference.
+ * A call answered before (Timeout) gets its second audit line here. */
+static void call_end(struct nr_call *call, const char *key, json_t *value, bool failed)
+{
+	if (call->state == NR_CALL_ENDED) {
+		json_decref(value);
+		return;
+	}
+	if (call->cls != NR_CLASS_READ)
+		audit(call->svc, &call->peer, call->method->name, call->params,
+		      outcome_code(key, value, failed), call->start_ns);
+	if (call->state == NR_CALL_QUEUED)
+		nr_exec_unqueue(call);
+	call->state = NR_CALL_ENDED;
+	/* A held command would keep the FIFO busy for a call nobody waits for. */
+	nr_exec_abandon(call);
+	assert(call->svc->stats.in_flight > 0);
+	call->svc->stats.in_flight--;
+	if (call->timer_open) {
+		call->timer_open = false;
+		uv_close((uv_handle_t *)&call->timer, timer_closed);
+	}
+	call_answer_leave(call, key, value, failed);
+	nr_call_unref(call);
+}
+
+void nr_call_timed_out(struct nr_call *call)
+{
+	char reason[96];
+	json_t *error;
+
+	snprintf(reason, sizeof(reason), "the device did not complete within %u ms",
+		 call->svc->limits.timeout_ms);
+	error = nr_rpc_error_object(NR_E_TIMEOUT, reason, NULL);
+	if (!call_committed(call)) {
+		nr_call_error(call, error);
+		return;
+	}
+	/* The command is still the device's: answer now, audit what it ends with later. */
+	audit(call->svc, &call->peer, call->method->name, call->params, NR_E_TIMEOUT,
+	      call->start_ns);
+	call_answer_leave(call, "error", error, true);
+}
+
+void nr_call_result(struct nr_call *call, json_t *result)
+{
+	call_end(call, "result", result, false);
+}
+
+void nr_call_error(struct nr_call *call, json_t *error)
+{
+	call_end(call, "error", error, true);
+}
+
+void nr_call_fail(struct nr_call *call, int code, const char *fmt, ...)
+{
+	char reason[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof(reason), fmt, ap);
+	va_end(ap);
+	nr_call_error(call, nr_rpc_error_object(code, reason, NULL));
+}
+
+bool nr_call_batch_queued_on(const struct nr_call *call, const struct nr_ctrl *ctrl)
+{
+	const struct nr_call *other;
+
+	if (!call->batch || !call->session)
+		return false;
+	/* Newest first: the batch's previous element is usually next in line. */
+	for (other = call->session->calls; other; other = other->session_next) {
+		if (other != call && other->batch == call->batch && other->queued_on == ctrl &&
+		    (other->state == NR_CALL_QUEUED || other->state == NR_CALL_RUNNING))
+			return true;
+	}
+	return false;
+}
+
+bool nr_call_ended(const struct nr_call *call)
+{
+	return call->state == NR_CALL_ENDED;
+}
+
+char *nr_call_stream_begin(struct nr_call *call, size_t items_len, size_t *len)
+{
+	static const char head[] =
+	    "{\"jsonrpc\":\"2.0\",\"method\":\"rpc.stream\",\"params\":{\"id\":";
+	char *id = call->id ? json_dumps(call->id, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
+	size_t room = id ? sizeof(head) + strlen(id) + 32 : 0;
+	char *text = id ? malloc(room + items_len + 3) : NULL;
+	int n;
+
+	if (text) {
+		n = snprintf(text, room, "%s%s,\"seq\":%u,\"items\":[", head, id, call->stream_seq);
+		*len = (size_t)n;
+		call->stream_seq++;
+	}
+	free(id);
+	return text;
+}
+
+int nr_call_stream_send(struct nr_call *call, char *text, size_t len)
+{
+	if (!call->session) {
+		free(text);
+		return -EPIPE;
+	}
+	memcpy(text + len, "]}}", 3);
+	return call->session->ops->send(call->session, text, len + 3);
+}
+
+bool nr_call_backlogged(const struct nr_call *call)
+{
+	return call->session &&
+	       call->session->ops->unsent(call->session) > call->svc->limits.write_buffer;
+}
+
+void nr_call_pause(struct nr_call *call, void (*resume)(struct nr_call *call))
+{
+	if (call->state == NR_CALL_ENDED || !call->session)
+		return;
+	call->resume = resume;
+	call->state = NR_CALL_PAUSED;
+	call->drain_next = call->session->drain_waiters;
+	call->session->drain_waiters = call;
+}
+
+void nr_session_drained(struct nr_session *session)
+{
+	struct nr_call *call;
+
+	while ((call = session->drain_waiters) != NULL) {
+		session->drain_waiters = call->drain_next;
+		call->drain_next = NULL;
+		call->state = NR_CALL_NEW;
+		nr_call_ref(call);
+		call->resume(call);
+		nr_call_unref(call);
+	}
+}
+
+void nr_session_close(struct nr_session *session)
+{
+	struct nr_call *call;
+
+	for (call = session->calls; call; call = call->session_next) {
+		if (call->batch)
+			call->batch->session = NULL;
+	}
+	while ((call = session->calls) != NULL) {
+		session->calls = call->session_next;
+		call->session = NULL;
+		/* Orphaned: it runs to its end, audited with the device's outcome. */
+		if (!call_committed(call))
+			call_end(call, NULL, NULL, false);
+	}
+	session->live = 0;
+	session->drain_waiters = NULL;
+}
+
+enum nr_cancel_outcome nr_session_cancel(struct nr_session *session, const json_t *id,
+					 const struct nr_call *except)
+{
+	struct nr_call *call;
+
+	for (call = session->calls; call; call = call->session_next) {
+		if (call == except || !call->id || !json_equal(call->id, (json_t *)id))
+			continue;
+		if (call_committed(call))
+			return NR_CANCEL_REFUSED;
+		nr_call_fail(call, NR_E_CANCELLED, "cancelled by rpc.cancel");
+		return NR_CANCEL_DONE;
+	}
+	return NR_CANCEL_NOT_FOUND;
+}
+
+bool nr_call_may_start(const struct nr_call *call)
+{
+	return !call->svc->shutting_down || call->internal || call_committed(call);
+}
+
+/* Whether shutting down ends @call now: it never reached a device, or it is
+ * a read between commands (or running, when forced). */
+static bool shutdown_ends(const struct nr_call *call, bool force)
+{
+	if (!call->started)
+		return true;
+	if (call->cls != NR_CLASS_READ)
+		return false;
+	return force || call->state != NR_CALL_RUNNING;
+}
+
+size_t nr_session_shutdown(struct nr_session *session, bool force)
+{
+	size_t live = session->live;
+	struct nr_call *call;
+
+	session->svc->shutting_down = true;
+	while (live > 0) {
+		for (call = session->calls; call && !shutdown_ends(call, force);
+		     call = call->session_next)
+			;
+		if (!call)
+			break;
+		/* The last one may run the idle op, which may free the session. */
+		if (--live == 0) {
+			nr_call_fail(call, NR_E_CANCELLED, "the daemon is shutting down");
+			return 0;
+		}
+		nr_call_fail(call, NR_E_CANCELLED, "the daemon is shutting down");
+		live = session->live;
+	}
+	return live;
+}
+
+/* ---- dispatch ---------------------------------------------------------- */
+
+static const char *const envelope_keys[] = {"jsonrpc", "id", "method", "params"};
+
+/* Returns NULL when @req is a well-formed request envelope, else why not. */
+static const char *envelope_problem(const json_t *req)
+{
+	const char *key;
+	json_t *value;
+	json_t *id = json_object_get(req, "id");
+	json_t *version = json_object_get(req, "jsonrpc");
+	json_t *params = json_object_get(req, "params");
+
+	if (!json_is_string(version) || strcmp(json_string_value(version), "2.0") != 0)
+		return "\"jsonrpc\" must be \"2.0\"";
+	if (!json_is_string(json_object_get(req, "method")))
+		return "\"method\" must be a string";
+	if (id && !json_is_string(id) && !json_is_integer(id) && !json_is_null(id))
+		return "\"id\" must be a string, an integer or null";
+	if (params && !json_is_object(params) && !json_is_array(params))
+		return "\"params\" must be an object (or an array, which this server rejects)";
+	json_object_foreach ((json_t *)req, key, value) {
+		bool known = false;
+		for (size_t i = 0; i < sizeof(envelope_keys) / sizeof(envelope_keys[0]); i++)
+			known |= strcmp(key, envelope_keys[i]) == 0;
+		if (!known)
+			return "unknown member in the request object";
+	}
+	return NULL;
+}
+
+/*
+ * Whether a string in @value (at JSON path @path, @len bytes long in a
+ * buffer of @cap) holds U+0000; @path then names it. The framer bounds the
+ * nesting, so the recursion is shallow.
+ */
+static bool nul_in_strings(const json_t *value, char *path, size_t len, size_t cap)
+{
+	const char *key;
+	json_t *member;
+	size_t i;
+
+	if (json_is_string(value))
+		return strlen(json_string_value(value)) != json_string_length(value);
+	json_object_foreach ((json_t *)value, key, member) {
+		snprintf(path + len, cap - len, ".%s", key);
+		if (nul_in_strings(member, path, strlen(path), cap))
+			return true;
+	}
+	json_array_foreach (value, i, member) {
+		snprintf(path + len, cap - len, "[%zu]", i);
+		if (nul_in_strings(member, path, strlen(path), cap))
+			return true;
+	}
+	path[len] = '\0';
+	return false;
+}
+
+/* Returns NULL if the params validate, else a new error object. */
+static json_t *params_problem(struct nr_service *svc, const struct nr_schema_method *sm,
+			      const json_t *params)
+{
+	char field[256];
+	char reason[256];
+
+	if (json_is_array(params))
+		return nr_rpc_error_invalid_params("params",
+						   "positional parameters are not supported: pass "
+						   "an object of named parameters");
+	if (!json_is_object(params))
+		return nr_rpc_error_invalid_params("params", "must be an object");
+	snprintf(field, sizeof(field), "params");
+	if (nul_in_strings(params, field, strlen(field), sizeof(field)))
+		return nr_rpc_error_invalid_params(field, "must not contain U+0000");
+	if (nr_schema_validate(svc->schema, sm->params_schema, params, "params", field,
+			       sizeof(field), reason, sizeof(reason)) == 0)
+		return NULL;
+	return nr_rpc_error_invalid_params(field, reason);
+}
+
+static struct nr_call *call_new(struct nr_session *session, struct nr_batch *batch,
+				const struct nr_method *m, size_t index, const json_t *id,
+				json_t *params)
+{
+	struct nr_call *call = calloc(1, sizeof(*call));
+
+	if (!call)
+		return NULL;
+	call->session = session;
+	call->peer = session->peer;
+	call->svc = session->svc;
+	call->method = m;
+	call->method_index = index;
+	call->id = id ? json_incref((json_t *)id) : NULL;
+	call->params = json_incref(params);
+	call->batch = batch;
+	call->refs = 1;
+	call->start_ns = nr_exec_now_ns();
+	call->stream = json_is_true(json_object_get(params, "stream"));
+	call->session_next = session->calls;
+	session->calls = call;
+	session->live++;
+	session->svc->stats.in_flight++;
+	session->svc->stats.methods[index].calls++;
+	return call;
+}
+
+struct nr_call *nr_call_internal(struct nr_service *svc, const struct nr_call *parent)
+{
+	struct nr_call *call = calloc(1, sizeof(*call));
+
+	if (!call)
+		return NULL;
+	call->svc = svc;
+	call->method = parent ? parent->method : NULL;
+	call->cls = parent ? parent->cls : NR_CLASS_READ;
+	call->method_index = parent ? parent->method_index : 0;
+	if (parent)
+		call->peer = parent->peer;
+	call->refs = 1;
+	call->internal = true;
+	return call;
+}
+
+static size_t schema_index(const struct nr_schema *schema, const struct nr_schema_method *sm)
+{
+	return (size_t)(sm - nr_schema_method_at(schema, 0));
+}
+
+/*
+ * Checks that apply to every method taking a device: the name resolves, the
+ * backend supports the method, and destructive calls carry the controller's
+ * serial number. Returns NULL or a new error object.
+ */
+static json_t *device_problem(struct nr_call *call, const struct nr_schema_method *sm)
+{
+	json_t *name = json_object_get(call->params, "device");
+	json_t *confirm = json_object_get(call->params, "confirm");
+	unsigned bit;
+
+	if (!name)
+		return NULL;
+	if (nr_topology_find(call->svc->topology, json_string_value(name), &call->dev) != 0)
+		return nr_rpc_error_object(NR_E_DEVICE_NOT_FOUND, "no such device in nvme.list",
+					   json_pack("{s:O}", "device", name));
+	nr_ctrl_ref(call->dev.ctrl); /* a rescan may drop it while the call lives */
+	bit = nr_schema_backend_bit(call->dev.ctrl->ops->name);
+	if (!(sm->backends & bit))
+		return nr_rpc_error_object(
+		    NR_E_NOT_SUPPORTED,
+		    "the device's backend does not "
+		    "support this method",
+		    json_pack("{s:s}", "backend", call->dev.ctrl->ops->name));
+	if (call->cls == NR_CLASS_DESTRUCTIVE &&
+	    (!json_is_string(confirm) ||
+	     strcmp(json_string_value(confirm), call->dev.ctrl->sn) != 0))
+		return nr_rpc_error_object(NR_E_CONFIRMATION_REQUIRED,
+					   "destructive method: pass confirm equal to the "
+					   "controller's serial number (sn)",
+					   json_pack("{s:O}", "device", name));
+	return NULL;
+}
+
+static json_t *too_many_calls(const struct nr_service *svc)
+{
+	char reason[96];
+
+	snprintf(reason, sizeof(reason), "this connection already has %u calls in flight",
+		 svc->limits.max_calls);
+	return nr_rpc_error_object(NR_E_SERVER_BUSY, reason,
+				   json_pack("{s:s, s:i}", "limit", "max-calls", "value",
+					     (json_int_t)svc->limits.max_calls));
+}
+
+/* Returns NULL when @peer may make a call of class @cls, else a new
+ * PermissionDenied error naming the class needed and the parameter of
+ * @params that raised the method's class to it (@why, NULL when none did). */
+static json_t *permission_problem(const struct nr_service *svc, const struct nr_peer *peer,
+				  const struct nr_method *m, const json_t *params,
+				  enum nr_class cls, const char *why)
+{
+	const char *method = m->name;
+	char reason[256];
+	char *value;
+	json_t *data;
+
+	if (nr_policy_allows(svc->policy, peer, method, m->cls, cls))
+		return NULL;
+	value = why ? json_dumps(json_object_get(params, why), JSON_ENCODE_ANY) : NULL;
+	data = json_pack("{s:i, s:s}", "uid", (int)peer->uid, "class", nr_class_name(cls));
+	if (why)
+		json_object_set_new(data, "param", json_sprintf("params.%s", why));
+	snprintf(reason, sizeof(reason),
+		 "%s%s%s%s%s is a %s call, which the policy does not allow uid %d", method,
+		 why ? " with " : "", why ? why : "", value ? " " : "", value ? value : "",
+		 nr_class_name(cls), (int)peer->uid);
+	free(value);
+	return nr_rpc_error_object(NR_E_PERMISSION_DENIED, reason, data);
+}
+
+static void dispatch(struct nr_session *session, json_t *req, struct nr_batch *batch)
+{
+	struct nr_service *svc = session->svc;
+	json_t *id = json_object_get(req, "id");
+	const char *problem = json_is_object(req) ? envelope_problem(req) : "not a request object";
+	/* Only a valid request without an id is a notification: an invalid one
+	 * is answered with id null (JSON-RPC 2.0, section 5). */
+	bool notification = !problem && !id;
+	const char *name = json_string_value(json_object_get(req, "method"));
+	const struct nr_schema_method *sm;
+	const struct nr_method *m;
+	json_t *params, *error;
+	struct nr_call *call;
+	enum nr_class cls;
+	const char *why = NULL;
+
+	svc->stats.requests++;
+	session->requests++;
+	svc->stats.notifications += notification;
+	if (problem) {
+		if (id && !json_is_string(id) && !json_is_integer(id))
+			id = NULL;
+		return reject(session, batch, id, notification,
+			      nr_rpc_error_object(NR_E_INVALID_REQUEST, problem, NULL));
+	}
+	if (strlen(name) != json_string_length(json_object_get(req, "method")))
+		return reject(session, batch, id, notification,
+			      nr_rpc_error_object(NR_E_METHOD_NOT_FOUND,
+						  "the method name contains U+0000", NULL));
+	if (session->live >= svc->limits.max_calls)
+		return reject(session, batch, id, notification, too_many_calls(svc));
+	sm = nr_schema_method(svc->schema, name);
+	m = nr_method_find(name);
+	/* A test-only method does not exist for a daemon that is not simulating. */
+	if (sm && sm->test_only && !svc->have_sim)
+		sm = NULL;
+	if (!sm || !m)
+		return reject(session, batch, id, notification,
+			      nr_rpc_error_object(NR_E_METHOD_NOT_FOUND, name,
+						  json_pack("{s:s}", "method", name)));
+	params = json_object_get(req, "params");
+	params = json_incref(params ? params : svc->no_params);
+	/* Authorization goes by what this call does: its params may raise the
+	 * method's class (rae: false clears an event). */
+	error = params_problem(svc, sm, params);
+	cls = error ? m->cls : nr_schema_call_class(svc->schema, sm, params, &why);
+	if (!error)
+		error = permission_problem(svc, &session->peer, m, params, cls, why);
+	if (error && cls != NR_CLASS_READ)
+		audit(svc, &session->peer, name, params,
+		      (int)json_integer_value(json_object_get(error, "code")), 0);
+	if (error) {
+		json_decref(params);
+		svc->stats.methods[schema_index(svc->schema, sm)].errors++;
+		return reject(session, batch, id, notification, error);
+	}
+	call = call_new(session, batch, m, schema_index(svc->schema, sm), id, params);
+	json_decref(params);
+	if (!call)
+		return reject(session, batch, id, notification,
+			      nr_rpc_error_object(NR_E_INTERNAL, "out of memory", NULL));
+	call->cls = cls;
+	error = device_problem(call, sm);
+	if (error)
+		return nr_call_error(call, error);
+	m->start(call);
+}
+
+static void batch_too_large(struct nr_session *session, size_t size)
+{
+	uint32_t max = session->svc->limits.max_batch;
+	char reason[96];
+
+	snprintf(reason, sizeof(reason), "a batch of %zu requests is over the limit of %u", size,
+		 max);
+	nr_session_send_error(
+	    session, NR_E_INVALID_REQUEST, reason,
+	    json_pack("{s:s, s:i}", "limit", "max-batch", "value", (json_int_t)max));
+}
+
+void nr_session_handle(struct nr_session *session, json_t *value)
+{
+	struct nr_batch *batch;
+	size_t i;
+	json_t *req;
+
+	if (!json_is_array(value))
+		return dispatch(session, value, NULL);
+	if (json_array_size(value) == 0)
+		return nr_session_send_error(session, NR_E_INVALID_REQUEST, "empty batch", NULL);
+	if (json_array_size(value) > session->svc->limits.max_batch)
+		return batch_too_large(session, json_array_size(value));
+	batch = calloc(1, sizeof(*batch));
+	if (!batch)
+		return nr_session_send_error(session, NR_E_INTERNAL, "out of memory", NULL);
+	batch->session = session;
+	/* One extra count so the batch cannot complete while still dispatching. */
+	batch->pending = (unsigned)json_array_size(value) + 1;
+	json_array_foreach (value, i, req)
+		dispatch(session, req, batch);
+	batch_settle(batch, NULL, 0);
+}
