@@ -67,7 +67,8 @@ static void scan_idle(struct nr_framer *f, char c)
 		return;
 	if (c == '}' || c == ']' || c == ',' || c == ':') {
 		snprintf(reason, sizeof(reason), "unexpected '%c' outside a JSON value", c);
-		return fail(f, NR_FRAME_PARSE, reason, false);
+		fail(f, NR_FRAME_PARSE, reason, false);
+		return;
 	}
 	f->started = true;
 	f->depth = (c == '{' || c == '[');

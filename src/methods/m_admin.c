@@ -122,8 +122,10 @@ static void poll_tick(uv_timer_t *handle)
 	struct longop *op = job->state;
 	struct nr_log_args args = {.nsid = NSID_ALL};
 
-	if (nr_call_ended(call))
-		return poll_close(t);
+	if (nr_call_ended(call)) {
+		poll_close(t);
+		return;
+	}
 	if (t->busy)
 		return;
 	args.lid =
@@ -144,12 +146,16 @@ static void longop_accepted(struct nr_call *call, struct nr_job *job)
 	struct longop *op = job->state;
 	struct poll_timer *t;
 
-	if (!nr_param_bool(call, "wait") || (op->kind == LONGOP_SELF_TEST && job->arg[0] == 0xf))
-		return nr_call_result(
-		    call, json_pack("{s:s, s:b}", "action", op->action, "accepted", true));
+	if (!nr_param_bool(call, "wait") || (op->kind == LONGOP_SELF_TEST && job->arg[0] == 0xf)) {
+		nr_call_result(call,
+			       json_pack("{s:s, s:b}", "action", op->action, "accepted", true));
+		return;
+	}
 	t = calloc(1, sizeof(*t));
-	if (!t)
-		return nr_call_fail(call, NR_E_INTERNAL, "out of memory");
+	if (!t) {
+		nr_call_fail(call, NR_E_INTERNAL, "out of memory");
+		return;
+	}
 	uv_timer_init(call->svc->loop, &t->handle);
 	t->handle.data = t;
 	t->call = call;
@@ -189,14 +195,18 @@ void nr_m_nvme_sanitize(struct nr_call *call)
 	struct nr_sanitize_args args = {.sanact = (uint8_t)action};
 	struct nr_job *job;
 
-	if (action <= 0)
-		return nr_call_invalid(call, "params.action", "unknown action");
+	if (action <= 0) {
+		nr_call_invalid(call, "params.action", "unknown action");
+		return;
+	}
 	if ((call->dev.ctrl->sanicap & 7u) == 0 ||
-	    (sanicap_bits[action] >= 0 && !(call->dev.ctrl->sanicap >> sanicap_bits[action] & 1)))
-		return nr_call_unsupported(call,
-					   "the controller does not support this sanitize "
-					   "action",
-					   "SANICAP");
+	    (sanicap_bits[action] >= 0 && !(call->dev.ctrl->sanicap >> sanicap_bits[action] & 1))) {
+		nr_call_unsupported(call,
+				    "the controller does not support this sanitize "
+				    "action",
+				    "SANICAP");
+		return;
+	}
 	args.ause = nr_param_bool(call, "ause");
 	args.owpass = (uint8_t)nr_param_u64(call, "owpass", 0);
 	args.oipbp = nr_param_bool(call, "oipbp");
@@ -216,11 +226,15 @@ void nr_m_nvme_self_test(struct nr_call *call)
 	int stc = nr_param_enum(call, "action", self_test_actions, 16, 0);
 	struct nr_job *job;
 
-	if (stc <= 0)
-		return nr_call_invalid(call, "params.action", "unknown action");
-	if (!(call->dev.ctrl->oacs & OACS_SELF_TEST))
-		return nr_call_unsupported(call, "the controller does not support device self-test",
-					   "OACS bit 4 is clear");
+	if (stc <= 0) {
+		nr_call_invalid(call, "params.action", "unknown action");
+		return;
+	}
+	if (!(call->dev.ctrl->oacs & OACS_SELF_TEST)) {
+		nr_call_unsupported(call, "the controller does not support device self-test",
+				    "OACS bit 4 is clear");
+		return;
+	}
 	job = longop_new(call, LONGOP_SELF_TEST, self_test_actions[stc], "Device Self-test");
 	if (!job)
 		return;
@@ -248,14 +262,18 @@ void nr_m_nvme_format(struct nr_call *call)
 	uint32_t nsid = nr_param_nsid(call, NSID_ALL);
 	struct nr_job *job;
 
-	if (!(call->dev.ctrl->oacs & OACS_FORMAT))
-		return nr_call_unsupported(call, "the controller does not support Format NVM",
-					   "OACS bit 1 is clear");
-	if (ses == 2 && !(call->dev.ctrl->fna & 4u))
-		return nr_call_unsupported(call,
-					   "the controller does not support cryptographic "
-					   "erase",
-					   "FNA bit 2 is clear");
+	if (!(call->dev.ctrl->oacs & OACS_FORMAT)) {
+		nr_call_unsupported(call, "the controller does not support Format NVM",
+				    "OACS bit 1 is clear");
+		return;
+	}
+	if (ses == 2 && !(call->dev.ctrl->fna & 4u)) {
+		nr_call_unsupported(call,
+				    "the controller does not support cryptographic "
+				    "erase",
+				    "FNA bit 2 is clear");
+		return;
+	}
 	job = nr_job_new(call, 0, format_encode, "Format NVM");
 	if (!job)
 		return;
@@ -311,20 +329,24 @@ void nr_m_nvme_fw_download(struct nr_call *call)
 	struct nr_job *job;
 	long n;
 
-	if (!(call->dev.ctrl->oacs & OACS_FW))
-		return nr_call_unsupported(call,
-					   "the controller does not support firmware "
-					   "download",
-					   "OACS bit 2 is clear");
+	if (!(call->dev.ctrl->oacs & OACS_FW)) {
+		nr_call_unsupported(call,
+				    "the controller does not support firmware "
+				    "download",
+				    "OACS bit 2 is clear");
+		return;
+	}
 	job = nr_job_new(call, 0, fw_download_encode, "Firmware Image Download");
 	if (!job)
 		return;
 	job->extra = malloc(NR_BASE64_DECODED_MAX(len));
 	n = job->extra ? nr_base64_decode(image, len, job->extra) : -ENOMEM;
-	if (n <= 0 || n % 4)
-		return nr_call_invalid(call, "params.image",
-				       "must be canonical base64 of a non-empty image whose "
-				       "length is a multiple of 4 bytes");
+	if (n <= 0 || n % 4) {
+		nr_call_invalid(call, "params.image",
+				"must be canonical base64 of a non-empty image whose "
+				"length is a multiple of 4 bytes");
+		return;
+	}
 	job->arg[0] = nr_param_u64(call, "offset", 0);
 	job->arg[1] = fw_chunk(call->dev.ctrl);
 	job->arg[2] = (uint64_t)n;
@@ -353,11 +375,15 @@ void nr_m_nvme_fw_commit(struct nr_call *call)
 	uint64_t slot = nr_param_u64(call, "slot", 0);
 	struct nr_job *job;
 
-	if (!(call->dev.ctrl->oacs & OACS_FW))
-		return nr_call_unsupported(call, "the controller does not support firmware commit",
-					   "OACS bit 2 is clear");
-	if (slot > (call->dev.ctrl->frmw >> 1 & 7u))
-		return nr_call_invalid(call, "params.slot", "above the controller's slot count");
+	if (!(call->dev.ctrl->oacs & OACS_FW)) {
+		nr_call_unsupported(call, "the controller does not support firmware commit",
+				    "OACS bit 2 is clear");
+		return;
+	}
+	if (slot > (call->dev.ctrl->frmw >> 1 & 7u)) {
+		nr_call_invalid(call, "params.slot", "above the controller's slot count");
+		return;
+	}
 	job = nr_job_new(call, 0, fw_commit_encode, "Firmware Commit");
 	if (!job)
 		return;
@@ -383,11 +409,13 @@ void nr_m_nvme_reset(struct nr_call *call)
 {
 	struct nr_job *job;
 
-	if (!call->dev.ctrl->ops->reset)
-		return nr_call_error(
-		    call, nr_rpc_error_object(
-			      NR_E_NOT_SUPPORTED, "the device's backend cannot reset a controller",
-			      json_pack("{s:s}", "backend", call->dev.ctrl->ops->name)));
+	if (!call->dev.ctrl->ops->reset) {
+		nr_call_error(call, nr_rpc_error_object(
+					NR_E_NOT_SUPPORTED,
+					"the device's backend cannot reset a controller",
+					json_pack("{s:s}", "backend", call->dev.ctrl->ops->name)));
+		return;
+	}
 	job = nr_job_new(call, 0, reset_encode, "controller reset");
 	if (!job)
 		return;
@@ -435,17 +463,21 @@ static void passthru_start(struct nr_call *call, enum nr_queue queue)
 	struct nr_job *job;
 	long n = 0;
 
-	if (data && data_len)
-		return nr_call_invalid(call, "params.data_len",
-				       "pass data (to the controller) or data_len (from it), "
-				       "not both");
+	if (data && data_len) {
+		nr_call_invalid(call, "params.data_len",
+				"pass data (to the controller) or data_len (from it), "
+				"not both");
+		return;
+	}
 	job =
 	    nr_job_new(call, data ? NR_BASE64_DECODED_MAX(strlen(data)) : data_len, passthru_encode,
 		       queue == NR_QUEUE_ADMIN ? "admin passthru" : "I/O passthru");
 	if (!job)
 		return;
-	if (data && (n = nr_base64_decode(data, strlen(data), job->buf)) < 0)
-		return nr_call_invalid(call, "params.data", "is not canonical base64");
+	if (data && (n = nr_base64_decode(data, strlen(data), job->buf)) < 0) {
+		nr_call_invalid(call, "params.data", "is not canonical base64");
+		return;
+	}
 	job->cmd.queue = queue;
 	passthru_sqe(call, &job->cmd.sqe);
 	job->cmd.xfer = data ? NR_XFER_TO_DEV : data_len ? NR_XFER_FROM_DEV : NR_XFER_NONE;
@@ -462,8 +494,9 @@ void nr_m_nvme_admin_passthru(struct nr_call *call)
 
 void nr_m_nvme_io_passthru(struct nr_call *call)
 {
-	if (!call->dev.ns && !json_object_get(call->params, "nsid"))
-		return nr_call_invalid(call, "params.nsid",
-				       "is required when device is a controller");
+	if (!call->dev.ns && !json_object_get(call->params, "nsid")) {
+		nr_call_invalid(call, "params.nsid", "is required when device is a controller");
+		return;
+	}
 	passthru_start(call, NR_QUEUE_IO);
 }

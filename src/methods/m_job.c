@@ -61,13 +61,19 @@ static void job_done(struct nr_call *call, int rc)
 		call->dev.ctrl->gone = true;
 	if (nr_call_fail_cmd(call, rc, &job->cmd, job->what))
 		return;
-	if (job->next)
-		return job->next(call, job);
+	if (job->next) {
+		job->next(call, job);
+		return;
+	}
 	result = job->encode(call, job);
-	if (!result)
-		return nr_call_fail(call, NR_E_INTERNAL, "encoding %s failed", job->what);
-	if (job->refresh)
-		return nr_refresh_answer(call, result);
+	if (!result) {
+		nr_call_fail(call, NR_E_INTERNAL, "encoding %s failed", job->what);
+		return;
+	}
+	if (job->refresh) {
+		nr_refresh_answer(call, result);
+		return;
+	}
 	nr_call_result(call, result);
 }
 
@@ -241,17 +247,22 @@ void nr_refresh_answer(struct nr_call *call, json_t *result)
 	const struct nr_backend_ops *ops = call->dev.ctrl->ops;
 	struct refresh *r;
 
-	if (ops == &nr_mi_ops)
-		return nr_mi_refresh_answer(call, result);
-	if (ops != &nr_passthru_ops && ops->release)
-		return nr_call_result(call, result); /* a backend that cannot re-learn */
+	if (ops == &nr_mi_ops) {
+		nr_mi_refresh_answer(call, result);
+		return;
+	}
+	if (ops != &nr_passthru_ops && ops->release) {
+		nr_call_result(call, result); /* a backend that cannot re-learn */
+		return;
+	}
 	r = calloc(1, sizeof(*r));
 	if (!r || (ops != &nr_passthru_ops && refresh_collect(call, r) != 0)) {
 		if (r)
 			free(r->old), free(r->fresh);
 		free(r);
 		json_decref(result);
-		return nr_call_fail(call, NR_E_INTERNAL, "out of memory");
+		nr_call_fail(call, NR_E_INTERNAL, "out of memory");
+		return;
 	}
 	r->req.data = r;
 	r->call = call;

@@ -82,11 +82,13 @@ void nr_m_nvme_effects_log(struct nr_call *call)
 				   .rae = true,
 				   .csi = (uint8_t)nr_param_u64(call, "csi", NR_CSI_NVM)};
 
-	if (!(call->dev.ctrl->lpa & LPA_EFFECTS))
-		return nr_call_unsupported(call,
-					   "the controller has no Commands Supported and "
-					   "Effects log",
-					   "LPA bit 1 is clear");
+	if (!(call->dev.ctrl->lpa & LPA_EFFECTS)) {
+		nr_call_unsupported(call,
+				    "the controller has no Commands Supported and "
+				    "Effects log",
+				    "LPA bit 1 is clear");
+		return;
+	}
 	decoded_log(call, &args, NR_EFFECTS_LOG_SIZE, effects_encode,
 		    "Commands Supported and Effects log");
 }
@@ -101,9 +103,11 @@ void nr_m_nvme_self_test_log(struct nr_call *call)
 	struct nr_log_args args = {
 	    .lid = NVME_LOG_LID_DEVICE_SELF_TEST, .nsid = NSID_ALL, .rae = true};
 
-	if (!(call->dev.ctrl->oacs & OACS_SELF_TEST))
-		return nr_call_unsupported(call, "the controller does not support device self-test",
-					   "OACS bit 4 is clear");
+	if (!(call->dev.ctrl->oacs & OACS_SELF_TEST)) {
+		nr_call_unsupported(call, "the controller does not support device self-test",
+				    "OACS bit 4 is clear");
+		return;
+	}
 	decoded_log(call, &args, NR_SELF_TEST_LOG_SIZE, self_test_encode, "Device Self-test log");
 }
 
@@ -116,9 +120,11 @@ void nr_m_nvme_sanitize_log(struct nr_call *call)
 {
 	struct nr_log_args args = {.lid = NVME_LOG_LID_SANITIZE, .nsid = NSID_ALL, .rae = true};
 
-	if ((call->dev.ctrl->sanicap & 7u) == 0)
-		return nr_call_unsupported(call, "the controller does not support sanitize",
-					   "SANICAP bits 2:0 are clear");
+	if ((call->dev.ctrl->sanicap & 7u) == 0) {
+		nr_call_unsupported(call, "the controller does not support sanitize",
+				    "SANICAP bits 2:0 are clear");
+		return;
+	}
 	decoded_log(call, &args, NR_SANITIZE_LOG_SIZE, sanitize_encode, "Sanitize Status log");
 }
 
@@ -276,12 +282,18 @@ static void rawlog_header(struct nr_call *call, struct rawlog *r)
 	r->start = 0;
 	r->args.offset = 0;
 	r->end = r->measure(call, r->data);
-	if (!call->stream && r->end > LOG_INLINE_MAX)
-		return rawlog_too_large(call, r->end);
-	if (rawlog_size(call, r))
-		return nr_call_fail(call, NR_E_INTERNAL, "out of memory");
-	if (r->end == 0)
-		return rawlog_finish(call, r);
+	if (!call->stream && r->end > LOG_INLINE_MAX) {
+		rawlog_too_large(call, r->end);
+		return;
+	}
+	if (rawlog_size(call, r)) {
+		nr_call_fail(call, NR_E_INTERNAL, "out of memory");
+		return;
+	}
+	if (r->end == 0) {
+		rawlog_finish(call, r);
+		return;
+	}
 	rawlog_next(call);
 }
 
@@ -291,17 +303,25 @@ static void rawlog_done(struct nr_call *call, int rc)
 
 	if (nr_call_fail_cmd(call, rc, &r->cmd, r->what))
 		return;
-	if (r->reading_hdr)
-		return rawlog_header(call, r);
-	if (call->stream && rawlog_stream_chunk(call, r) == -ENOMEM)
-		return nr_call_fail(call, NR_E_INTERNAL, "out of memory");
+	if (r->reading_hdr) {
+		rawlog_header(call, r);
+		return;
+	}
+	if (call->stream && rawlog_stream_chunk(call, r) == -ENOMEM) {
+		nr_call_fail(call, NR_E_INTERNAL, "out of memory");
+		return;
+	}
 	if (nr_call_ended(call))
 		return;
 	r->args.offset += r->want;
-	if (r->args.offset >= r->end)
-		return rawlog_finish(call, r);
-	if (nr_call_backlogged(call))
-		return nr_call_pause(call, rawlog_next);
+	if (r->args.offset >= r->end) {
+		rawlog_finish(call, r);
+		return;
+	}
+	if (nr_call_backlogged(call)) {
+		nr_call_pause(call, rawlog_next);
+		return;
+	}
 	rawlog_next(call);
 }
 
@@ -326,12 +346,16 @@ static struct rawlog *rawlog_new(struct nr_call *call, const char *what)
 static void rawlog_start(struct nr_call *call, struct rawlog *r)
 {
 	r->reading_hdr = r->measure != NULL;
-	if (r->reading_hdr ? (r->data = malloc(LOG_HDR_SIZE)) == NULL : rawlog_size(call, r) != 0)
-		return nr_call_fail(call, NR_E_INTERNAL, "out of memory");
+	if (r->reading_hdr ? (r->data = malloc(LOG_HDR_SIZE)) == NULL : rawlog_size(call, r) != 0) {
+		nr_call_fail(call, NR_E_INTERNAL, "out of memory");
+		return;
+	}
 	if (r->reading_hdr)
 		r->data_cap = LOG_HDR_SIZE;
-	if (!r->reading_hdr && r->end == r->start)
-		return rawlog_finish(call, r);
+	if (!r->reading_hdr && r->end == r->start) {
+		rawlog_finish(call, r);
+		return;
+	}
 	rawlog_next(call);
 }
 
@@ -340,10 +364,14 @@ void nr_m_nvme_get_log(struct nr_call *call)
 	uint64_t length = nr_param_u64(call, "length", 0);
 	struct rawlog *r;
 
-	if (length % 4)
-		return nr_call_invalid(call, "params.length", "must be a multiple of 4");
-	if (!call->stream && length > LOG_INLINE_MAX)
-		return rawlog_too_large(call, length);
+	if (length % 4) {
+		nr_call_invalid(call, "params.length", "must be a multiple of 4");
+		return;
+	}
+	if (!call->stream && length > LOG_INLINE_MAX) {
+		rawlog_too_large(call, length);
+		return;
+	}
 	r = rawlog_new(call, "Get Log Page");
 	if (!r)
 		return;
@@ -388,12 +416,16 @@ void nr_m_nvme_telemetry_log(struct nr_call *call)
 	bool host = !json_is_false(json_object_get(call->params, "host_initiated"));
 	struct rawlog *r;
 
-	if (!(call->dev.ctrl->lpa & LPA_TELEMETRY))
-		return nr_call_unsupported(call, "the controller has no telemetry logs",
-					   "LPA bit 3 is clear");
-	if (!host && nr_param_bool(call, "create"))
-		return nr_call_invalid(call, "params.create",
-				       "only the host-initiated log is created by the host");
+	if (!(call->dev.ctrl->lpa & LPA_TELEMETRY)) {
+		nr_call_unsupported(call, "the controller has no telemetry logs",
+				    "LPA bit 3 is clear");
+		return;
+	}
+	if (!host && nr_param_bool(call, "create")) {
+		nr_call_invalid(call, "params.create",
+				"only the host-initiated log is created by the host");
+		return;
+	}
 	r = rawlog_new(call, host ? "Telemetry Host-Initiated log"
 				  : "Telemetry Controller-Initiated log");
 	if (!r)
@@ -429,12 +461,16 @@ void nr_m_nvme_persistent_event_log(struct nr_call *call)
 	struct nr_log_args release = {.lid = NVME_LOG_LID_PERSISTENT_EVENT, .lsp = 2, .rae = true};
 	struct rawlog *r;
 
-	if (!(call->dev.ctrl->lpa & LPA_PEL))
-		return nr_call_unsupported(call, "the controller has no persistent event log",
-					   "LPA bit 4 is clear");
-	if (action == 2)
-		return decoded_log(call, &release, LOG_HDR_SIZE, pel_release_encode,
-				   "Persistent Event log (release context)");
+	if (!(call->dev.ctrl->lpa & LPA_PEL)) {
+		nr_call_unsupported(call, "the controller has no persistent event log",
+				    "LPA bit 4 is clear");
+		return;
+	}
+	if (action == 2) {
+		decoded_log(call, &release, LOG_HDR_SIZE, pel_release_encode,
+			    "Persistent Event log (release context)");
+		return;
+	}
 	r = rawlog_new(call, "Persistent Event log");
 	if (!r)
 		return;

@@ -149,8 +149,10 @@ static void csi_ns_start(struct nr_call *call, uint8_t csi)
 	 * identify is refused before anything is sent: the answer is known, and
 	 * Linux 6.12's nvmet dereferences NULL on it (a read method must not be
 	 * able to take a target down). */
-	if (csi == NR_CSI_ZNS && known_not_zoned(call, nsid))
-		return nr_call_fail(call, NR_E_NOT_SUPPORTED, "namespace %u is not zoned", nsid);
+	if (csi == NR_CSI_ZNS && known_not_zoned(call, nsid)) {
+		nr_call_fail(call, NR_E_NOT_SUPPORTED, "namespace %u is not zoned", nsid);
+		return;
+	}
 	job = nr_job_new(call, NR_IDENTIFY_SIZE, csi_ns_encode,
 			 "I/O Command Set specific Identify Namespace");
 	if (!job)
@@ -247,9 +249,11 @@ static int create_work(struct nr_call *call, struct nr_job *job)
 
 static void create_next(struct nr_call *call, struct nr_job *job)
 {
-	if (job->arg[2])
-		return nr_call_invalid(call, "params.lba_size",
-				       "no LBA format of this size without metadata");
+	if (job->arg[2]) {
+		nr_call_invalid(call, "params.lba_size",
+				"no LBA format of this size without metadata");
+		return;
+	}
 	nr_refresh_answer(call, json_pack("{s:I}", "nsid", (json_int_t)job->cmd.result));
 }
 
@@ -265,11 +269,15 @@ void nr_m_nvme_ns_create(struct nr_call *call)
 	json_t *lba_size = json_object_get(call->params, "lba_size");
 	struct nr_job *job;
 
-	if (!flbas == !lba_size)
-		return nr_call_invalid(call, flbas ? "params.lba_size" : "params.flbas",
-				       "pass exactly one of flbas and lba_size");
-	if (lba_size && !log2_exact((uint64_t)json_integer_value(lba_size)))
-		return nr_call_invalid(call, "params.lba_size", "must be a power of two");
+	if (!flbas == !lba_size) {
+		nr_call_invalid(call, flbas ? "params.lba_size" : "params.flbas",
+				"pass exactly one of flbas and lba_size");
+		return;
+	}
+	if (lba_size && !log2_exact((uint64_t)json_integer_value(lba_size))) {
+		nr_call_invalid(call, "params.lba_size", "must be a power of two");
+		return;
+	}
 	if (!require_ns_mgmt(call))
 		return;
 	job = nr_job_new(call, NR_IDENTIFY_SIZE, NULL, "Namespace Management (create)");

@@ -154,11 +154,15 @@ void nr_m_nvme_rescan(struct nr_call *call)
 
 	/* Controllers a backend knows are gone (a simulated removal) first. */
 	nr_topology_drop_vanished(call->svc->topology);
-	if (!call->svc->passthru)
-		return nr_m_nvme_list(call);
+	if (!call->svc->passthru) {
+		nr_m_nvme_list(call);
+		return;
+	}
 	r = calloc(1, sizeof(*r));
-	if (!r)
-		return nr_call_fail(call, NR_E_INTERNAL, "out of memory");
+	if (!r) {
+		nr_call_fail(call, NR_E_INTERNAL, "out of memory");
+		return;
+	}
 	r->req.data = r;
 	r->call = call;
 	nr_call_ref(call);
@@ -202,9 +206,10 @@ void nr_m_nvme_id_ns(struct nr_call *call)
 	uint32_t nsid = call_nsid(call, 0);
 	struct nr_single *single;
 
-	if (nsid == 0)
-		return nr_call_invalid(call, "params.nsid",
-				       "is required when device is a controller");
+	if (nsid == 0) {
+		nr_call_invalid(call, "params.nsid", "is required when device is a controller");
+		return;
+	}
 	single = nr_single_new(call, sizeof(struct nvme_id_ns), id_ns_encode, "Identify Namespace");
 	if (!single)
 		return;

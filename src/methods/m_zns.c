@@ -250,19 +250,27 @@ static void report_done(struct nr_call *call, int rc)
 	if (nr_call_fail_cmd(call, rc, &r->cmd, "Report Zones"))
 		return;
 	keep = chunk_measure(call, r, &end, &truncated);
-	if (truncated && r->cap_is_error)
-		return report_too_large(call);
+	if (truncated && r->cap_is_error) {
+		report_too_large(call);
+		return;
+	}
 	r->total += keep;
 	if (!call->stream)
 		chunk_collect(r, keep);
-	else if (keep > 0 && chunk_stream(call, r, keep) == -ENOMEM)
-		return nr_call_fail(call, NR_E_INTERNAL, "out of memory");
+	else if (keep > 0 && chunk_stream(call, r, keep) == -ENOMEM) {
+		nr_call_fail(call, NR_E_INTERNAL, "out of memory");
+		return;
+	}
 	if (nr_call_ended(call))
 		return; /* the peer went away while the chunk was sent */
-	if (end || truncated)
-		return report_finish(call, truncated);
-	if (nr_call_backlogged(call))
-		return nr_call_pause(call, report_next);
+	if (end || truncated) {
+		report_finish(call, truncated);
+		return;
+	}
+	if (nr_call_backlogged(call)) {
+		nr_call_pause(call, report_next);
+		return;
+	}
 	report_next(call);
 }
 
@@ -275,13 +283,16 @@ void nr_m_zns_report_zones(struct nr_call *call)
 
 	if (!require_zoned(call))
 		return;
-	if (extended && call->dev.ns->zdes_bytes == 0)
-		return nr_call_fail(call, NR_E_NOT_SUPPORTED,
-				    "%s has no zone descriptor extensions (ZDES 0)",
-				    call->dev.ns->name);
+	if (extended && call->dev.ns->zdes_bytes == 0) {
+		nr_call_fail(call, NR_E_NOT_SUPPORTED,
+			     "%s has no zone descriptor extensions (ZDES 0)", call->dev.ns->name);
+		return;
+	}
 	r = calloc(1, sizeof(*r));
-	if (!r)
-		return nr_call_fail(call, NR_E_INTERNAL, "out of memory");
+	if (!r) {
+		nr_call_fail(call, NR_E_INTERNAL, "out of memory");
+		return;
+	}
 	call->ctx = r;
 	call->ctx_free = report_free;
 	r->ext_bytes = extended ? call->dev.ns->zdes_bytes : 0;
@@ -336,10 +347,11 @@ static void send_set_ext(struct nr_call *call, uint64_t slba, const json_t *data
 	struct nr_single *single;
 	long len;
 
-	if (ext_bytes == 0)
-		return nr_call_fail(call, NR_E_NOT_SUPPORTED,
-				    "%s has no zone descriptor extensions (ZDES 0)",
-				    call->dev.ns->name);
+	if (ext_bytes == 0) {
+		nr_call_fail(call, NR_E_NOT_SUPPORTED,
+			     "%s has no zone descriptor extensions (ZDES 0)", call->dev.ns->name);
+		return;
+	}
 	single = nr_single_new(call, NR_BASE64_DECODED_MAX(text_len) + ext_bytes, send_encode,
 			       "Zone Management Send");
 	if (!single)
@@ -352,7 +364,8 @@ static void send_set_ext(struct nr_call *call, uint64_t slba, const json_t *data
 			 "set_desc_ext needs base64 of exactly %u bytes (the zone descriptor "
 			 "extension size)",
 			 ext_bytes);
-		return nr_call_invalid(call, "params.data", reason);
+		nr_call_invalid(call, "params.data", reason);
+		return;
 	}
 	nr_cmd_zone_set_ext(&single->cmd, call->dev.ns->nsid, slba, single->buf, ext_bytes);
 	nr_single_submit(call);
@@ -368,15 +381,23 @@ void nr_m_zns_mgmt_send(struct nr_call *call)
 
 	if (!require_zoned(call))
 		return;
-	if (!slba == !all)
-		return nr_call_invalid(call, slba ? "params.all" : "params.slba",
-				       "pass exactly one of slba and all: true");
-	if (action == NR_ZSA_SET_DESC_EXT && all)
-		return nr_call_invalid(call, "params.all", "set_desc_ext acts on one zone: slba");
-	if (action == NR_ZSA_SET_DESC_EXT)
-		return send_set_ext(call, (uint64_t)json_integer_value(slba), data);
-	if (data)
-		return nr_call_invalid(call, "params.data", "only set_desc_ext takes data");
+	if (!slba == !all) {
+		nr_call_invalid(call, slba ? "params.all" : "params.slba",
+				"pass exactly one of slba and all: true");
+		return;
+	}
+	if (action == NR_ZSA_SET_DESC_EXT && all) {
+		nr_call_invalid(call, "params.all", "set_desc_ext acts on one zone: slba");
+		return;
+	}
+	if (action == NR_ZSA_SET_DESC_EXT) {
+		send_set_ext(call, (uint64_t)json_integer_value(slba), data);
+		return;
+	}
+	if (data) {
+		nr_call_invalid(call, "params.data", "only set_desc_ext takes data");
+		return;
+	}
 	single = nr_single_new(call, 0, send_encode, "Zone Management Send");
 	if (!single)
 		return;
@@ -408,11 +429,12 @@ void nr_m_zns_append(struct nr_call *call)
 	if (!single)
 		return;
 	len = nr_base64_decode(json_string_value(data), text_len, single->buf);
-	if (len <= 0 || len % lba_size != 0 || (uint64_t)len > max || len / lba_size > 65536)
-		return nr_call_invalid(
-		    call, "params.data",
-		    "must be base64 of a whole number of logical blocks, at most "
-		    "the controller's transfer size");
+	if (len <= 0 || len % lba_size != 0 || (uint64_t)len > max || len / lba_size > 65536) {
+		nr_call_invalid(call, "params.data",
+				"must be base64 of a whole number of logical blocks, at most "
+				"the controller's transfer size");
+		return;
+	}
 	single->buf_len = (size_t)len;
 	nr_cmd_zone_append(&single->cmd, call->dev.ns->nsid,
 			   (uint64_t)json_integer_value(json_object_get(call->params, "slba")),

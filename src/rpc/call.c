@@ -691,24 +691,31 @@ static void dispatch(struct nr_session *session, json_t *req, struct nr_batch *b
 	if (problem) {
 		if (id && !json_is_string(id) && !json_is_integer(id))
 			id = NULL;
-		return reject(session, batch, id, notification,
-			      nr_rpc_error_object(NR_E_INVALID_REQUEST, problem, NULL));
+		reject(session, batch, id, notification,
+		       nr_rpc_error_object(NR_E_INVALID_REQUEST, problem, NULL));
+		return;
 	}
-	if (strlen(name) != json_string_length(json_object_get(req, "method")))
-		return reject(session, batch, id, notification,
-			      nr_rpc_error_object(NR_E_METHOD_NOT_FOUND,
-						  "the method name contains U+0000", NULL));
-	if (session->live >= svc->limits.max_calls)
-		return reject(session, batch, id, notification, too_many_calls(svc));
+	if (strlen(name) != json_string_length(json_object_get(req, "method"))) {
+		reject(session, batch, id, notification,
+		       nr_rpc_error_object(NR_E_METHOD_NOT_FOUND, "the method name contains U+0000",
+					   NULL));
+		return;
+	}
+	if (session->live >= svc->limits.max_calls) {
+		reject(session, batch, id, notification, too_many_calls(svc));
+		return;
+	}
 	sm = nr_schema_method(svc->schema, name);
 	m = nr_method_find(name);
 	/* A test-only method does not exist for a daemon that is not simulating. */
 	if (sm && sm->test_only && !svc->have_sim)
 		sm = NULL;
-	if (!sm || !m)
-		return reject(session, batch, id, notification,
-			      nr_rpc_error_object(NR_E_METHOD_NOT_FOUND, name,
-						  json_pack("{s:s}", "method", name)));
+	if (!sm || !m) {
+		reject(session, batch, id, notification,
+		       nr_rpc_error_object(NR_E_METHOD_NOT_FOUND, name,
+					   json_pack("{s:s}", "method", name)));
+		return;
+	}
 	params = json_object_get(req, "params");
 	params = json_incref(params ? params : svc->no_params);
 	/* Authorization goes by what this call does: its params may raise the
@@ -723,17 +730,22 @@ static void dispatch(struct nr_session *session, json_t *req, struct nr_batch *b
 	if (error) {
 		json_decref(params);
 		svc->stats.methods[schema_index(svc->schema, sm)].errors++;
-		return reject(session, batch, id, notification, error);
+		reject(session, batch, id, notification, error);
+		return;
 	}
 	call = call_new(session, batch, m, schema_index(svc->schema, sm), id, params);
 	json_decref(params);
-	if (!call)
-		return reject(session, batch, id, notification,
-			      nr_rpc_error_object(NR_E_INTERNAL, "out of memory", NULL));
+	if (!call) {
+		reject(session, batch, id, notification,
+		       nr_rpc_error_object(NR_E_INTERNAL, "out of memory", NULL));
+		return;
+	}
 	call->cls = cls;
 	error = device_problem(call, sm);
-	if (error)
-		return nr_call_error(call, error);
+	if (error) {
+		nr_call_error(call, error);
+		return;
+	}
 	m->start(call);
 }
 
@@ -755,15 +767,23 @@ void nr_session_handle(struct nr_session *session, json_t *value)
 	size_t i;
 	json_t *req;
 
-	if (!json_is_array(value))
-		return dispatch(session, value, NULL);
-	if (json_array_size(value) == 0)
-		return nr_session_send_error(session, NR_E_INVALID_REQUEST, "empty batch", NULL);
-	if (json_array_size(value) > session->svc->limits.max_batch)
-		return batch_too_large(session, json_array_size(value));
+	if (!json_is_array(value)) {
+		dispatch(session, value, NULL);
+		return;
+	}
+	if (json_array_size(value) == 0) {
+		nr_session_send_error(session, NR_E_INVALID_REQUEST, "empty batch", NULL);
+		return;
+	}
+	if (json_array_size(value) > session->svc->limits.max_batch) {
+		batch_too_large(session, json_array_size(value));
+		return;
+	}
 	batch = calloc(1, sizeof(*batch));
-	if (!batch)
-		return nr_session_send_error(session, NR_E_INTERNAL, "out of memory", NULL);
+	if (!batch) {
+		nr_session_send_error(session, NR_E_INTERNAL, "out of memory", NULL);
+		return;
+	}
 	batch->session = session;
 	/* One extra count so the batch cannot complete while still dispatching. */
 	batch->pending = (unsigned)json_array_size(value) + 1;
