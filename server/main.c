@@ -512,6 +512,8 @@ int main(int argc, char **argv)
 	svc.passthru = !o.no_passthru;
 	if (rc == 0 && svc.passthru)
 		rc = nr_passthru_attach(svc.topology, passthru_warn);
+	if (svc.passthru)
+		svc.host_rescan = nr_passthru_relearn;
 	if (rc == 0)
 		rc = config_start(&svc, o.config);
 	if (rc == 0)

@@ -47,12 +47,12 @@ void nr_job_submit(struct nr_call *call);
 int nr_job_send(struct nr_call *call, struct nr_cmd *cmd);
 
 /*
- * Re-learns the topology after a lifecycle change on the call's controller
- * (passthru: a host rescan as nvme.rescan; backends without release, the
- * simulator: every controller of the same subsystem, rebuilt by Identify
- * commands queued on its own FIFO, in line with the device's other work,
- * and swapped in sharing that FIFO; NVMe-MI: the endpoint's controllers, re-learned through
- * its FIFO), then answers with @result (stolen).
+ * Re-learns the topology after a lifecycle change on the call's controller,
+ * then answers with @result (stolen): through the backend's relearn op when
+ * it has one (a host rescan, an NVMe-MI endpoint's scan); otherwise, for a
+ * backend without release (the simulator), every controller of the same
+ * subsystem is rebuilt by Identify commands queued on its own FIFO, in line
+ * with the device's other work, and swapped in sharing that FIFO.
  */
 void nr_refresh_answer(struct nr_call *call, json_t *result);
 

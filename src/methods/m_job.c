@@ -6,8 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backends/mi/mi.h"
-#include "backends/passthru/passthru.h"
 #include "rpc/rpc_error.h"
 
 static void job_free(void *ctx)
@@ -88,11 +86,11 @@ void nr_job_submit(struct nr_call *call)
 
 /* ---- topology refresh -------------------------------------------------- */
 
+/* The generic refresh: each controller of the subsystem rebuilt through its
+ * own FIFO (backends without a relearn op and without release). */
 struct refresh {
-	uv_work_t req; /* passthru: the host rescan */
 	struct nr_call *call;
 	json_t *result;
-	bool passthru;
 	struct nr_ctrl **old; /* referenced until the swap */
 	struct nr_ctrl **fresh;
 	size_t count;
@@ -105,14 +103,6 @@ struct refresh_step {
 	struct refresh *r;
 	size_t index;
 };
-
-/* Worker thread: a host rescan (passthru), no JSON. */
-static void refresh_work(uv_work_t *req)
-{
-	struct refresh *r = req->data;
-
-	r->rc = nr_passthru_build(&r->fresh, &r->count, NULL);
-}
 
 /* Lists each rebuilt controller in place of the entry listed for it now
  * (another refresh may have replaced the one collected); a controller
@@ -137,14 +127,10 @@ static void refresh_finish(struct refresh *r)
 	struct nr_call *call = r->call;
 
 	nr_topology_drop_vanished(call->svc->topology);
-	if (r->passthru && r->rc == 0)
-		nr_passthru_replace(call->svc->topology, r->fresh, r->count);
-	else if (!r->passthru)
-		refresh_swap(call->svc->topology, r);
-	for (size_t i = 0; !r->passthru && i < r->count; i++)
+	refresh_swap(call->svc->topology, r);
+	for (size_t i = 0; i < r->count; i++)
 		nr_ctrl_unref(r->old[i]);
-	if (!r->passthru)
-		free(r->fresh);
+	free(r->fresh);
 	free(r->old);
 	if (nr_call_ended(call))
 		json_decref(r->result);
@@ -154,11 +140,6 @@ static void refresh_finish(struct refresh *r)
 		nr_call_result(call, r->result);
 	nr_call_unref(call);
 	free(r);
-}
-
-static void refresh_done(uv_work_t *req, int status)
-{
-	refresh_finish(req->data);
 }
 
 /* Worker thread, in the controller's FIFO: its Identify commands never
@@ -247,16 +228,16 @@ void nr_refresh_answer(struct nr_call *call, json_t *result)
 	const struct nr_backend_ops *ops = call->dev.ctrl->ops;
 	struct refresh *r;
 
-	if (ops == &nr_mi_ops) {
-		nr_mi_refresh_answer(call, result);
+	if (ops->relearn) {
+		ops->relearn(call, result);
 		return;
 	}
-	if (ops != &nr_passthru_ops && ops->release) {
+	if (ops->release) {
 		nr_call_result(call, result); /* a backend that cannot re-learn */
 		return;
 	}
 	r = calloc(1, sizeof(*r));
-	if (!r || (ops != &nr_passthru_ops && refresh_collect(call, r) != 0)) {
+	if (!r || refresh_collect(call, r) != 0) {
 		if (r)
 			free(r->old), free(r->fresh);
 		free(r);
@@ -264,15 +245,10 @@ void nr_refresh_answer(struct nr_call *call, json_t *result)
 		nr_call_fail(call, NR_E_INTERNAL, "out of memory");
 		return;
 	}
-	r->req.data = r;
 	r->call = call;
 	r->result = result;
-	r->passthru = ops == &nr_passthru_ops;
 	nr_call_ref(call);
-	if (r->passthru)
-		uv_queue_work(call->svc->loop, &r->req, refresh_work, refresh_done);
-	else
-		refresh_start(r);
+	refresh_start(r);
 }
 
 /* ---- parameters -------------------------------------------------------- */

@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "encode/encode.h"
-#include "backends/passthru/passthru.h"
 #include "methods/handlers.h"
 #include "nvme/nvme_cmd_admin.h"
 #include "rpc/rpc_error.h"
@@ -117,56 +116,15 @@ void nr_m_nvme_list(struct nr_call *call)
 	nr_call_result(call, nr_topology_list(call->svc->topology));
 }
 
-struct rescan {
-	uv_work_t req;
-	struct nr_call *call;
-	struct nr_ctrl **ctrls;
-	size_t count;
-	int rc;
-};
-
-/* Worker thread: sysfs scan and Identify commands, no JSON. */
-static void rescan_work(uv_work_t *req)
-{
-	struct rescan *r = req->data;
-
-	r->rc = nr_passthru_build(&r->ctrls, &r->count, NULL);
-}
-
-static void rescan_done(uv_work_t *req, int status)
-{
-	struct rescan *r = req->data;
-	struct nr_call *call = r->call;
-
-	if (r->rc == 0)
-		nr_passthru_replace(call->svc->topology, r->ctrls, r->count);
-	if (r->rc)
-		nr_call_fail(call, NR_E_INTERNAL, "rescan: %s", strerror(-r->rc));
-	else
-		nr_call_result(call, nr_topology_list(call->svc->topology));
-	nr_call_unref(call);
-	free(r);
-}
-
 void nr_m_nvme_rescan(struct nr_call *call)
 {
-	struct rescan *r;
-
 	/* Controllers a backend knows are gone (a simulated removal) first. */
 	nr_topology_drop_vanished(call->svc->topology);
-	if (!call->svc->passthru) {
+	if (!call->svc->host_rescan) {
 		nr_m_nvme_list(call);
 		return;
 	}
-	r = calloc(1, sizeof(*r));
-	if (!r) {
-		nr_call_fail(call, NR_E_INTERNAL, "out of memory");
-		return;
-	}
-	r->req.data = r;
-	r->call = call;
-	nr_call_ref(call);
-	uv_queue_work(call->svc->loop, &r->req, rescan_work, rescan_done);
+	call->svc->host_rescan(call, NULL);
 }
 
 static json_t *id_ctrl_encode(struct nr_call *call, const struct nr_single *single)

@@ -6,7 +6,11 @@
 #ifndef NR_BACKEND_H
 #define NR_BACKEND_H
 
+#include <jansson.h>
+
 #include "nvme/nvme_cmd.h"
+
+struct nr_call;
 
 struct nr_backend_ops {
 	const char *name; /* "sim", "passthru", "mi": reported in nvme.list */
@@ -46,6 +50,15 @@ struct nr_backend_ops {
 	 * Loop thread, at topology build.
 	 */
 	int (*ns_names)(void *ctrl, uint32_t nsid, char *name, char *alias, size_t len);
+	/*
+	 * Optional, loop thread: re-learns the controllers behind @call's device
+	 * after a lifecycle change (a host rescan, an NVMe-MI endpoint's scan),
+	 * then answers @call with @result (stolen; NULL: with nvme.list's
+	 * result, as nvme.rescan answers). Without it, a backend without
+	 * release has each controller of the subsystem rebuilt through its FIFO,
+	 * and one with release answers without re-learning.
+	 */
+	void (*relearn)(struct nr_call *call, json_t *result);
 	/* Optional: how the controller is attached ("pcie", "loop") and where
 	 * ("0000:00:04.0", "traddr=…,trsvcid=…"), into buffers of the sizes given. */
 	void (*ctrl_info)(void *ctrl, char *transport, size_t transport_len, char *address,

@@ -77,8 +77,11 @@ struct nr_service {
 	struct nr_stats stats;
 	uint64_t start_ms;
 	bool have_sim;
-	struct nr_mi *mi;	  /* the NVMe-MI backend, NULL when not configured */
-	bool passthru;		  /* this host's devices are served (and rescanned) */
+	struct nr_mi *mi; /* the NVMe-MI backend, NULL when not configured */
+	bool passthru;	  /* this host's devices are served (and rescanned) */
+	/* nvme.rescan's host scan (the passthru backend's relearn, set by the
+	 * server when it serves this host's devices); NULL: no host scan. */
+	void (*host_rescan)(struct nr_call *call, json_t *result);
 	json_t *no_params;	  /* shared {} for requests without params; never modified */
 	bool shutting_down;	  /* nr_session_shutdown was called: no new device work */
 	struct nr_policy *policy; /* who may call what; NULL: the default (root everything,

@@ -12,14 +12,7 @@ SRC = os.path.join(sys.argv[1] if len(sys.argv) > 1 else
                    os.path.join(os.path.dirname(__file__), "..", ".."), "src")
 INCLUDE = re.compile(r'#include\s+"backends/[^"]+"')
 VTABLE = re.compile(r"\bnr_(mi|mi_ep|passthru|sim)_ops\b")
-KNOWN = {
-    # The topology refresh after a lifecycle change picks the backend's way
-    # to re-learn (host rescan, MI endpoint, rebuild): to become a vtable op.
-    "methods/m_job.c",
-    # nvme.rescan asks the passthru backend to rescan the host: to become a
-    # backend "rescan" op.
-    "methods/m_nvme.c",
-}
+KNOWN = set()  # nothing left: keep it so
 
 
 def offenders():

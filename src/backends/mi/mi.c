@@ -540,6 +540,7 @@ const struct nr_backend_ops nr_mi_ops = {
     .ctrl_info = mi_ctrl_info,
     .admit = mi_admit,
     .release = mi_release,
+    .relearn = nr_mi_refresh_answer,
 };
 
 /* ---- the endpoint entry ---------------------------------------------------- */

@@ -137,6 +137,7 @@ const struct nr_backend_ops nr_passthru_ops = {
     .reset = pt_reset,
     .rescan = pt_rescan,
     .release = pt_ctrl_free,
+    .relearn = nr_passthru_relearn,
 };
 
 static void ns_add(struct pt_ctrl *ctrl, nvme_ns_t n)

@@ -9,6 +9,8 @@
 #ifndef NR_PASSTHRU_H
 #define NR_PASSTHRU_H
 
+#include <jansson.h>
+
 #include <stddef.h>
 
 #include "nvme/backend.h"
@@ -35,5 +37,14 @@ int nr_passthru_attach(struct nr_topology *topo, void (*warn)(const char *what, 
  * Loop thread.
  */
 void nr_passthru_replace(struct nr_topology *topo, struct nr_ctrl **ctrls, size_t count);
+
+/*
+ * The host rescan (nvme.rescan, and the relearn op after a lifecycle change
+ * on a host controller): rebuilds every host controller on a worker, lists
+ * them in place of the old entries, then answers @call with @result (stolen;
+ * a failed scan adds "topology_error"), or with nvme.list's result when
+ * @result is NULL (a failed scan is then the call's error). Loop thread.
+ */
+void nr_passthru_relearn(struct nr_call *call, json_t *result);
 
 #endif
