@@ -336,12 +336,10 @@ static void config_reload(struct nr_service *svc)
 	nr_policy_free(svc->policy);
 	svc->policy = fresh.policy;
 	fresh.policy = NULL;
-	free(fresh.mi_text);
-	fresh.mi_text = config.mi_text;
-	config.mi_text = NULL;
 	config.socket_mode = fresh.socket_mode;
 	config.socket_gid = fresh.socket_gid;
-	nr_config_fini(&fresh); /* the old MI text */
+	/* config.mi_text stays the running one (MI changes wait for a restart). */
+	nr_config_fini(&fresh);
 	nr_log(NR_LOG_INFO, "SIGHUP: reloaded %s", config_file);
 }
 

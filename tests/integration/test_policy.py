@@ -241,3 +241,20 @@ def test_rpc_cancel_reaches_only_its_own_connections_calls(daemon):
         # Another connection (root, even) cannot cancel it by guessing the id.
         assert b.call(rpc("rpc.cancel", id=2, params={"id": 1}))["result"]["cancelled"] is False
         assert a.recv()["result"]["sn"] == "SLOW0001"
+
+
+def test_second_sighup_with_the_same_mi_section_reports_no_change(daemon, tmp_path):
+    # The running MI section is compared with the file on each reload; a
+    # reload once lost it, so the next one claimed the section had changed.
+    cfg = config(tmp_path, {"mi": {"endpoints": [], "dbus": False}})
+    d = daemon(args=["--config", cfg])
+    for n in (1, 2):
+        d.proc.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 5
+        while d.stderr_text().count("SIGHUP: reloaded") < n and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert d.stderr_text().count("SIGHUP: reloaded") == n
+    assert "the mi section changed" not in d.stderr_text()
+    config(tmp_path, {"mi": {"endpoints": [], "dbus": False, "timeout_ms": 500}})
+    d.proc.send_signal(signal.SIGHUP)
+    wait_log(d, r"the mi section changed: it takes effect at restart")
