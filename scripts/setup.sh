@@ -7,8 +7,8 @@
 #   setup.sh go     runs the Go client's and CLI's tests (scripts/go-test.sh)
 # Go 1.23 (clients/go needs range-over-func iterators; bookworm has 1.19) comes from
 # bookworm-backports: golang-go installed with -t bookworm-backports, its go binary used by
-# path (/usr/lib/go-1.23/bin/go), never /usr/bin/go. The backports source file is the one
-# tests/qemu/build-image.sh writes, added the same way when no bookworm-backports entry exists.
+# path (/usr/lib/go-1.23/bin/go), never /usr/bin/go. The backports source is added by
+# scripts/backports.sh (shared with the QEMU harness) when no bookworm-backports entry exists.
 # Environment: BUILD_DIR (default ./build), SOCKET (default /run/nvmerpcd.sock), CTEST_ARGS,
 # CMAKE_ARGS (extra cmake options, e.g. -DNR_ASAN=ON).
 set -eu
@@ -25,34 +25,7 @@ as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
 }
 
-BACKPORTS_LIST=/etc/apt/sources.list.d/nvmerpcd-bookworm-backports.sources
-
-# The mirror this host already uses for bookworm (as tests/qemu/build-image.sh finds it).
-debian_mirror() {
-  {
-    [ -f /etc/apt/sources.list ] &&
-      awk '$1 == "deb" && $3 ~ /^bookworm(-updates)?$/ { print $2; exit }' /etc/apt/sources.list
-    for f in /etc/apt/sources.list.d/*.sources; do
-      [ -f "$f" ] || continue
-      awk 'BEGIN { RS = ""; FS = "\n" }
-           /(^|\n)Suites:[^\n]*bookworm([ \n]|-updates)/ && !/debian-security/ {
-             for (i = 1; i <= NF; i++) if ($i ~ /^URIs:/) { sub(/^URIs:[ \t]*/, "", $i); split($i, u, " "); print u[1]; exit }
-           }' "$f"
-    done
-  } | grep -m1 . || true
-}
-
-# Returns 1 when a bookworm-backports entry already exists.
-add_backports() {
-  if grep -rqs "bookworm-backports" /etc/apt/sources.list /etc/apt/sources.list.d/; then
-    return 1
-  fi
-  mirror=$(debian_mirror)
-  [ -n "$mirror" ] || { echo "setup: no bookworm mirror found in /etc/apt/sources.list*" >&2; exit 1; }
-  echo "setup: adding bookworm-backports from $mirror ($BACKPORTS_LIST)"
-  printf 'Types: deb\nURIs: %s\nSuites: bookworm-backports\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
-    "$mirror" | as_root tee "$BACKPORTS_LIST" >/dev/null
-}
+. scripts/backports.sh
 
 GO=${GO:-/usr/lib/go-1.23/bin/go}
 

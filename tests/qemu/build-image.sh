@@ -17,7 +17,6 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 [ $# -eq 1 ] || { echo "usage: $0 BUILD_DIR" >&2; exit 2; }
 mkdir -p "$1"
 OUT=$(cd "$1" && pwd)
-BACKPORTS_LIST=/etc/apt/sources.list.d/nvmerpcd-bookworm-backports.sources
 PACKAGES="busybox-static xz-utils cpio kmod nvme-cli"
 # Modules the guest loads, by name; their dependencies are added from modinfo.
 MODULES="virtio_pci virtio_console 9pnet_virtio 9p nvme nvme-core nvme-fabrics nvmet nvme-loop configfs"
@@ -26,31 +25,7 @@ log() { echo "build-image: $*" >&2; }
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "ok installed"; }
 
-# The mirror this host already uses for bookworm (sources.list or deb822 .sources).
-debian_mirror() {
-  {
-    [ -f /etc/apt/sources.list ] &&
-      awk '$1 == "deb" && $3 ~ /^bookworm(-updates)?$/ { print $2; exit }' /etc/apt/sources.list
-    for f in /etc/apt/sources.list.d/*.sources; do
-      [ -f "$f" ] || continue
-      awk 'BEGIN { RS = ""; FS = "\n" }
-           /(^|\n)Suites:[^\n]*bookworm([ \n]|-updates)/ && !/debian-security/ {
-             for (i = 1; i <= NF; i++) if ($i ~ /^URIs:/) { sub(/^URIs:[ \t]*/, "", $i); split($i, u, " "); print u[1]; exit }
-           }' "$f"
-    done
-  } | grep -m1 . || true
-}
-
-add_backports() {
-  if grep -rqs "bookworm-backports" /etc/apt/sources.list /etc/apt/sources.list.d/; then
-    return 1
-  fi
-  mirror=$(debian_mirror)
-  [ -n "$mirror" ] || { log "no bookworm mirror found in /etc/apt/sources.list*"; exit 1; }
-  log "adding bookworm-backports from $mirror ($BACKPORTS_LIST)"
-  printf 'Types: deb\nURIs: %s\nSuites: bookworm-backports\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
-    "$mirror" | as_root tee "$BACKPORTS_LIST" >/dev/null
-}
+. "$HERE/../../scripts/backports.sh"
 
 install_packages() {
   updated=0
