@@ -6,7 +6,7 @@
 #include <string.h>
 #include <syslog.h>
 
-#include "log.h"
+#include "util/log.h"
 #include "rpc/rpc_error.h"
 #include "util/sha256.h"
 

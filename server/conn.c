@@ -21,7 +21,7 @@
 #include "util/buf.h"
 #include "conn_int.h"
 #include "framing.h"
-#include "log.h"
+#include "util/log.h"
 #include "rpc/rpc_error.h"
 #include "rpc/rpc_text.h"
 

@@ -11,7 +11,7 @@
 
 #include "conn.h"
 #include "conn_int.h"
-#include "log.h"
+#include "util/log.h"
 #include "rpc/rpc_error.h"
 
 /* Reads the peer's supplementary groups into @peer: the first

@@ -21,7 +21,7 @@
 #include <unistd.h>
 
 #include "conn.h"
-#include "log.h"
+#include "util/log.h"
 
 #define LISTEN_BACKLOG 128
 /* Connections taken per readiness callback, so one busy socket cannot

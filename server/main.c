@@ -17,7 +17,7 @@
 #include "config.h"
 #include "conn.h"
 #include "listener.h"
-#include "log.h"
+#include "util/log.h"
 #include "backends/mi/mi.h"
 #include "backends/passthru/passthru.h"
 #include "rpc/rpc_error.h"

@@ -12,7 +12,41 @@
 #include <string.h>
 
 #include "util/buf.h"
+#include "util/log.h"
 #include "rpc/rpc_error.h"
+
+static const char *const call_state_names[] = {
+    [NR_CALL_NEW] = "new",	 [NR_CALL_QUEUED] = "queued", [NR_CALL_RUNNING] = "running",
+    [NR_CALL_PAUSED] = "paused", [NR_CALL_ENDED] = "ended",
+};
+
+/* allowed[from] has bit (1 << to) set for every legal move. */
+#define TO(s) (1u << (s))
+static const unsigned call_state_allowed[] = {
+    [NR_CALL_NEW] = TO(NR_CALL_QUEUED) | TO(NR_CALL_PAUSED) | TO(NR_CALL_ENDED),
+    [NR_CALL_QUEUED] = TO(NR_CALL_RUNNING) | TO(NR_CALL_ENDED),
+    [NR_CALL_RUNNING] = TO(NR_CALL_NEW) | TO(NR_CALL_ENDED),
+    [NR_CALL_PAUSED] = TO(NR_CALL_NEW) | TO(NR_CALL_ENDED),
+    [NR_CALL_ENDED] = 0,
+};
+#undef TO
+
+const char *nr_call_state_name(enum nr_call_state state)
+{
+	if ((size_t)state >= sizeof(call_state_names) / sizeof(call_state_names[0]))
+		return "invalid";
+	return call_state_names[state];
+}
+
+void nr_call_set_state(struct nr_call *call, enum nr_call_state to)
+{
+	assert((size_t)call->state < sizeof(call_state_allowed) / sizeof(call_state_allowed[0]));
+	assert(call_state_allowed[call->state] & (1u << to));
+	if (nr_log_enabled(NR_LOG_DEBUG))
+		nr_log(NR_LOG_DEBUG, "call %p %s: %s -> %s", (void *)call, call->method->name,
+		       nr_call_state_name(call->state), nr_call_state_name(to));
+	call->state = to;
+}
 
 /* A batch's answers are gathered as one JSON array text. */
 struct nr_batch {
@@ -46,6 +80,7 @@ static void batch_settle(struct nr_batch *batch, char *text, size_t len)
 	if (text && batch->session)
 		batch_append(batch, text, len);
 	free(text);
+	assert(batch->pending > 0);
 	if (--batch->pending > 0)
 		return;
 	if (batch->session && batch->text.len > 0 && nr_buf_putc(&batch->text, ']') == 0) {
@@ -171,6 +206,7 @@ static void session_unlink(struct nr_call *call)
 
 	if (!call->session)
 		return;
+	assert(call->session->live > 0);
 	call->session->live--;
 	for (link = &call->session->calls; *link; link = &(*link)->session_next) {
 		if (*link == call) {
@@ -265,7 +301,7 @@ static void call_end(struct nr_call *call, const char *key, json_t *value, bool 
 		      outcome_code(key, value, failed), call->start_ns);
 	if (call->state == NR_CALL_QUEUED)
 		nr_exec_unqueue(call);
-	call->state = NR_CALL_ENDED;
+	nr_call_set_state(call, NR_CALL_ENDED);
 	/* A held command would keep the FIFO busy for a call nobody waits for. */
 	nr_exec_abandon(call);
 	assert(call->svc->stats.in_flight > 0);
@@ -347,9 +383,12 @@ char *nr_call_stream_begin(struct nr_call *call, size_t items_len, size_t *len)
 	int n;
 
 	if (text) {
+		/* Each message begun is sent before the next begins: seq strictly increases. */
+		assert(!call->stream_open && call->stream_seq + 1 > call->stream_seq);
 		n = snprintf(text, room, "%s%s,\"seq\":%u,\"items\":[", head, id, call->stream_seq);
 		*len = (size_t)n;
 		call->stream_seq++;
+		call->stream_open = true;
 	}
 	free(id);
 	return text;
@@ -357,6 +396,8 @@ char *nr_call_stream_begin(struct nr_call *call, size_t items_len, size_t *len)
 
 int nr_call_stream_send(struct nr_call *call, char *text, size_t len)
 {
+	assert(call->stream_open);
+	call->stream_open = false;
 	if (!call->session) {
 		free(text);
 		return -EPIPE;
@@ -376,7 +417,7 @@ void nr_call_pause(struct nr_call *call, void (*resume)(struct nr_call *call))
 	if (call->state == NR_CALL_ENDED || !call->session)
 		return;
 	call->resume = resume;
-	call->state = NR_CALL_PAUSED;
+	nr_call_set_state(call, NR_CALL_PAUSED);
 	call->drain_next = call->session->drain_waiters;
 	call->session->drain_waiters = call;
 }
@@ -388,7 +429,7 @@ void nr_session_drained(struct nr_session *session)
 	while ((call = session->drain_waiters) != NULL) {
 		session->drain_waiters = call->drain_next;
 		call->drain_next = NULL;
-		call->state = NR_CALL_NEW;
+		nr_call_set_state(call, NR_CALL_NEW);
 		nr_call_ref(call);
 		call->resume(call);
 		nr_call_unref(call);

@@ -60,6 +60,17 @@ enum nr_call_state {
 	NR_CALL_ENDED,	 /* answered; memory kept while work still runs */
 };
 
+/*
+ * The only place a call's state changes. The moves allowed:
+ *   NEW -> QUEUED -> RUNNING -> NEW (the work's done callback runs)
+ *   NEW -> PAUSED -> NEW (a stream waits for its peer to drain)
+ *   any but ENDED -> ENDED, and nothing leaves ENDED.
+ * Any other move is a bug: it aborts (assert). Logged at debug level.
+ */
+void nr_call_set_state(struct nr_call *call, enum nr_call_state to);
+/* "new", "queued", "running", "paused", "ended". */
+const char *nr_call_state_name(enum nr_call_state state);
+
 struct nr_call {
 	struct nr_session *session; /* NULL once the session closed */
 	struct nr_peer peer;	    /* who asked, kept for the audit log */
@@ -72,7 +83,8 @@ struct nr_call {
 	struct nr_batch *batch;
 	struct nr_device dev;
 	bool stream;
-	unsigned stream_seq;
+	unsigned stream_seq; /* the next stream message's seq */
+	bool stream_open;    /* a message begun and not yet sent */
 	enum nr_call_state state;
 	unsigned refs;
 	bool internal; /* the daemon's own work (nr_call_internal) */

@@ -90,7 +90,7 @@ static void work_finish(struct nr_call *call, int rc)
 		uv_close((uv_handle_t *)&call->timer, timer_closed);
 	}
 	if (call->state == NR_CALL_RUNNING) {
-		call->state = NR_CALL_NEW;
+		nr_call_set_state(call, NR_CALL_NEW);
 		call->done(call, rc);
 	}
 	nr_call_unref(call);
@@ -183,9 +183,10 @@ static void devq_kick(struct nr_devq *q)
 	if (!q->head)
 		q->tail = NULL;
 	call->queue_next = NULL;
+	assert(q->waiting > 0 && !q->running);
 	q->waiting--;
 	q->running = true;
-	call->state = NR_CALL_RUNNING;
+	nr_call_set_state(call, NR_CALL_RUNNING);
 	call->started = true;
 	call->running_on = q;
 	nr_devq_ref(q); /* dropped in work_after */
@@ -223,7 +224,7 @@ int nr_exec_submit(struct nr_call *call, struct nr_ctrl *ctrl, nr_work_fn work, 
 	call->work = work;
 	call->done = done;
 	call->queued_on = ctrl;
-	call->state = NR_CALL_QUEUED;
+	nr_call_set_state(call, NR_CALL_QUEUED);
 	if (q->tail)
 		q->tail->queue_next = call;
 	else
@@ -250,6 +251,7 @@ bool nr_exec_unqueue(struct nr_call *call)
 		if (q->tail == call)
 			q->tail = prev;
 		call->queue_next = NULL;
+		assert(q->waiting > 0);
 		q->waiting--;
 		return true;
 	}

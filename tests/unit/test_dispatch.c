@@ -1,12 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /* The dispatcher with a fake session on a real loop and the simulator. */
 #include <criterion/criterion.h>
+#include <criterion/redirect.h>
 #include <errno.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "rpc/call.h"
 #include "rpc/rpc_error.h"
+#include "util/log.h"
 #include "backends/sim/sim.h"
 
 struct fake {
@@ -430,4 +434,45 @@ Test(shutdown, paused_stream_ends_now, .init = shutdown_setup, .fini = teardown,
 	uv_run(&loop, UV_RUN_DEFAULT);
 	cr_assert_eq(json_array_size(fake.sent), 2);
 	nr_sim_free(big);
+}
+
+/* ---- the call's state machine (nr_call_set_state) ------------------------ */
+
+static const struct nr_method state_method = {.name = "test.state"};
+
+Test(call_state, every_state_has_a_name)
+{
+	for (int s = NR_CALL_NEW; s <= NR_CALL_ENDED; s++)
+		cr_expect_neq(strcmp(nr_call_state_name((enum nr_call_state)s), "invalid"), 0);
+	cr_expect_str_eq(nr_call_state_name((enum nr_call_state)99), "invalid");
+}
+
+Test(call_state, legal_moves_are_logged_at_debug, .init = cr_redirect_stderr)
+{
+	struct nr_call call = {.method = &state_method, .state = NR_CALL_NEW};
+	static const enum nr_call_state path[] = {NR_CALL_QUEUED, NR_CALL_RUNNING, NR_CALL_NEW,
+						  NR_CALL_PAUSED, NR_CALL_NEW,	   NR_CALL_ENDED};
+
+	nr_log_set_level(NR_LOG_DEBUG);
+	for (size_t i = 0; i < sizeof(path) / sizeof(path[0]); i++) {
+		nr_call_set_state(&call, path[i]);
+		cr_expect_eq(call.state, path[i]);
+	}
+	nr_log_set_level(NR_LOG_INFO);
+	fflush(stderr);
+	cr_expect_stderr_neq_str("");
+}
+
+Test(call_state, nothing_leaves_ended, .signal = SIGABRT)
+{
+	struct nr_call call = {.method = &state_method, .state = NR_CALL_ENDED};
+
+	nr_call_set_state(&call, NR_CALL_QUEUED);
+}
+
+Test(call_state, a_queued_call_cannot_pause, .signal = SIGABRT)
+{
+	struct nr_call call = {.method = &state_method, .state = NR_CALL_QUEUED};
+
+	nr_call_set_state(&call, NR_CALL_PAUSED);
 }

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-#include "log.h"
+#include "util/log.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -29,6 +29,11 @@ int nr_log_parse_level(const char *text, enum nr_log_level *level)
 void nr_log_set_level(enum nr_log_level level)
 {
 	current_level = level;
+}
+
+bool nr_log_enabled(enum nr_log_level level)
+{
+	return level <= current_level;
 }
 
 void nr_log(enum nr_log_level level, const char *fmt, ...)
