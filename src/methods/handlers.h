@@ -74,30 +74,6 @@ void nr_m_nvme_io_passthru(struct nr_call *call);
 void nr_m_nvme_get_feature(struct nr_call *call);
 void nr_m_nvme_set_feature(struct nr_call *call);
 
-/*
- * One command, one answer: the common shape of a device method. The handler
- * gets a context with a zeroed command and a buffer, fills the command, and
- * submits; @encode turns the completed buffer into the result (new
- * reference) on the loop thread.
- */
-struct nr_single;
-typedef json_t *(*nr_single_encode_fn)(struct nr_call *call, const struct nr_single *single);
-
-struct nr_single {
-	struct nr_cmd cmd;
-	nr_single_encode_fn encode;
-	const char *what; /* "Identify Controller": names the command in errors */
-	bool failed_over; /* sent again through another path after ENODEV */
-	size_t buf_len;
-	unsigned char buf[];
-};
-
-/* Returns the context (owned by the call) or NULL after ending the call. */
-struct nr_single *nr_single_new(struct nr_call *call, size_t buf_len, nr_single_encode_fn encode,
-				const char *what);
-/* Queues the command on the call's controller; ends the call on failure. */
-void nr_single_submit(struct nr_call *call);
-
 /* Ends the call with the error a failed submission or completion means:
  * -errno (DeviceBusy, Timeout, TransportError, Cancelled for -ESHUTDOWN...)
  * or an NVMe status.

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Shared machinery of the management methods (m_ns.c, m_log.c,
- * m_feature.c, m_admin.c): a job is nr_single grown up — a work function
- * that may send several commands on the worker thread, an optional
- * continuation instead of an answer, and the topology refresh that follows
- * a lifecycle change. Loop thread unless said otherwise.
+ * The one way a method runs device commands and answers once: a job holds
+ * the command (or a work function that sends several on the worker thread),
+ * the handler's typed state, an optional continuation instead of an answer,
+ * and the topology refresh that follows a lifecycle change. A namespace
+ * reached through a controller that vanished is tried again through another
+ * path (multipath fail-over). Loop thread unless said otherwise.
  */
 #ifndef NR_JOB_H
 #define NR_JOB_H
@@ -27,24 +28,39 @@ struct nr_job {
 	nr_job_work_fn work;	 /* NULL: send cmd */
 	nr_job_encode_fn encode; /* the answer, unless next is set */
 	nr_job_next_fn next;
-	const char *what; /* names the command in errors */
-	bool refresh;	  /* re-learn the topology before answering */
-	uint64_t arg[4];  /* the handler's scalars */
-	uint8_t *extra;	  /* a second buffer, malloc'd, freed with the job */
-	void *state;	  /* handler state, freed with the job by state_free */
+	const char *what;   /* names the command in errors */
+	bool refresh;	    /* re-learn the topology before answering */
+	bool failed_over;   /* sent again through another path after ENODEV */
+	unsigned delivered; /* commands a device took in this submission */
+	uint8_t *extra;	    /* a second buffer, malloc'd, freed with the job */
+	/* The handler's own struct: nr_job_new's @state_size zeroed bytes in
+	 * the job's allocation; or one it sets itself, freed by state_free. */
+	void *state;
 	void (*state_free)(void *state);
 	size_t buf_len;
 	unsigned char buf[];
 };
 
-/* Returns the job (owned by the call) or NULL after ending the call. */
-struct nr_job *nr_job_new(struct nr_call *call, size_t buf_len, nr_job_encode_fn encode,
-			  const char *what);
+/* Returns the job (owned by the call) with a zeroed @buf_len-byte buffer
+ * and @state_size bytes of zeroed handler state at job->state (NULL when
+ * 0), or NULL after ending the call. */
+struct nr_job *nr_job_new(struct nr_call *call, size_t buf_len, size_t state_size,
+			  nr_job_encode_fn encode, const char *what);
 /* Queues the job on the call's controller FIFO; ends the call on failure. */
 void nr_job_submit(struct nr_call *call);
 /* Worker thread: sends @cmd through the call's backend. Returns 0, -errno,
  * or 1 when it completed with an error status (the work should stop). */
 int nr_job_send(struct nr_call *call, struct nr_cmd *cmd);
+
+/*
+ * Multipath fail-over. @call's controller returned ENODEV (its device
+ * vanished): marks it gone and, when @call addresses a namespace that
+ * another live controller also reaches, moves the call to that path, once
+ * (*@failed_over records it). Returns true when the caller should send its
+ * command again (now on call->dev.ctrl). Jobs do this themselves when no
+ * command of the submission reached a device; streams call it for a chunk.
+ */
+bool nr_call_failover(struct nr_call *call, bool *failed_over);
 
 /*
  * Re-learns the topology after a lifecycle change on the call's controller,

@@ -40,6 +40,7 @@ struct poll_timer {
 struct longop {
 	enum longop_kind kind;
 	const char *action;
+	bool answer_now; /* answer when accepted (no wait, or a self-test abort) */
 	struct poll_timer *timer;
 	uint8_t log[NR_SELF_TEST_LOG_SIZE];
 };
@@ -146,7 +147,7 @@ static void longop_accepted(struct nr_call *call, struct nr_job *job)
 	struct longop *op = job->state;
 	struct poll_timer *t;
 
-	if (!nr_param_bool(call, "wait") || (op->kind == LONGOP_SELF_TEST && job->arg[0] == 0xf)) {
+	if (op->answer_now) {
 		nr_call_result(call,
 			       json_pack("{s:s, s:b}", "action", op->action, "accepted", true));
 		return;
@@ -168,18 +169,14 @@ static void longop_accepted(struct nr_call *call, struct nr_job *job)
 static struct nr_job *longop_new(struct nr_call *call, enum longop_kind kind, const char *action,
 				 const char *what)
 {
-	struct nr_job *job = nr_job_new(call, 0, NULL, what);
-	struct longop *op = job ? calloc(1, sizeof(*op)) : NULL;
+	struct nr_job *job = nr_job_new(call, 0, sizeof(struct longop), NULL, what);
+	struct longop *op = job ? job->state : NULL;
 
-	if (!op) {
-		if (job)
-			nr_call_fail(call, NR_E_INTERNAL, "out of memory");
+	if (!job)
 		return NULL;
-	}
 	op->kind = kind;
 	op->action = action;
-	job->state = op;
-	job->state_free = free;
+	op->answer_now = !nr_param_bool(call, "wait");
 	job->next = longop_accepted;
 	return job;
 }
@@ -238,12 +235,18 @@ void nr_m_nvme_self_test(struct nr_call *call)
 	job = longop_new(call, LONGOP_SELF_TEST, self_test_actions[stc], "Device Self-test");
 	if (!job)
 		return;
-	job->arg[0] = (uint64_t)stc;
+	if (stc == 0xf)
+		((struct longop *)job->state)->answer_now = true;
 	nr_cmd_self_test(&job->cmd, nr_param_nsid(call, NSID_ALL), (uint8_t)stc);
 	nr_job_submit(call);
 }
 
 /* ---- format ------------------------------------------------------------ */
+
+struct format_state {
+	uint32_t nsid;
+	uint8_t lbaf;
+};
 
 static json_t *format_encode(struct nr_call *call, struct nr_job *job)
 {
@@ -252,14 +255,17 @@ static json_t *format_encode(struct nr_call *call, struct nr_job *job)
 	if (call->stream && done)
 		stream_item(call, done);
 	json_decref(done);
-	return json_pack("{s:I, s:I, s:b}", "nsid", (json_int_t)job->arg[0], "lbaf",
-			 (json_int_t)job->arg[1], "done", true);
+	const struct format_state *st = job->state;
+
+	return json_pack("{s:I, s:I, s:b}", "nsid", (json_int_t)st->nsid, "lbaf",
+			 (json_int_t)st->lbaf, "done", true);
 }
 
 void nr_m_nvme_format(struct nr_call *call)
 {
 	uint8_t ses = (uint8_t)nr_param_u64(call, "ses", 0);
 	uint32_t nsid = nr_param_nsid(call, NSID_ALL);
+	struct format_state *st;
 	struct nr_job *job;
 
 	if (!(call->dev.ctrl->oacs & OACS_FORMAT)) {
@@ -274,12 +280,13 @@ void nr_m_nvme_format(struct nr_call *call)
 				    "FNA bit 2 is clear");
 		return;
 	}
-	job = nr_job_new(call, 0, format_encode, "Format NVM");
+	job = nr_job_new(call, 0, sizeof(struct format_state), format_encode, "Format NVM");
 	if (!job)
 		return;
-	job->arg[0] = nsid;
-	job->arg[1] = nr_param_u64(call, "lbaf", 0);
-	nr_cmd_format(&job->cmd, nsid, (uint8_t)job->arg[1], (uint8_t)nr_param_u64(call, "mset", 0),
+	st = job->state;
+	st->nsid = nsid;
+	st->lbaf = (uint8_t)nr_param_u64(call, "lbaf", 0);
+	nr_cmd_format(&job->cmd, nsid, st->lbaf, (uint8_t)nr_param_u64(call, "mset", 0),
 		      (uint8_t)nr_param_u64(call, "pi", 0), (uint8_t)nr_param_u64(call, "pil", 0),
 		      ses);
 	job->cmd.timeout_ms = call->svc->limits.timeout_ms;
@@ -299,33 +306,43 @@ static uint32_t fw_chunk(const struct nr_ctrl *ctrl)
 	return max >= gran ? max / gran * gran : max;
 }
 
-/* Worker thread: the image in chunks; arg[0] offset, arg[1] chunk size. */
+struct fw_download_state {
+	uint64_t offset;   /* in the image, of the first byte sent */
+	uint32_t chunk;	   /* bytes per command */
+	uint64_t len;	   /* bytes to send, in job->extra */
+	unsigned commands; /* sent so far */
+};
+
+/* Worker thread: the image in chunks. */
 static int fw_download_work(struct nr_call *call, struct nr_job *job)
 {
-	uint32_t chunk = (uint32_t)job->arg[1];
-	uint64_t len = job->arg[2];
+	struct fw_download_state *st = job->state;
 	int rc = 0;
 
-	for (uint64_t at = 0; at < len && rc == 0; at += chunk) {
-		uint32_t n = len - at < chunk ? (uint32_t)(len - at) : chunk;
-		nr_cmd_fw_download(&job->cmd, (uint32_t)(job->arg[0] + at), job->extra + at, n);
+	st->commands = 0;
+	for (uint64_t at = 0; at < st->len && rc == 0; at += st->chunk) {
+		uint32_t n = st->len - at < st->chunk ? (uint32_t)(st->len - at) : st->chunk;
+		nr_cmd_fw_download(&job->cmd, (uint32_t)(st->offset + at), job->extra + at, n);
 		rc = nr_job_send(call, &job->cmd);
-		job->arg[3]++;
+		st->commands++;
 	}
 	return rc;
 }
 
 static json_t *fw_download_encode(struct nr_call *call, struct nr_job *job)
 {
-	return json_pack("{s:I, s:I, s:I, s:I}", "offset", (json_int_t)job->arg[0], "bytes",
-			 (json_int_t)job->arg[2], "chunk_size", (json_int_t)job->arg[1], "commands",
-			 (json_int_t)job->arg[3]);
+	const struct fw_download_state *st = job->state;
+
+	return json_pack("{s:I, s:I, s:I, s:I}", "offset", (json_int_t)st->offset, "bytes",
+			 (json_int_t)st->len, "chunk_size", (json_int_t)st->chunk, "commands",
+			 (json_int_t)st->commands);
 }
 
 void nr_m_nvme_fw_download(struct nr_call *call)
 {
 	const char *image = json_string_value(json_object_get(call->params, "image"));
 	size_t len = strlen(image);
+	struct fw_download_state *st;
 	struct nr_job *job;
 	long n;
 
@@ -336,7 +353,8 @@ void nr_m_nvme_fw_download(struct nr_call *call)
 				    "OACS bit 2 is clear");
 		return;
 	}
-	job = nr_job_new(call, 0, fw_download_encode, "Firmware Image Download");
+	job = nr_job_new(call, 0, sizeof(struct fw_download_state), fw_download_encode,
+			 "Firmware Image Download");
 	if (!job)
 		return;
 	job->extra = malloc(NR_BASE64_DECODED_MAX(len));
@@ -347,9 +365,10 @@ void nr_m_nvme_fw_download(struct nr_call *call)
 				"length is a multiple of 4 bytes");
 		return;
 	}
-	job->arg[0] = nr_param_u64(call, "offset", 0);
-	job->arg[1] = fw_chunk(call->dev.ctrl);
-	job->arg[2] = (uint64_t)n;
+	st = job->state;
+	st->offset = nr_param_u64(call, "offset", 0);
+	st->chunk = fw_chunk(call->dev.ctrl);
+	st->len = (uint64_t)n;
 	job->work = fw_download_work;
 	nr_job_submit(call);
 }
@@ -361,10 +380,17 @@ static const char *const commit_actions[] = {
     "replace_activate_immediate",
 };
 
+struct fw_commit_state {
+	uint8_t slot;
+	uint8_t action; /* index into commit_actions */
+};
+
 static json_t *fw_commit_encode(struct nr_call *call, struct nr_job *job)
 {
-	return json_pack("{s:I, s:s, s:I}", "slot", (json_int_t)job->arg[0], "action",
-			 commit_actions[job->arg[1]], "cdw0", (json_int_t)job->cmd.result);
+	const struct fw_commit_state *st = job->state;
+
+	return json_pack("{s:I, s:s, s:I}", "slot", (json_int_t)st->slot, "action",
+			 commit_actions[st->action], "cdw0", (json_int_t)job->cmd.result);
 }
 
 void nr_m_nvme_fw_commit(struct nr_call *call)
@@ -373,6 +399,7 @@ void nr_m_nvme_fw_commit(struct nr_call *call)
 	int ca = json_is_integer(action) ? (int)json_integer_value(action)
 					 : nr_param_enum(call, "action", commit_actions, 4, 0);
 	uint64_t slot = nr_param_u64(call, "slot", 0);
+	struct fw_commit_state *st;
 	struct nr_job *job;
 
 	if (!(call->dev.ctrl->oacs & OACS_FW)) {
@@ -384,11 +411,13 @@ void nr_m_nvme_fw_commit(struct nr_call *call)
 		nr_call_invalid(call, "params.slot", "above the controller's slot count");
 		return;
 	}
-	job = nr_job_new(call, 0, fw_commit_encode, "Firmware Commit");
+	job = nr_job_new(call, 0, sizeof(struct fw_commit_state), fw_commit_encode,
+			 "Firmware Commit");
 	if (!job)
 		return;
-	job->arg[0] = slot;
-	job->arg[1] = (uint64_t)ca;
+	st = job->state;
+	st->slot = (uint8_t)slot;
+	st->action = (uint8_t)ca;
 	nr_cmd_fw_commit(&job->cmd, (uint8_t)slot, (uint8_t)ca, false);
 	nr_job_submit(call);
 }
@@ -416,7 +445,7 @@ void nr_m_nvme_reset(struct nr_call *call)
 					json_pack("{s:s}", "backend", call->dev.ctrl->ops->name)));
 		return;
 	}
-	job = nr_job_new(call, 0, reset_encode, "controller reset");
+	job = nr_job_new(call, 0, 0, reset_encode, "controller reset");
 	if (!job)
 		return;
 	job->work = reset_work;
@@ -469,9 +498,9 @@ static void passthru_start(struct nr_call *call, enum nr_queue queue)
 				"not both");
 		return;
 	}
-	job =
-	    nr_job_new(call, data ? NR_BASE64_DECODED_MAX(strlen(data)) : data_len, passthru_encode,
-		       queue == NR_QUEUE_ADMIN ? "admin passthru" : "I/O passthru");
+	job = nr_job_new(call, data ? NR_BASE64_DECODED_MAX(strlen(data)) : data_len, 0,
+			 passthru_encode,
+			 queue == NR_QUEUE_ADMIN ? "admin passthru" : "I/O passthru");
 	if (!job)
 		return;
 	if (data && (n = nr_base64_decode(data, strlen(data), job->buf)) < 0) {

@@ -19,10 +19,20 @@
 
 static const char *const select_names[] = {"current", "default", "saved", "supported"};
 
-enum { ARG_FID, ARG_SEL, ARG_VALUE, ARG_FLAGS };
-#define ARG_KEEP ARG_SEL /* set: the bits of the current value the fields leave */
-#define FLAG_SAVE 1u
-#define FLAG_MERGE 2u /* fields without value: read, modify, write */
+/* nvme.get_feature's state. */
+struct get_state {
+	uint8_t fid;
+	unsigned sel; /* index into select_names */
+};
+
+/* nvme.set_feature's state. */
+struct set_state {
+	uint8_t fid;
+	uint32_t value; /* the dword sent; with merge, the merged one */
+	uint32_t keep;	/* bits of the current value the fields leave */
+	bool save;
+	bool merge; /* fields without value: read, modify, write */
+};
 
 /* Adds the data buffer as base64 to @obj. */
 static void put_data(json_t *obj, const uint8_t *bytes, size_t len)
@@ -38,8 +48,9 @@ static void put_data(json_t *obj, const uint8_t *bytes, size_t len)
 
 static json_t *get_encode(struct nr_call *call, struct nr_job *job)
 {
-	uint8_t fid = (uint8_t)job->arg[ARG_FID];
-	unsigned sel = (unsigned)job->arg[ARG_SEL];
+	const struct get_state *st = job->state;
+	uint8_t fid = st->fid;
+	unsigned sel = st->sel;
 	const struct nr_feature *feat = nr_feature_find(fid);
 	const struct nr_feat_field *fields =
 	    sel == 3 ? nr_feature_caps_fields : nr_feature_cdw0_fields(feat);
@@ -59,12 +70,15 @@ void nr_m_nvme_get_feature(struct nr_call *call)
 	int sel = nr_param_enum(call, "sel", select_names, 4, 0);
 	const struct nr_feature *feat = nr_feature_find(fid);
 	uint32_t len = feat && sel != 3 ? feat->data_len : 0;
-	struct nr_job *job = nr_job_new(call, len, get_encode, "Get Features");
+	struct nr_job *job =
+	    nr_job_new(call, len, sizeof(struct get_state), get_encode, "Get Features");
+	struct get_state *st;
 
 	if (!job)
 		return;
-	job->arg[ARG_FID] = fid;
-	job->arg[ARG_SEL] = (uint64_t)sel;
+	st = job->state;
+	st->fid = fid;
+	st->sel = (unsigned)sel;
 	nr_cmd_get_features(&job->cmd, fid, (uint8_t)sel, nr_param_nsid(call, 0),
 			    (uint32_t)nr_param_u64(call, "cdw11", 0), len ? job->buf : NULL, len);
 	nr_job_submit(call);
@@ -101,21 +115,21 @@ static int set_fields(struct nr_call *call, const struct nr_feature *feat, uint3
  * given, merges them (the bits outside them kept), then Set Features. */
 static int set_work(struct nr_call *call, struct nr_job *job)
 {
-	const struct nr_feature *feat = nr_feature_find((uint8_t)job->arg[ARG_FID]);
-	uint32_t keep = (uint32_t)job->arg[ARG_KEEP];
+	struct set_state *st = job->state;
+	const struct nr_feature *feat = nr_feature_find(st->fid);
 	struct nr_cmd get;
 	uint32_t value;
 	int rc;
 
-	nr_cmd_get_features(&get, (uint8_t)job->arg[ARG_FID], 0, job->cmd.sqe.nsid,
+	nr_cmd_get_features(&get, st->fid, 0, job->cmd.sqe.nsid,
 			    feat && feat->value_in_cdw12 ? job->cmd.sqe.cdw11 : 0, NULL, 0);
 	rc = nr_job_send(call, &get);
 	if (rc) {
 		job->cmd = get;
 		return rc;
 	}
-	value = (get.result & keep) | ((uint32_t)job->arg[ARG_VALUE] & ~keep);
-	job->arg[ARG_VALUE] = value;
+	value = (get.result & st->keep) | (st->value & ~st->keep);
+	st->value = value;
 	if (feat && feat->value_in_cdw12)
 		job->cmd.sqe.cdw12 = value;
 	else
@@ -125,12 +139,11 @@ static int set_work(struct nr_call *call, struct nr_job *job)
 
 static json_t *set_encode(struct nr_call *call, struct nr_job *job)
 {
-	uint8_t fid = (uint8_t)job->arg[ARG_FID];
+	const struct set_state *st = job->state;
 
-	return json_pack("{s:i, s:s, s:I, s:b, s:I}", "fid", fid, "name", nr_feature_name(fid),
-			 "value", (json_int_t)job->arg[ARG_VALUE], "save",
-			 (job->arg[ARG_FLAGS] & FLAG_SAVE) != 0, "cdw0",
-			 (json_int_t)job->cmd.result);
+	return json_pack("{s:i, s:s, s:I, s:b, s:I}", "fid", st->fid, "name",
+			 nr_feature_name(st->fid), "value", (json_int_t)st->value, "save", st->save,
+			 "cdw0", (json_int_t)job->cmd.result);
 }
 
 /* Decodes the params' data into the job's buffer (zero-padded to the
@@ -162,7 +175,7 @@ static long set_data(struct nr_call *call, const struct nr_feature *feat, struct
 }
 
 /* The dword the value goes in, from the params; ends the call on error. */
-static int set_value(struct nr_call *call, const struct nr_feature *feat, struct nr_job *job)
+static int set_value(struct nr_call *call, const struct nr_feature *feat, struct set_state *st)
 {
 	json_t *value = json_object_get(call->params, "value");
 	json_t *fields = json_object_get(call->params, "fields");
@@ -179,9 +192,9 @@ static int set_value(struct nr_call *call, const struct nr_feature *feat, struct
 	}
 	if (set_fields(call, feat, &v, &keep))
 		return -EINVAL;
-	job->arg[ARG_VALUE] = v;
-	job->arg[ARG_KEEP] = keep;
-	job->arg[ARG_FLAGS] |= fields && !value ? FLAG_MERGE : 0;
+	st->value = v;
+	st->keep = keep;
+	st->merge = fields && !value;
 	return 0;
 }
 
@@ -189,25 +202,24 @@ void nr_m_nvme_set_feature(struct nr_call *call)
 {
 	uint8_t fid = (uint8_t)nr_param_u64(call, "fid", 0);
 	const struct nr_feature *feat = nr_feature_find(fid);
-	bool save = nr_param_bool(call, "save");
-	struct nr_job *job = nr_job_new(call, 0, set_encode, "Set Features");
+	struct nr_job *job =
+	    nr_job_new(call, 0, sizeof(struct set_state), set_encode, "Set Features");
+	struct set_state *st = job ? job->state : NULL;
 	uint32_t cdw11, cdw12;
 	long len;
 
-	if (!job || set_value(call, feat, job))
+	if (!job || set_value(call, feat, st))
 		return;
 	len = set_data(call, feat, job);
 	if (len < 0)
 		return;
-	job->arg[ARG_FID] = fid;
-	job->arg[ARG_FLAGS] |= save ? FLAG_SAVE : 0;
-	cdw11 = feat && feat->value_in_cdw12 ? (uint32_t)nr_param_u64(call, "cdw11", 0)
-					     : (uint32_t)job->arg[ARG_VALUE];
-	cdw12 = feat && feat->value_in_cdw12 ? (uint32_t)job->arg[ARG_VALUE]
-					     : (uint32_t)nr_param_u64(call, "cdw12", 0);
-	nr_cmd_set_features(&job->cmd, fid, save, nr_param_nsid(call, 0), cdw11, cdw12,
+	st->fid = fid;
+	st->save = nr_param_bool(call, "save");
+	cdw11 = feat && feat->value_in_cdw12 ? (uint32_t)nr_param_u64(call, "cdw11", 0) : st->value;
+	cdw12 = feat && feat->value_in_cdw12 ? st->value : (uint32_t)nr_param_u64(call, "cdw12", 0);
+	nr_cmd_set_features(&job->cmd, fid, st->save, nr_param_nsid(call, 0), cdw11, cdw12,
 			    len ? job->extra : NULL, (uint32_t)len);
-	if (job->arg[ARG_FLAGS] & FLAG_MERGE)
+	if (st->merge)
 		job->work = set_work;
 	nr_job_submit(call);
 }

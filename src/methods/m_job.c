@@ -3,6 +3,7 @@
 #include "methods/job.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,15 +19,26 @@ static void job_free(void *ctx)
 	free(job);
 }
 
-struct nr_job *nr_job_new(struct nr_call *call, size_t buf_len, nr_job_encode_fn encode,
-			  const char *what)
+/* Where the handler state starts after a @buf_len-byte buffer. */
+static size_t job_state_offset(size_t buf_len)
 {
-	struct nr_job *job = calloc(1, sizeof(*job) + buf_len);
+	size_t align = _Alignof(max_align_t);
+
+	return (sizeof(struct nr_job) + buf_len + align - 1) / align * align;
+}
+
+struct nr_job *nr_job_new(struct nr_call *call, size_t buf_len, size_t state_size,
+			  nr_job_encode_fn encode, const char *what)
+{
+	size_t at = job_state_offset(buf_len);
+	struct nr_job *job = calloc(1, state_size ? at + state_size : sizeof(*job) + buf_len);
 
 	if (!job) {
 		nr_call_fail(call, NR_E_INTERNAL, "out of memory");
 		return NULL;
 	}
+	if (state_size)
+		job->state = (char *)job + at;
 	job->encode = encode;
 	job->what = what;
 	job->buf_len = buf_len;
@@ -37,17 +49,39 @@ struct nr_job *nr_job_new(struct nr_call *call, size_t buf_len, nr_job_encode_fn
 
 int nr_job_send(struct nr_call *call, struct nr_cmd *cmd)
 {
+	struct nr_job *job = call->ctx;
 	int rc = call->dev.ctrl->ops->submit(call->dev.ctrl->backend_ctrl, cmd);
 
+	/* Only a device that was gone before it took the command is safe to
+	 * try again elsewhere. */
+	if (rc != -ENODEV)
+		job->delivered++;
 	return rc ? rc : (cmd->status || cmd->mi_status) ? 1 : 0;
 }
 
 static int job_work(struct nr_call *call)
 {
 	struct nr_job *job = call->ctx;
-	int rc = job->work ? job->work(call, job) : nr_job_send(call, &job->cmd);
+	int rc;
 
+	job->delivered = 0;
+	rc = job->work ? job->work(call, job) : nr_job_send(call, &job->cmd);
 	return rc > 0 ? 0 : rc; /* a status error is in job->cmd */
+}
+
+bool nr_call_failover(struct nr_call *call, bool *failed_over)
+{
+	struct nr_device alt;
+
+	call->dev.ctrl->gone = true;
+	if (!call->dev.ns || *failed_over ||
+	    nr_topology_other_path(call->svc->topology, &call->dev, &alt) != 0)
+		return false;
+	nr_ctrl_ref(alt.ctrl);
+	nr_ctrl_unref(call->dev.ctrl);
+	call->dev = alt;
+	*failed_over = true;
+	return true;
 }
 
 static void job_done(struct nr_call *call, int rc)
@@ -55,6 +89,16 @@ static void job_done(struct nr_call *call, int rc)
 	struct nr_job *job = call->ctx;
 	json_t *result;
 
+	/* A read is safe to send again whatever reached the device; a write
+	 * only when nothing did. */
+	if (rc == -ENODEV && (job->delivered == 0 || call->cls == NR_CLASS_READ) &&
+	    nr_call_failover(call, &job->failed_over)) {
+		job->cmd.status = 0;
+		job->cmd.mi_status = 0;
+		job->cmd.result = 0;
+		nr_job_submit(call);
+		return;
+	}
 	if (rc == -ENODEV)
 		call->dev.ctrl->gone = true;
 	if (nr_call_fail_cmd(call, rc, &job->cmd, job->what))

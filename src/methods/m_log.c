@@ -33,7 +33,7 @@
 static void decoded_log(struct nr_call *call, const struct nr_log_args *args, uint32_t len,
 			nr_job_encode_fn encode, const char *what)
 {
-	struct nr_job *job = nr_job_new(call, len, encode, what);
+	struct nr_job *job = nr_job_new(call, len, 0, encode, what);
 
 	if (!job)
 		return;
@@ -156,7 +156,8 @@ struct rawlog {
 	uint32_t chunk_max;
 	uint32_t want; /* bytes asked in the command in flight */
 	rawlog_measure_fn measure;
-	uint8_t hdr_lsp; /* LSP of the header read (telemetry create, PEL context) */
+	uint8_t hdr_lsp;  /* LSP of the header read (telemetry create, PEL context) */
+	bool failed_over; /* a chunk went again through another path */
 	bool reading_hdr;
 	uint8_t *data; /* the chunk in flight, or the whole log when not streamed */
 	size_t data_cap;
@@ -301,6 +302,12 @@ static void rawlog_done(struct nr_call *call, int rc)
 {
 	struct rawlog *r = call->ctx;
 
+	/* A read chunk goes again through another path of the namespace. */
+	if (rc == -ENODEV && call->cls == NR_CLASS_READ &&
+	    nr_call_failover(call, &r->failed_over)) {
+		rawlog_next(call);
+		return;
+	}
 	if (nr_call_fail_cmd(call, rc, &r->cmd, r->what))
 		return;
 	if (r->reading_hdr) {

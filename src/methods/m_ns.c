@@ -51,7 +51,7 @@ void nr_m_nvme_list_ns(struct nr_call *call)
 
 	if (all && !require_ns_mgmt(call))
 		return;
-	job = nr_job_new(call, NR_IDENTIFY_SIZE, ns_list_encode, "Identify Namespace List");
+	job = nr_job_new(call, NR_IDENTIFY_SIZE, 0, ns_list_encode, "Identify Namespace List");
 	if (!job)
 		return;
 	nr_cmd_identify(&job->cmd,
@@ -70,7 +70,7 @@ void nr_m_nvme_list_ctrl(struct nr_call *call)
 	uint32_t nsid = (uint32_t)nr_param_u64(call, "nsid", 0);
 	uint16_t start = (uint16_t)nr_param_u64(call, "cntid", 0);
 	struct nr_job *job =
-	    nr_job_new(call, NR_IDENTIFY_SIZE, ctrl_list_encode, "Identify Controller List");
+	    nr_job_new(call, NR_IDENTIFY_SIZE, 0, ctrl_list_encode, "Identify Controller List");
 
 	if (!job)
 		return;
@@ -92,7 +92,7 @@ void nr_m_nvme_ns_descs(struct nr_call *call)
 
 	if (!require_nsid(call, &nsid))
 		return;
-	job = nr_job_new(call, NR_IDENTIFY_SIZE, descs_encode,
+	job = nr_job_new(call, NR_IDENTIFY_SIZE, 0, descs_encode,
 			 "Identify Namespace Identification Descriptor list");
 	if (!job)
 		return;
@@ -101,10 +101,17 @@ void nr_m_nvme_ns_descs(struct nr_call *call)
 	nr_job_submit(call);
 }
 
-/* Worker thread: Identify Namespace for NLBAF (arg[1]), then the command set
- * specific structure into buf. arg[0] is the CSI. */
+/* The command set specific Identify Namespace's state. */
+struct csi_ns_state {
+	uint8_t csi;
+	unsigned nlbaf; /* from Identify Namespace: how many formats to decode */
+};
+
+/* Worker thread: Identify Namespace for NLBAF, then the command set
+ * specific structure into buf. */
 static int csi_ns_work(struct nr_call *call, struct nr_job *job)
 {
+	struct csi_ns_state *st = job->state;
 	struct nvme_id_ns id;
 	int rc;
 
@@ -112,17 +119,19 @@ static int csi_ns_work(struct nr_call *call, struct nr_job *job)
 	rc = nr_job_send(call, &job->cmd);
 	if (rc)
 		return rc;
-	job->arg[1] = id.nlbaf;
-	nr_cmd_identify(&job->cmd, NR_CNS_CSI_NS, (uint8_t)job->arg[0], job->cmd.sqe.nsid, 0,
-			job->buf, NR_IDENTIFY_SIZE);
+	st->nlbaf = id.nlbaf;
+	nr_cmd_identify(&job->cmd, NR_CNS_CSI_NS, st->csi, job->cmd.sqe.nsid, 0, job->buf,
+			NR_IDENTIFY_SIZE);
 	return nr_job_send(call, &job->cmd);
 }
 
 static json_t *csi_ns_encode(struct nr_call *call, struct nr_job *job)
 {
-	if (job->arg[0] == NR_CSI_ZNS)
-		return nr_enc_zns_id_ns(job->buf, (unsigned)job->arg[1]);
-	return nr_enc_nvm_id_ns(job->buf, (unsigned)job->arg[1]);
+	const struct csi_ns_state *st = job->state;
+
+	if (st->csi == NR_CSI_ZNS)
+		return nr_enc_zns_id_ns(job->buf, st->nlbaf);
+	return nr_enc_nvm_id_ns(job->buf, st->nlbaf);
 }
 
 /* Whether the topology knows namespace @nsid of the call's controller and
@@ -153,12 +162,12 @@ static void csi_ns_start(struct nr_call *call, uint8_t csi)
 		nr_call_fail(call, NR_E_NOT_SUPPORTED, "namespace %u is not zoned", nsid);
 		return;
 	}
-	job = nr_job_new(call, NR_IDENTIFY_SIZE, csi_ns_encode,
+	job = nr_job_new(call, NR_IDENTIFY_SIZE, sizeof(struct csi_ns_state), csi_ns_encode,
 			 "I/O Command Set specific Identify Namespace");
 	if (!job)
 		return;
 	job->work = csi_ns_work;
-	job->arg[0] = csi;
+	((struct csi_ns_state *)job->state)->csi = csi;
 	job->cmd.sqe.nsid = nsid;
 	nr_job_submit(call);
 }
@@ -181,7 +190,7 @@ static json_t *zns_ctrl_encode(struct nr_call *call, struct nr_job *job)
 void nr_m_zns_id_ctrl(struct nr_call *call)
 {
 	struct nr_job *job =
-	    nr_job_new(call, NR_IDENTIFY_SIZE, zns_ctrl_encode, "ZNS Identify Controller");
+	    nr_job_new(call, NR_IDENTIFY_SIZE, 0, zns_ctrl_encode, "ZNS Identify Controller");
 
 	if (!job)
 		return;
@@ -211,13 +220,22 @@ static unsigned log2_exact(uint64_t value)
 	return value == 1 ? n : 0;
 }
 
-/* Worker thread: finds the metadata-free LBA format of lba_size (arg[0]) in
- * the common namespace capabilities (NSID FFFFFFFFh). Returns 0 with
- * arg[1] set, or arg[2] = 1 when no format matches. */
+/* nvme.ns_create's state. */
+struct create_state {
+	uint64_t lba_size; /* 0: flbas given */
+	unsigned flbas;	   /* the format index, given or picked */
+	bool no_format;	   /* no format of lba_size without metadata */
+	uint8_t csi;
+};
+
+/* Worker thread: finds the metadata-free LBA format of lba_size in the
+ * common namespace capabilities (NSID FFFFFFFFh). Returns 0 with flbas set,
+ * or with no_format when no format matches. */
 static int create_pick_format(struct nr_call *call, struct nr_job *job)
 {
+	struct create_state *st = job->state;
 	struct nvme_id_ns id;
-	unsigned want = log2_exact(job->arg[0]);
+	unsigned want = log2_exact(st->lba_size);
 	int rc;
 
 	nr_cmd_identify(&job->cmd, NR_CNS_NS, NR_CSI_NVM, NSID_ALL, 0, &id, sizeof(id));
@@ -226,30 +244,30 @@ static int create_pick_format(struct nr_call *call, struct nr_job *job)
 		return rc;
 	for (unsigned i = 0; i <= id.nlbaf && i < 64; i++) {
 		if (id.lbaf[i].ds == want && id.lbaf[i].ms == 0) {
-			job->arg[1] = i;
+			st->flbas = i;
 			return 0;
 		}
 	}
-	job->arg[2] = 1;
+	st->no_format = true;
 	return 0;
 }
 
 static int create_work(struct nr_call *call, struct nr_job *job)
 {
+	struct create_state *st = job->state;
 	uint8_t *data = job->buf;
-	uint8_t csi = (uint8_t)job->arg[3];
-	int rc = job->arg[0] ? create_pick_format(call, job) : 0;
+	int rc = st->lba_size ? create_pick_format(call, job) : 0;
 
-	if (rc || job->arg[2])
+	if (rc || st->no_format)
 		return rc;
-	data[CREATE_FLBAS] = (uint8_t)((job->arg[1] & 0xf) | ((job->arg[1] >> 4) & 3) << 5);
-	nr_cmd_ns_create(&job->cmd, csi, data, NR_IDENTIFY_SIZE);
+	data[CREATE_FLBAS] = (uint8_t)((st->flbas & 0xf) | ((st->flbas >> 4) & 3) << 5);
+	nr_cmd_ns_create(&job->cmd, st->csi, data, NR_IDENTIFY_SIZE);
 	return nr_job_send(call, &job->cmd);
 }
 
 static void create_next(struct nr_call *call, struct nr_job *job)
 {
-	if (job->arg[2]) {
+	if (((struct create_state *)job->state)->no_format) {
 		nr_call_invalid(call, "params.lba_size",
 				"no LBA format of this size without metadata");
 		return;
@@ -267,6 +285,7 @@ void nr_m_nvme_ns_create(struct nr_call *call)
 {
 	json_t *flbas = json_object_get(call->params, "flbas");
 	json_t *lba_size = json_object_get(call->params, "lba_size");
+	struct create_state *st;
 	struct nr_job *job;
 
 	if (!flbas == !lba_size) {
@@ -280,24 +299,31 @@ void nr_m_nvme_ns_create(struct nr_call *call)
 	}
 	if (!require_ns_mgmt(call))
 		return;
-	job = nr_job_new(call, NR_IDENTIFY_SIZE, NULL, "Namespace Management (create)");
+	job = nr_job_new(call, NR_IDENTIFY_SIZE, sizeof(struct create_state), NULL,
+			 "Namespace Management (create)");
 	if (!job)
 		return;
 	put_le(job->buf, CREATE_NSZE, nr_param_u64(call, "nsze", 0), 8);
 	put_le(job->buf, CREATE_NCAP, nr_param_u64(call, "ncap", nr_param_u64(call, "nsze", 0)), 8);
 	job->buf[CREATE_DPS] = (uint8_t)nr_param_u64(call, "dps", 0);
 	job->buf[CREATE_NMIC] = (uint8_t)nr_param_u64(call, "nmic", 0);
-	job->arg[0] = nr_param_u64(call, "lba_size", 0);
-	job->arg[1] = nr_param_u64(call, "flbas", 0);
-	job->arg[3] = nr_param_u64(call, "csi", NR_CSI_NVM);
+	st = job->state;
+	st->lba_size = nr_param_u64(call, "lba_size", 0);
+	st->flbas = (unsigned)nr_param_u64(call, "flbas", 0);
+	st->csi = (uint8_t)nr_param_u64(call, "csi", NR_CSI_NVM);
 	job->work = create_work;
 	job->next = create_next;
 	nr_job_submit(call);
 }
 
+/* Namespace delete, attach and detach: the namespace acted on. */
+struct nsid_state {
+	uint32_t nsid;
+};
+
 static json_t *nsid_encode(struct nr_call *call, struct nr_job *job)
 {
-	return json_pack("{s:I}", "nsid", (json_int_t)job->arg[0]);
+	return json_pack("{s:I}", "nsid", (json_int_t)((struct nsid_state *)job->state)->nsid);
 }
 
 void nr_m_nvme_ns_delete(struct nr_call *call)
@@ -307,11 +333,12 @@ void nr_m_nvme_ns_delete(struct nr_call *call)
 
 	if (!require_nsid(call, &nsid) || !require_ns_mgmt(call))
 		return;
-	job = nr_job_new(call, 0, nsid_encode, "Namespace Management (delete)");
+	job = nr_job_new(call, 0, sizeof(struct nsid_state), nsid_encode,
+			 "Namespace Management (delete)");
 	if (!job)
 		return;
 	nr_cmd_ns_delete(&job->cmd, nsid);
-	job->arg[0] = nsid;
+	((struct nsid_state *)job->state)->nsid = nsid;
 	job->refresh = true;
 	nr_job_submit(call);
 }
@@ -324,7 +351,8 @@ static json_t *attach_encode(struct nr_call *call, struct nr_job *job)
 	for (unsigned i = 0; i < count; i++)
 		json_array_append_new(ids,
 				      json_integer(job->buf[2 + 2 * i] | job->buf[3 + 2 * i] << 8));
-	return json_pack("{s:I, s:o}", "nsid", (json_int_t)job->arg[0], "controllers", ids);
+	return json_pack("{s:I, s:o}", "nsid", (json_int_t)((struct nsid_state *)job->state)->nsid,
+			 "controllers", ids);
 }
 
 /* Fills the Controller List: the params' controllers, else this one. */
@@ -349,13 +377,13 @@ static void attach_start(struct nr_call *call, bool attach)
 	if (!require_nsid(call, &nsid) || !require_ns_mgmt(call))
 		return;
 	job =
-	    nr_job_new(call, NR_IDENTIFY_SIZE, attach_encode,
+	    nr_job_new(call, NR_IDENTIFY_SIZE, sizeof(struct nsid_state), attach_encode,
 		       attach ? "Namespace Attachment (attach)" : "Namespace Attachment (detach)");
 	if (!job)
 		return;
 	ctrl_list_fill(call, job->buf);
 	nr_cmd_ns_attach(&job->cmd, nsid, attach, job->buf, NR_IDENTIFY_SIZE);
-	job->arg[0] = nsid;
+	((struct nsid_state *)job->state)->nsid = nsid;
 	job->refresh = true;
 	nr_job_submit(call);
 }
@@ -385,7 +413,7 @@ static json_t *ns_rescan_encode(struct nr_call *call, struct nr_job *job)
 
 void nr_m_nvme_ns_rescan(struct nr_call *call)
 {
-	struct nr_job *job = nr_job_new(call, 0, ns_rescan_encode, "namespace rescan");
+	struct nr_job *job = nr_job_new(call, 0, 0, ns_rescan_encode, "namespace rescan");
 
 	if (!job)
 		return;

@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: MIT */
-/* nvme.list, identify and SMART: one command, one answer. */
+/* nvme.list, identify and SMART: one command, one answer; the errors every
+ * device method shares. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "encode/encode.h"
-#include "methods/handlers.h"
+#include "methods/job.h"
 #include "nvme/nvme_cmd_admin.h"
 #include "rpc/rpc_error.h"
 
@@ -35,82 +36,6 @@ bool nr_call_fail_cmd(struct nr_call *call, int rc, const struct nr_cmd *cmd, co
 	return true;
 }
 
-static void single_free(void *ctx)
-{
-	free(ctx);
-}
-
-struct nr_single *nr_single_new(struct nr_call *call, size_t buf_len, nr_single_encode_fn encode,
-				const char *what)
-{
-	struct nr_single *single = calloc(1, sizeof(*single) + buf_len);
-
-	if (!single) {
-		nr_call_fail(call, NR_E_INTERNAL, "out of memory");
-		return NULL;
-	}
-	single->encode = encode;
-	single->what = what;
-	single->buf_len = buf_len;
-	call->ctx = single;
-	call->ctx_free = single_free;
-	return single;
-}
-
-static int single_work(struct nr_call *call)
-{
-	struct nr_single *single = call->ctx;
-
-	return call->dev.ctrl->ops->submit(call->dev.ctrl->backend_ctrl, &single->cmd);
-}
-
-/*
- * The controller's device vanished (hot removal): mark it gone and, for a
- * namespace reached by another controller too (multipath), send the command
- * again through that path, once. Returns true if it did.
- */
-static bool single_failover(struct nr_call *call, struct nr_single *single)
-{
-	struct nr_device alt;
-
-	call->dev.ctrl->gone = true;
-	if (!call->dev.ns || single->failed_over ||
-	    nr_topology_find(call->svc->topology, call->dev.ns->name, &alt) != 0)
-		return false;
-	nr_ctrl_ref(alt.ctrl);
-	nr_ctrl_unref(call->dev.ctrl);
-	call->dev = alt;
-	single->failed_over = true;
-	single->cmd.status = 0;
-	single->cmd.result = 0;
-	nr_single_submit(call);
-	return true;
-}
-
-static void single_done(struct nr_call *call, int rc)
-{
-	struct nr_single *single = call->ctx;
-	json_t *result;
-
-	if (rc == -ENODEV && single_failover(call, single))
-		return;
-	if (nr_call_fail_cmd(call, rc, &single->cmd, single->what))
-		return;
-	result = single->encode(call, single);
-	if (result)
-		nr_call_result(call, result);
-	else
-		nr_call_fail(call, NR_E_INTERNAL, "encoding %s failed", single->what);
-}
-
-void nr_single_submit(struct nr_call *call)
-{
-	int rc = nr_exec_submit(call, call->dev.ctrl, single_work, single_done);
-
-	if (rc)
-		nr_call_fail_cmd(call, rc, NULL, ((struct nr_single *)call->ctx)->what);
-}
-
 void nr_m_nvme_list(struct nr_call *call)
 {
 	nr_call_result(call, nr_topology_list(call->svc->topology));
@@ -127,70 +52,59 @@ void nr_m_nvme_rescan(struct nr_call *call)
 	call->svc->host_rescan(call, NULL);
 }
 
-static json_t *id_ctrl_encode(struct nr_call *call, const struct nr_single *single)
+static json_t *id_ctrl_encode(struct nr_call *call, struct nr_job *job)
 {
-	return nr_enc_id_ctrl((const struct nvme_id_ctrl *)single->buf);
+	return nr_enc_id_ctrl((const struct nvme_id_ctrl *)job->buf);
 }
 
 void nr_m_nvme_id_ctrl(struct nr_call *call)
 {
-	struct nr_single *single =
-	    nr_single_new(call, sizeof(struct nvme_id_ctrl), id_ctrl_encode, "Identify Controller");
+	struct nr_job *job =
+	    nr_job_new(call, sizeof(struct nvme_id_ctrl), 0, id_ctrl_encode, "Identify Controller");
 
-	if (!single)
+	if (!job)
 		return;
-	nr_cmd_identify(&single->cmd, NR_CNS_CTRL, NR_CSI_NVM, 0, 0, single->buf, single->buf_len);
-	nr_single_submit(call);
+	nr_cmd_identify(&job->cmd, NR_CNS_CTRL, NR_CSI_NVM, 0, 0, job->buf, job->buf_len);
+	nr_job_submit(call);
 }
 
-static json_t *id_ns_encode(struct nr_call *call, const struct nr_single *single)
+static json_t *id_ns_encode(struct nr_call *call, struct nr_job *job)
 {
-	return nr_enc_id_ns((const struct nvme_id_ns *)single->buf);
-}
-
-/* The nsid a method addresses: the params' nsid, else the namespace's own,
- * else @fallback (0 when the method needs one). */
-static uint32_t call_nsid(const struct nr_call *call, uint32_t fallback)
-{
-	json_t *nsid = json_object_get(call->params, "nsid");
-
-	if (nsid)
-		return (uint32_t)json_integer_value(nsid);
-	return call->dev.ns ? call->dev.ns->nsid : fallback;
+	return nr_enc_id_ns((const struct nvme_id_ns *)job->buf);
 }
 
 void nr_m_nvme_id_ns(struct nr_call *call)
 {
-	uint32_t nsid = call_nsid(call, 0);
-	struct nr_single *single;
+	uint32_t nsid = nr_param_nsid(call, 0);
+	struct nr_job *job;
 
 	if (nsid == 0) {
 		nr_call_invalid(call, "params.nsid", "is required when device is a controller");
 		return;
 	}
-	single = nr_single_new(call, sizeof(struct nvme_id_ns), id_ns_encode, "Identify Namespace");
-	if (!single)
+	job = nr_job_new(call, sizeof(struct nvme_id_ns), 0, id_ns_encode, "Identify Namespace");
+	if (!job)
 		return;
-	nr_cmd_identify(&single->cmd, NR_CNS_NS, NR_CSI_NVM, nsid, 0, single->buf, single->buf_len);
-	nr_single_submit(call);
+	nr_cmd_identify(&job->cmd, NR_CNS_NS, NR_CSI_NVM, nsid, 0, job->buf, job->buf_len);
+	nr_job_submit(call);
 }
 
-static json_t *smart_encode(struct nr_call *call, const struct nr_single *single)
+static json_t *smart_encode(struct nr_call *call, struct nr_job *job)
 {
-	return nr_enc_smart_log((const struct nvme_smart_log *)single->buf);
+	return nr_enc_smart_log((const struct nvme_smart_log *)job->buf);
 }
 
 void nr_m_nvme_smart_log(struct nr_call *call)
 {
 	uint32_t nsid =
-	    json_object_get(call->params, "nsid") ? call_nsid(call, NSID_ALL) : NSID_ALL;
+	    json_object_get(call->params, "nsid") ? nr_param_nsid(call, NSID_ALL) : NSID_ALL;
 	struct nr_log_args args = {.lid = NR_LID_SMART, .nsid = nsid, .rae = true};
-	struct nr_single *single =
-	    nr_single_new(call, sizeof(struct nvme_smart_log), smart_encode, "SMART log");
+	struct nr_job *job =
+	    nr_job_new(call, sizeof(struct nvme_smart_log), 0, smart_encode, "SMART log");
 
-	if (!single)
+	if (!job)
 		return;
 	/* RAE: a read-class call leaves a SMART / Health Status event in place. */
-	nr_cmd_get_log_page(&single->cmd, &args, single->buf, (uint32_t)single->buf_len);
-	nr_single_submit(call);
+	nr_cmd_get_log_page(&job->cmd, &args, job->buf, (uint32_t)job->buf_len);
+	nr_job_submit(call);
 }

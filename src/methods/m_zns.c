@@ -50,6 +50,7 @@ struct report {
 	bool device_count;  /* partial: false: nr_zones is the device's count */
 	bool counted;	    /* the first (non-partial) report gave it */
 	uint64_t matching;  /* that count: every matching zone from slba */
+	bool failed_over;   /* a chunk went again through another path */
 	unsigned char buf[ZONE_HDR_SIZE + ZONE_CHUNK_BYTES];
 };
 
@@ -247,6 +248,11 @@ static void report_done(struct nr_call *call, int rc)
 	bool end, truncated;
 	uint64_t keep;
 
+	/* A read: the chunk goes again through another path of the namespace. */
+	if (rc == -ENODEV && nr_call_failover(call, &r->failed_over)) {
+		report_next(call);
+		return;
+	}
 	if (nr_call_fail_cmd(call, rc, &r->cmd, "Report Zones"))
 		return;
 	keep = chunk_measure(call, r, &end, &truncated);
@@ -323,10 +329,10 @@ static uint8_t action_parse(const char *name)
 	return 0;
 }
 
-static json_t *send_encode(struct nr_call *call, const struct nr_single *single)
+static json_t *send_encode(struct nr_call *call, struct nr_job *job)
 {
 	json_t *result = json_pack("{s:O, s:I}", "action", json_object_get(call->params, "action"),
-				   "cdw0", (json_int_t)single->cmd.result);
+				   "cdw0", (json_int_t)job->cmd.result);
 	json_t *slba = json_object_get(call->params, "slba");
 
 	if (slba)
@@ -344,7 +350,7 @@ static void send_set_ext(struct nr_call *call, uint64_t slba, const json_t *data
 {
 	size_t text_len = json_string_length(data);
 	uint32_t ext_bytes = call->dev.ns->zdes_bytes;
-	struct nr_single *single;
+	struct nr_job *job;
 	long len;
 
 	if (ext_bytes == 0) {
@@ -352,11 +358,11 @@ static void send_set_ext(struct nr_call *call, uint64_t slba, const json_t *data
 			     "%s has no zone descriptor extensions (ZDES 0)", call->dev.ns->name);
 		return;
 	}
-	single = nr_single_new(call, NR_BASE64_DECODED_MAX(text_len) + ext_bytes, send_encode,
-			       "Zone Management Send");
-	if (!single)
+	job = nr_job_new(call, NR_BASE64_DECODED_MAX(text_len) + ext_bytes, 0, send_encode,
+			 "Zone Management Send");
+	if (!job)
 		return;
-	len = data ? nr_base64_decode(json_string_value(data), text_len, single->buf) : -EINVAL;
+	len = data ? nr_base64_decode(json_string_value(data), text_len, job->buf) : -EINVAL;
 	if (len != (long)ext_bytes) {
 		char reason[96];
 
@@ -367,8 +373,8 @@ static void send_set_ext(struct nr_call *call, uint64_t slba, const json_t *data
 		nr_call_invalid(call, "params.data", reason);
 		return;
 	}
-	nr_cmd_zone_set_ext(&single->cmd, call->dev.ns->nsid, slba, single->buf, ext_bytes);
-	nr_single_submit(call);
+	nr_cmd_zone_set_ext(&job->cmd, call->dev.ns->nsid, slba, job->buf, ext_bytes);
+	nr_job_submit(call);
 }
 
 void nr_m_zns_mgmt_send(struct nr_call *call)
@@ -377,7 +383,7 @@ void nr_m_zns_mgmt_send(struct nr_call *call)
 	json_t *data = json_object_get(call->params, "data");
 	bool all = json_is_true(json_object_get(call->params, "all"));
 	uint8_t action = action_parse(json_string_value(json_object_get(call->params, "action")));
-	struct nr_single *single;
+	struct nr_job *job;
 
 	if (!require_zoned(call))
 		return;
@@ -398,20 +404,20 @@ void nr_m_zns_mgmt_send(struct nr_call *call)
 		nr_call_invalid(call, "params.data", "only set_desc_ext takes data");
 		return;
 	}
-	single = nr_single_new(call, 0, send_encode, "Zone Management Send");
-	if (!single)
+	job = nr_job_new(call, 0, 0, send_encode, "Zone Management Send");
+	if (!job)
 		return;
-	nr_cmd_zone_send(&single->cmd, call->dev.ns->nsid, (uint64_t)json_integer_value(slba),
-			 action, all);
-	nr_single_submit(call);
+	nr_cmd_zone_send(&job->cmd, call->dev.ns->nsid, (uint64_t)json_integer_value(slba), action,
+			 all);
+	nr_job_submit(call);
 }
 
-static json_t *append_encode(struct nr_call *call, const struct nr_single *single)
+static json_t *append_encode(struct nr_call *call, struct nr_job *job)
 {
-	uint64_t alba = ((uint64_t)single->cmd.result_hi << 32) | single->cmd.result;
+	uint64_t alba = ((uint64_t)job->cmd.result_hi << 32) | job->cmd.result;
 
 	return json_pack("{s:o, s:I}", "lba", nr_json_u64(alba), "nlb",
-			 (json_int_t)(single->buf_len / call->dev.ns->lba_size));
+			 (json_int_t)(job->buf_len / call->dev.ns->lba_size));
 }
 
 void nr_m_zns_append(struct nr_call *call)
@@ -419,42 +425,42 @@ void nr_m_zns_append(struct nr_call *call)
 	const json_t *data = json_object_get(call->params, "data");
 	size_t text_len = json_string_length(data);
 	uint32_t lba_size, max = nr_ctrl_max_write(call->dev.ctrl, 1u << 20);
-	struct nr_single *single;
+	struct nr_job *job;
 	long len;
 
 	if (!require_zoned(call))
 		return;
 	lba_size = call->dev.ns->lba_size;
-	single = nr_single_new(call, NR_BASE64_DECODED_MAX(text_len), append_encode, "Zone Append");
-	if (!single)
+	job = nr_job_new(call, NR_BASE64_DECODED_MAX(text_len), 0, append_encode, "Zone Append");
+	if (!job)
 		return;
-	len = nr_base64_decode(json_string_value(data), text_len, single->buf);
+	len = nr_base64_decode(json_string_value(data), text_len, job->buf);
 	if (len <= 0 || len % lba_size != 0 || (uint64_t)len > max || len / lba_size > 65536) {
 		nr_call_invalid(call, "params.data",
 				"must be base64 of a whole number of logical blocks, at most "
 				"the controller's transfer size");
 		return;
 	}
-	single->buf_len = (size_t)len;
-	nr_cmd_zone_append(&single->cmd, call->dev.ns->nsid,
+	job->buf_len = (size_t)len;
+	nr_cmd_zone_append(&job->cmd, call->dev.ns->nsid,
 			   (uint64_t)json_integer_value(json_object_get(call->params, "slba")),
-			   (uint32_t)(len / lba_size), single->buf, (uint32_t)len);
-	nr_single_submit(call);
+			   (uint32_t)(len / lba_size), job->buf, (uint32_t)len);
+	nr_job_submit(call);
 }
 
 /* Changed Zone List log (LID BFh, CSI 2): a count and up to 511 zone IDs. */
 #define CHANGED_ZONES_LID 0xbf
 #define CHANGED_ZONES_MAX 511
 
-static json_t *changed_zones_encode(struct nr_call *call, const struct nr_single *single)
+static json_t *changed_zones_encode(struct nr_call *call, struct nr_job *job)
 {
-	uint16_t count = le16toh(*(const uint16_t *)single->buf);
+	uint16_t count = le16toh(*(const uint16_t *)job->buf);
 	json_t *ids = json_array();
 
 	/* 0xFFFF: more zones changed than the list holds. */
 	for (uint16_t i = 0; count != 0xffff && i < count && i < CHANGED_ZONES_MAX; i++) {
 		uint64_t id;
-		memcpy(&id, single->buf + 8 + 8 * (size_t)i, sizeof(id));
+		memcpy(&id, job->buf + 8 + 8 * (size_t)i, sizeof(id));
 		json_array_append_new(ids, nr_json_u64(le64toh(id)));
 	}
 	return json_pack("{s:i, s:b, s:o}", "nr_zone_ids", count == 0xffff ? -1 : count, "overflow",
@@ -464,15 +470,15 @@ static json_t *changed_zones_encode(struct nr_call *call, const struct nr_single
 void nr_m_zns_changed_zones(struct nr_call *call)
 {
 	struct nr_log_args args = {.lid = CHANGED_ZONES_LID, .csi = NR_CSI_ZNS};
-	struct nr_single *single;
+	struct nr_job *job;
 
 	if (!require_zoned(call))
 		return;
 	args.nsid = call->dev.ns->nsid;
 	args.rae = nr_param_rae(call);
-	single = nr_single_new(call, 4096, changed_zones_encode, "Changed Zone List log");
-	if (!single)
+	job = nr_job_new(call, 4096, 0, changed_zones_encode, "Changed Zone List log");
+	if (!job)
 		return;
-	nr_cmd_get_log_page(&single->cmd, &args, single->buf, (uint32_t)single->buf_len);
-	nr_single_submit(call);
+	nr_cmd_get_log_page(&job->cmd, &args, job->buf, (uint32_t)job->buf_len);
+	nr_job_submit(call);
 }

@@ -398,6 +398,24 @@ int nr_topology_find(struct nr_topology *topo, const char *name, struct nr_devic
 	return -ENODEV;
 }
 
+int nr_topology_other_path(struct nr_topology *topo, const struct nr_device *dev,
+			   struct nr_device *out)
+{
+	for (size_t i = 0; dev->ns && i < topo->ctrl_count; i++) {
+		struct nr_ctrl *ctrl = topo->ctrls[i];
+		if (ctrl == dev->ctrl || ctrl->gone || !ctrl->subnqn[0] ||
+		    ctrl->ops != dev->ctrl->ops || strcmp(ctrl->subnqn, dev->ctrl->subnqn) != 0)
+			continue;
+		for (size_t n = 0; n < ctrl->ns_count; n++) {
+			if (ctrl->namespaces[n]->nsid == dev->ns->nsid) {
+				*out = (struct nr_device){ctrl, ctrl->namespaces[n]};
+				return 0;
+			}
+		}
+	}
+	return -ENODEV;
+}
+
 json_t *nr_topology_backends(const struct nr_topology *topo)
 {
 	json_t *list = json_array();

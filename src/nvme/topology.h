@@ -143,6 +143,12 @@ bool nr_ctrl_removed(const struct nr_ctrl *ctrl);
  * controllers resolves through the first one not gone. Returns 0 or -ENODEV. */
 int nr_topology_find(struct nr_topology *topo, const char *name, struct nr_device *out);
 
+/* Another path to @dev's namespace: a live controller of the same subsystem,
+ * on the same backend, that reaches the same nsid (multipath). Returns 0 with
+ * *@out set (the reference is the topology's), or -ENODEV. */
+int nr_topology_other_path(struct nr_topology *topo, const struct nr_device *dev,
+			   struct nr_device *out);
+
 /* Backends present, as a JSON array of names. New reference. */
 json_t *nr_topology_backends(const struct nr_topology *topo);
 

@@ -861,7 +861,11 @@ def test_hot_remove_controller(c, guest, roles, topo, validate_result):
     try:
         # First, before anything else touched the removed controller: the shared namespace
         # by name answers, whichever path the daemon tried first (a path whose device
-        # vanished is marked gone and the command goes again through the live one).
+        # vanished is marked gone and the command goes again through the live one). The
+        # first call is an Identify list, which did not fail over before nr_single and
+        # nr_job were one (issue 11): every namespace method does now.
+        listed_ns = c.nvme_list_ns(device=shared["name"])["nsid_list"]
+        assert {"nsid": shared["nsid"]} in listed_ns, listed_ns
         for _ in range(2):
             assert c.nvme_id_ns(device=shared["name"])["nsze"] == shared["nsze"]
         # The removed controller: an error, never a hang.
