@@ -38,7 +38,7 @@ struct nr_job {
 	void *state;
 	void (*state_free)(void *state);
 	size_t buf_len;
-	unsigned char buf[];
+	_Alignas(8) unsigned char buf[]; /* NVMe structures are read in place */
 };
 
 /* Returns the job (owned by the call) with a zeroed @buf_len-byte buffer

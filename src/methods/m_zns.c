@@ -51,7 +51,7 @@ struct report {
 	bool counted;	    /* the first (non-partial) report gave it */
 	uint64_t matching;  /* that count: every matching zone from slba */
 	bool failed_over;   /* a chunk went again through another path */
-	unsigned char buf[ZONE_HDR_SIZE + ZONE_CHUNK_BYTES];
+	_Alignas(8) unsigned char buf[ZONE_HDR_SIZE + ZONE_CHUNK_BYTES];
 };
 
 static void report_free(void *ctx)
