@@ -54,6 +54,7 @@ enum {
 	OPT_MAX_INPUT_TOTAL,
 	OPT_LINE_TIMEOUT_MS,
 	OPT_IDLE_TIMEOUT_MS,
+	OPT_INLINE_RUNS,
 };
 
 static const struct option long_options[] = {
@@ -78,6 +79,7 @@ static const struct option long_options[] = {
     {"max-input-total", required_argument, NULL, OPT_MAX_INPUT_TOTAL},
     {"line-timeout-ms", required_argument, NULL, OPT_LINE_TIMEOUT_MS},
     {"idle-timeout-ms", required_argument, NULL, OPT_IDLE_TIMEOUT_MS},
+    {"inline-runs", required_argument, NULL, OPT_INLINE_RUNS},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -110,6 +112,8 @@ static const char usage_text[] =
     "never)\n"
     "  --idle-timeout-ms MS    a connection with nothing in flight is closed (default 600000; 0: "
     "never)\n"
+    "  --inline-runs N         commands of a backend that never blocks (the simulator) run on\n"
+    "                          the event loop, up to N in a row (default 32; 0: worker pool)\n"
     "  --check-schema          check the method table against the schema and exit\n";
 
 static uv_signal_t sig_int, sig_term, sig_hup;
@@ -158,6 +162,7 @@ static const struct limit_option limit_options[] = {
     LIMIT(OPT_MAX_INPUT_TOTAL, max_input_total, 65536, 1u << 31),
     LIMIT(OPT_LINE_TIMEOUT_MS, line_timeout_ms, 0, 86400000),
     LIMIT(OPT_IDLE_TIMEOUT_MS, idle_timeout_ms, 0, 86400000),
+    LIMIT(OPT_INLINE_RUNS, inline_runs, 0, 1u << 16),
 };
 
 static const struct limit_option *limit_option(int opt)

@@ -51,6 +51,14 @@ struct nr_backend_ops {
 	 */
 	int (*ns_names)(void *ctrl, uint32_t nsid, char *name, char *alias, size_t len);
 	/*
+	 * Optional, loop thread: whether the controller's next command may run
+	 * on the loop thread itself: its submit never sleeps nor blocks on I/O
+	 * (a simulated controller without latency or delay faults). Saves the
+	 * two thread hops of the worker pool; the exec layer bounds how many
+	 * run in a row so that other peers are served.
+	 */
+	bool (*runs_inline)(void *ctrl);
+	/*
 	 * Optional, loop thread: re-learns the controllers behind @call's device
 	 * after a lifecycle change (a host rescan, an NVMe-MI endpoint's scan),
 	 * then answers @call with @result (stolen; NULL: with nvme.list's

@@ -13,7 +13,7 @@
 
 #define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
 
-static void devq_kick(struct nr_devq *q);
+static void devq_kick(struct nr_devq *q, bool inline_ok);
 
 /* When the work running on this worker thread was queued. */
 static _Thread_local uint64_t work_arrival_ns;
@@ -94,7 +94,7 @@ static void work_finish(struct nr_call *call, int rc)
 		call->done(call, rc);
 	}
 	nr_call_unref(call);
-	devq_kick(q);
+	devq_kick(q, false);
 	nr_devq_unref(q);
 }
 
@@ -172,13 +172,11 @@ static void timer_arm(struct nr_call *call)
 	uv_timer_start(&call->timer, timeout_fired, call->svc->limits.timeout_ms, 0);
 }
 
-/* Starts the FIFO's oldest call when nothing runs on it. */
-static void devq_kick(struct nr_devq *q)
+/* Takes the FIFO's oldest call off it and makes it the running one. */
+static struct nr_call *devq_start_next(struct nr_devq *q)
 {
 	struct nr_call *call = q->head;
 
-	if (q->running || !call)
-		return;
 	q->head = call->queue_next;
 	if (!q->head)
 		q->tail = NULL;
@@ -187,13 +185,55 @@ static void devq_kick(struct nr_devq *q)
 	q->waiting--;
 	q->running = true;
 	nr_call_set_state(call, NR_CALL_RUNNING);
-	call->started = true;
 	call->running_on = q;
-	nr_devq_ref(q); /* dropped in work_after */
+	nr_devq_ref(q); /* dropped in work_finish */
 	nr_call_ref(call);
-	if (!call->internal && !call->answered)
-		timer_arm(call);
-	uv_queue_work(call->svc->loop, &call->work_req, work_run, work_after);
+	return call;
+}
+
+/*
+ * Whether @call's command runs on the loop thread: the first command of a
+ * call (a stream's next chunk, a job's next step go through the pool, so
+ * that a cancel or a peer's other requests are read in between) on a
+ * backend whose submit never blocks.
+ */
+static bool runs_inline(const struct nr_call *call)
+{
+	const struct nr_ctrl *ctrl = call->queued_on;
+
+	return !call->started && ctrl->ops->runs_inline &&
+	       ctrl->ops->runs_inline(ctrl->backend_ctrl);
+}
+
+/*
+ * Starts the FIFO's oldest call when nothing runs on it. From a submission
+ * (@inline_ok) a call may run on the loop thread, its done callback
+ * included, and then the next, up to limits.inline_runs in a row (the loop
+ * then serves other peers); otherwise, and after
+ * a completion (which may be inside another call's ending), on the pool. A
+ * kick from inside an inline run only queues: this loop starts the call.
+ */
+static void devq_kick(struct nr_devq *q, bool inline_ok)
+{
+	if (q->kicking)
+		return;
+	q->kicking = true;
+	nr_devq_ref(q); /* a done callback may drop the last other reference */
+	for (unsigned runs = 0; !q->running && q->head; runs++) {
+		struct nr_call *call = devq_start_next(q);
+		bool here = inline_ok && runs < call->svc->limits.inline_runs && runs_inline(call);
+		call->started = true;
+		if (here) {
+			work_run(&call->work_req);
+			work_after(&call->work_req, 0);
+			continue;
+		}
+		if (!call->internal && !call->answered)
+			timer_arm(call);
+		uv_queue_work(call->svc->loop, &call->work_req, work_run, work_after);
+	}
+	q->kicking = false;
+	nr_devq_unref(q);
 }
 
 int nr_exec_submit(struct nr_call *call, struct nr_ctrl *ctrl, nr_work_fn work, nr_done_fn done)
@@ -231,7 +271,7 @@ int nr_exec_submit(struct nr_call *call, struct nr_ctrl *ctrl, nr_work_fn work, 
 		q->head = call;
 	q->tail = call;
 	q->waiting++;
-	devq_kick(q);
+	devq_kick(q, true);
 	return 0;
 }
 

@@ -26,6 +26,7 @@ struct nr_devq {
 	struct nr_call *tail;
 	uint32_t waiting;
 	bool running;
+	bool kicking; /* devq_kick is running its calls inline */
 	unsigned refs;
 };
 

@@ -125,6 +125,7 @@ void nr_limits_default(struct nr_limits *limits)
 	    .max_input_total = NR_DEFAULT_MAX_INPUT_TOTAL,
 	    .line_timeout_ms = NR_DEFAULT_LINE_TIMEOUT_MS,
 	    .idle_timeout_ms = NR_DEFAULT_IDLE_TIMEOUT_MS,
+	    .inline_runs = NR_DEFAULT_INLINE_RUNS,
 	};
 }
 

@@ -24,6 +24,7 @@ struct nr_mi;
 #define NR_DEFAULT_MAX_RESULT_ITEMS 1024u
 #define NR_DEFAULT_TIMEOUT_MS 30000u
 #define NR_DEFAULT_MAX_QUEUE 128u
+#define NR_DEFAULT_INLINE_RUNS 32u
 #define NR_DEFAULT_WRITE_BUFFER (1u << 20)
 #define NR_DEFAULT_MAX_CONNECTIONS 1024u
 #define NR_DEFAULT_MAX_CONNECTIONS_PER_UID 64u
@@ -52,6 +53,8 @@ struct nr_limits {
 	uint32_t max_input_total; /* bytes of unfinished lines buffered, all connections */
 	uint32_t line_timeout_ms; /* a started line must end within this; 0: never */
 	uint32_t idle_timeout_ms; /* a connection with nothing to do is closed; 0: never */
+	uint32_t inline_runs;	  /* commands of a non-blocking backend run on the loop
+				   * thread in a row; 0: always the worker pool */
 };
 
 struct nr_method_stats {

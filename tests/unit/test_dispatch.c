@@ -47,6 +47,9 @@ static void setup(void)
 	uv_loop_init(&loop);
 	cr_assert_eq(nr_service_init(&svc, &loop, err, sizeof(err)), 0, "%s", err);
 	nr_limits_default(&svc.limits);
+	/* These tests hold a command running on a worker when dispatch returns:
+	 * the simulator's commands go through the pool, not the loop thread. */
+	svc.limits.inline_runs = 0;
 	cr_assert_eq(nr_sim_new_default(&sim), 0);
 	cr_assert_eq(nr_topology_add_ctrl(svc.topology, "sim", &nr_sim_ops, nr_sim_ctrl_at(sim, 0)),
 		     0);
@@ -475,4 +478,38 @@ Test(call_state, a_queued_call_cannot_pause, .signal = SIGABRT)
 	struct nr_call call = {.method = &state_method, .state = NR_CALL_QUEUED};
 
 	nr_call_set_state(&call, NR_CALL_PAUSED);
+}
+
+/* ---- commands run on the loop thread (limits.inline_runs) ---------------- */
+
+Test(inline, simulator_command_answers_before_the_loop_runs, .init = shutdown_setup,
+     .fini = teardown, .timeout = 10)
+{
+	svc.limits.inline_runs = NR_DEFAULT_INLINE_RUNS;
+	submit(ID_CTRL(1));
+	cr_assert_not_null(json_object_get(answer_to(1), "result"), "answered inline");
+	/* A batch of reads is answered inline too, as one array. */
+	submit("[" ID_CTRL(2) "," ID_CTRL(3) "]");
+	cr_assert_eq(json_array_size(fake.sent), 2);
+	cr_assert_eq(json_array_size(sent(1)), 2);
+}
+
+Test(inline, a_stream_continues_through_the_pool, .init = shutdown_setup, .fini = teardown,
+     .timeout = 10)
+{
+	struct nr_sim *big;
+
+	svc.limits.inline_runs = NR_DEFAULT_INLINE_RUNS;
+	big = add_big_zoned_ctrl();
+	submit("{\"jsonrpc\":\"2.0\",\"id\":9,\"method\":\"nvme.zns.report_zones\",\"params\":{"
+	       "\"device\":\"sim1n1\",\"stream\":true}}");
+	/* The first chunk ran on the loop thread; the next waits for the pool, so
+	 * a cancel or another request is read in between. */
+	cr_assert_eq(json_array_size(fake.sent), 1, "one chunk before the loop runs");
+	cr_assert_null(answer_to(9));
+	uv_run(&loop, UV_RUN_DEFAULT);
+	cr_assert_not_null(json_object_get(answer_to(9), "result"));
+	nr_session_close(&fake.session);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	nr_sim_free(big);
 }

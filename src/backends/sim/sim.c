@@ -510,10 +510,19 @@ static int sim_backend_probe(void *ctrl)
 	return sim_fault_probe(ctrl);
 }
 
+/* Loop thread: nothing sleeps unless latency or a delay fault says so. */
+static bool sim_backend_runs_inline(void *backend_ctrl)
+{
+	struct nr_sim_ctrl *ctrl = backend_ctrl;
+
+	return ctrl->latency_us == 0 && !sim_fault_sleeps(ctrl);
+}
+
 const struct nr_backend_ops nr_sim_ops = {
     .name = "sim",
     .submit = sim_backend_submit,
     .reset = sim_backend_reset,
     .abort = sim_backend_abort,
     .probe = sim_backend_probe,
+    .runs_inline = sim_backend_runs_inline,
 };

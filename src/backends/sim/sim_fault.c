@@ -88,6 +88,16 @@ int sim_fault_abort(struct nr_sim_ctrl *ctrl)
 	return 0;
 }
 
+bool sim_fault_sleeps(struct nr_sim_ctrl *ctrl)
+{
+	bool sleeps;
+
+	pthread_mutex_lock(&ctrl->fault_lock);
+	sleeps = ctrl->faults_armed && ctrl->faults.delay_us != 0 && !ctrl->faults.removed;
+	pthread_mutex_unlock(&ctrl->fault_lock);
+	return sleeps;
+}
+
 /* Returns -ENODEV once the controller was removed, else 0. */
 int sim_fault_probe(struct nr_sim_ctrl *ctrl)
 {

@@ -292,6 +292,8 @@ int sim_faults_parse(const json_t *obj, const char *path, bool runtime, struct s
 int sim_fault_apply(struct nr_sim_ctrl *ctrl, const struct nr_cmd *cmd, uint16_t *status);
 int sim_fault_abort(struct nr_sim_ctrl *ctrl);
 int sim_fault_probe(struct nr_sim_ctrl *ctrl);
+/* Any thread: whether a delay fault makes the next command sleep. */
+bool sim_fault_sleeps(struct nr_sim_ctrl *ctrl);
 
 /* sim_identify.c */
 int sim_identify(struct nr_sim_ctrl *ctrl, struct nr_cmd *cmd);
