@@ -78,7 +78,8 @@ void nr_m_nvme_set_feature(struct nr_call *call);
  * One command, one answer: the common shape of a device method. The handler
  * gets a context with a zeroed command and a buffer, fills the command, and
  * submits; @encode turns the completed buffer into the result (new
- * reference) on the loop thread.
+ * reference) on the loop thread, or answers the call itself with
+ * nr_call_result_text and returns NULL (NULL without an answer: it failed).
  */
 struct nr_single;
 typedef json_t *(*nr_single_encode_fn)(struct nr_call *call, const struct nr_single *single);

@@ -99,7 +99,7 @@ static void single_done(struct nr_call *call, int rc)
 	result = single->encode(call, single);
 	if (result)
 		nr_call_result(call, result);
-	else
+	else if (!nr_call_ended(call)) /* else it answered with text */
 		nr_call_fail(call, NR_E_INTERNAL, "encoding %s failed", single->what);
 }
 
@@ -129,7 +129,10 @@ void nr_m_nvme_rescan(struct nr_call *call)
 
 static json_t *id_ctrl_encode(struct nr_call *call, const struct nr_single *single)
 {
-	return nr_enc_id_ctrl((const struct nvme_id_ctrl *)single->buf);
+	char text[NR_ID_CTRL_TEXT_MAX];
+
+	nr_call_result_text(call, text, nr_enc_text(text, &nr_enc_id_ctrl_desc, single->buf));
+	return NULL;
 }
 
 void nr_m_nvme_id_ctrl(struct nr_call *call)
@@ -145,7 +148,10 @@ void nr_m_nvme_id_ctrl(struct nr_call *call)
 
 static json_t *id_ns_encode(struct nr_call *call, const struct nr_single *single)
 {
-	return nr_enc_id_ns((const struct nvme_id_ns *)single->buf);
+	char text[NR_ID_NS_TEXT_MAX];
+
+	nr_call_result_text(call, text, nr_enc_text(text, &nr_enc_id_ns_desc, single->buf));
+	return NULL;
 }
 
 /* The nsid a method addresses: the params' nsid, else the namespace's own,
@@ -177,7 +183,10 @@ void nr_m_nvme_id_ns(struct nr_call *call)
 
 static json_t *smart_encode(struct nr_call *call, const struct nr_single *single)
 {
-	return nr_enc_smart_log((const struct nvme_smart_log *)single->buf);
+	char text[NR_SMART_LOG_TEXT_MAX];
+
+	nr_call_result_text(call, text, nr_enc_text(text, &nr_enc_smart_log_desc, single->buf));
+	return NULL;
 }
 
 void nr_m_nvme_smart_log(struct nr_call *call)
