@@ -359,6 +359,10 @@ static uint64_t le_uint(const uint8_t *bytes, size_t size)
 {
 	uint64_t value = 0;
 
+	if (size == 8) {
+		memcpy(&value, bytes, 8);
+		return le64toh(value);
+	}
 	while (size--)
 		value = value << 8 | bytes[size];
 	return value;
@@ -374,6 +378,27 @@ static size_t reported_count(uint8_t zero_based, size_t slots)
 }
 
 /* ---- text ----------------------------------------------------------------- */
+
+/* The identifier as nr_json_ident cleans it, quoted and escaped, in one
+ * pass: its visible bytes end at the first NUL, trailing spaces off (a
+ * space is printable, so trimming the raw bytes trims the cleaned ones). */
+static char *put_ident(char *p, const char *field, size_t len)
+{
+	size_t n = strnlen(field, len < IDENT_MAX ? len : IDENT_MAX);
+
+	while (n && field[n - 1] == ' ')
+		n--;
+	*p++ = '"';
+	for (size_t i = 0; i < n; i++) {
+		char c = field[i];
+
+		if (c == '"' || c == '\\')
+			*p++ = '\\';
+		*p++ = c >= 0x20 && c <= 0x7e ? c : '.';
+	}
+	*p++ = '"';
+	return p;
+}
 
 static char *put_object(char *p, const struct nr_enc_desc *desc, const uint8_t *base);
 
@@ -395,7 +420,6 @@ static char *put_array(char *p, const struct nr_enc_field *f, const uint8_t *bas
 static char *put_value(char *p, const struct nr_enc_field *f, const uint8_t *base)
 {
 	const uint8_t *at = base + f->offset;
-	char ident[IDENT_MAX];
 	uint64_t v;
 
 	switch ((enum nr_enc_kind)f->kind) {
@@ -411,7 +435,7 @@ static char *put_value(char *p, const struct nr_enc_field *f, const uint8_t *bas
 		*p++ = '"';
 		return p;
 	case NR_ENC_IDENT:
-		return nr_text_string(p, ident, ident_clean(ident, (const char *)at, f->size));
+		return put_ident(p, (const char *)at, f->size);
 	case NR_ENC_HEX:
 	case NR_ENC_UUID:
 		*p++ = '"';
