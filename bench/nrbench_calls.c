@@ -127,10 +127,10 @@ static void print_call_row(const struct call_row *row, const struct bench_ping_r
 
 	printf("%-17s|", row->method);
 	if (r->rps > 0)
-		printf(" %9.0f %8.1f %8.1f %4.0f%% %4.0f%% %4.0f%% |", r->rps, r->p50_us, r->p99_us,
-		       r->srv_cpu, r->cli_cpu, r->other_cpu);
+		printf(" %9.0f %8.1f %8.1f %4.0f%% %6.1f %4.0f%% %4.0f%% |", r->rps, r->p50_us,
+		       r->p99_us, r->srv_cpu, r->srv_cpu * 1e4 / r->rps, r->cli_cpu, r->other_cpu);
 	else
-		printf(" %-44s |", "FAILED");
+		printf(" %-51s |", "FAILED");
 	printf(" %5.2f", ratio);
 	if (row->target > 0) {
 		bool ok = r->ok && ratio >= row->target;
@@ -173,10 +173,12 @@ int bench_calls(const struct bench_opts *o)
 	printf("calls: 1 connection, depth 1, simulator; %.1f s per row; ratio = calls/s over "
 	       "rpc.ping's (mean of %.0f before and %.0f after)\n",
 	       o->seconds, res[0].rps, ping_after.rps);
-	printf("method           |     req/s   p50 us   p99 us   srv   cli   oth | ratio  target"
-	       "          | allocs/call\n");
+	printf("method           |     req/s   p50 us   p99 us   srv srv us   cli   oth | ratio  "
+	       "target          | allocs/call\n");
 	for (size_t i = 0; i < NR_CALL_ROWS; i++)
 		print_call_row(&call_rows[i], &res[i], ping_rps, allocs[i], &missed);
+	printf("srv us: the daemon's CPU time per call (all its threads), steadier than req/s "
+	       "on a busy machine\n");
 	printf("target: nvme.id_ctrl >= 0.50 and nvme.smart_log, nvme.get_feature >= 0.60 of "
 	       "rpc.ping (issue 12); allocs/call: malloc + calloc + realloc calls in the daemon "
 	       "per call (%s)\n\n",
