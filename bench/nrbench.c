@@ -3,8 +3,9 @@
  * nrbench: measures nvmerpcd in one run and prints ratios; it never asserts
  * on time. Part 1 compares rpc.ping against echo_server, the ceiling of any
  * NDJSON server on a Unix socket. Part 2 streams a large Report Zones and
- * watches the daemon's peak RSS. Missed targets are marked MISSED; the exit
- * status is 0 unless --check is given. See bench/README.md.
+ * watches the daemon's peak RSS. Part 3 (nrbench_calls.c) sets device methods
+ * against rpc.ping at 1x1 and counts allocations per call. Missed targets are marked MISSED; the
+ * exit status is 0 unless --check is given. See bench/README.md.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* memmem, memrchr, getopt_long, mkdtemp */
@@ -48,7 +49,8 @@ static const char usage_text[] =
     "                      {socket} and {simulate} are replaced)\n"
     "  --seconds S         measured time per ping row (default 2)\n"
     "  --warmup S          warm-up before each ping row (default 0.3)\n"
-    "  --no-ping, --no-zones  skip a part\n"
+    "  --no-ping, --no-zones, --no-calls  skip a part\n"
+    "  --alloc-lib PATH    the counting allocator (default: nrbench_alloc.so next to nrbench)\n"
     "  --check             exit 1 when a target is missed\n"
     "  --keep-tmp          keep the temp dir (sockets, logs, simulator files)\n";
 
@@ -57,6 +59,23 @@ static const char *mark(bool ok)
 	if (!ok)
 		missed++;
 	return ok ? "ok" : "MISSED";
+}
+
+/* nrbench_alloc.so in nrbench's own directory (where CMake builds it), or NULL. */
+static const char *default_alloc_lib(void)
+{
+	static char path[4096];
+	ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 32);
+	char *slash;
+
+	if (n <= 0)
+		return NULL;
+	path[n] = '\0';
+	slash = strrchr(path, '/');
+	if (!slash)
+		return NULL;
+	strcpy(slash + 1, "nrbench_alloc.so");
+	return access(path, R_OK) == 0 ? path : NULL;
 }
 
 /* Parses the command line. Returns 0, or -EINVAL after printing usage. */
@@ -69,14 +88,20 @@ static int parse_opts(int argc, char **argv, struct bench_opts *o)
 						 {"warmup", required_argument, NULL, 'w'},
 						 {"no-ping", no_argument, NULL, 'P'},
 						 {"no-zones", no_argument, NULL, 'Z'},
+						 {"no-calls", no_argument, NULL, 'C'},
+						 {"alloc-lib", required_argument, NULL, 'a'},
 						 {"check", no_argument, NULL, 'c'},
 						 {"keep-tmp", no_argument, NULL, 'k'},
 						 {"help", no_argument, NULL, 'h'},
 						 {NULL, 0, NULL, 0}};
 	int c;
 
-	*o =
-	    (struct bench_opts){.seconds = 2.0, .warmup = 0.3, .run_ping = true, .run_zones = true};
+	*o = (struct bench_opts){.seconds = 2.0,
+				 .warmup = 0.3,
+				 .run_ping = true,
+				 .run_zones = true,
+				 .run_calls = true,
+				 .alloc_lib = default_alloc_lib()};
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
@@ -99,6 +124,12 @@ static int parse_opts(int argc, char **argv, struct bench_opts *o)
 			break;
 		case 'Z':
 			o->run_zones = false;
+			break;
+		case 'C':
+			o->run_calls = false;
+			break;
+		case 'a':
+			o->alloc_lib = optarg;
 			break;
 		case 'c':
 			o->check = true;
@@ -308,6 +339,8 @@ int main(int argc, char **argv)
 	}
 	if (o.run_ping)
 		bench_ping(&o);
+	if (o.run_calls)
+		missed += bench_calls(&o);
 	if (o.run_zones)
 		bench_zones(&o);
 	if (o.keep_tmp) {

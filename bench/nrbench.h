@@ -23,6 +23,8 @@ struct bench_opts {
 	bool check;
 	bool run_ping;
 	bool run_zones;
+	bool run_calls;
+	const char *alloc_lib; /* nrbench_alloc.so; NULL: no allocation counts */
 	bool keep_tmp;
 };
 
@@ -36,6 +38,7 @@ struct bench_child {
 struct bench_ping_result {
 	bool ok;
 	double rps, p50_us, p99_us, srv_cpu, cli_cpu, other_cpu;
+	double allocs_per_call; /* with bench_call_run's counters, else 0 */
 	uint64_t bad_ids, errors;
 	char why[160];
 };
@@ -92,6 +95,27 @@ double bench_rusage_secs(const struct rusage *ru);
 /* Runs one ping row (@nconns connections, @depth outstanding each) against @server. */
 void bench_ping_run(const struct bench_opts *o, const struct bench_child *server, int nconns,
 		    int depth, struct bench_ping_result *res);
+
+/* The counting allocator's counters (nrbench_alloc.so), shared through the
+ * file named by the BENCH_ALLOC_ENV variable. */
+#define BENCH_ALLOC_ENV "NRBENCH_ALLOC_FILE"
+struct bench_alloc_counts {
+	uint64_t malloc, calloc, realloc;
+};
+
+/*
+ * The same as bench_ping_run with another request: @tail is its text after
+ * the id, e.g. ",\"method\":\"nvme.id_ctrl\",\"params\":{\"device\":\"sim0\"}}\n".
+ * With @allocs (the server's counters), res->allocs_per_call is the
+ * allocator calls in the measured window over the replies in it.
+ */
+void bench_call_run(const struct bench_opts *o, const struct bench_child *server, int nconns,
+		    int depth, const char *tail, const volatile struct bench_alloc_counts *allocs,
+		    struct bench_ping_result *res);
+
+/* Part 3: nvme.* calls against rpc.ping at 1x1 on the simulator, and
+ * allocations per call (nrbench_calls.c). Returns the targets missed. */
+int bench_calls(const struct bench_opts *o);
 
 /*
  * Starts a fresh daemon simulating @nr_zones zones, streams a report of all of

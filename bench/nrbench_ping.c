@@ -16,7 +16,8 @@
 #include "nrbench.h"
 
 #define PING_MAX_DEPTH 256
-#define PING_LINE_MAX 200
+#define PING_LINE_MAX 32768 /* an nvme.id_ctrl answer is about 3 KiB */
+#define PING_TAIL_MAX 160
 #define PING_INBUF (64 * 1024)
 #define PING_DRAIN_MS 5000
 
@@ -54,6 +55,10 @@ struct ping_run {
 	uint32_t *lat_ns;
 	size_t nlat, lat_cap;
 	struct bench_ping_result *res;
+	const char *tail; /* the request after its id */
+	size_t tail_len;
+	const volatile struct bench_alloc_counts *allocs;
+	uint64_t allocs0, allocs1;
 };
 
 static void ping_fail(struct ping_run *run, const char *fmt, const char *detail)
@@ -73,11 +78,10 @@ static void ping_conn_close(struct ping_conn *conn)
 		uv_close((uv_handle_t *)&conn->run->phase_timer, NULL);
 }
 
-/* Formats one ping request at @p; returns its length. */
-static size_t ping_format(char *p, uint64_t id)
+/* Formats one request at @p; returns its length. */
+static size_t ping_format(const struct ping_run *run, char *p, uint64_t id)
 {
 	static const char head[] = "{\"jsonrpc\":\"2.0\",\"id\":";
-	static const char tail[] = ",\"method\":\"rpc.ping\"}\n";
 	char digits[24];
 	int n = 0;
 
@@ -89,8 +93,8 @@ static size_t ping_format(char *p, uint64_t id)
 	p += sizeof(head) - 1;
 	for (int i = 0; i < n; i++)
 		p[i] = digits[n - 1 - i];
-	memcpy(p + n, tail, sizeof(tail) - 1);
-	return sizeof(head) - 1 + n + sizeof(tail) - 1;
+	memcpy(p + n, run->tail, run->tail_len);
+	return sizeof(head) - 1 + n + run->tail_len;
 }
 
 static void ping_write_cb(uv_write_t *req, int status)
@@ -124,13 +128,13 @@ static int ping_write(struct ping_conn *conn, const char *data, size_t len)
 /* Tops the connection up to @depth outstanding requests with one write. */
 static void ping_fill(struct ping_conn *conn)
 {
-	char batch[PING_MAX_DEPTH * 64];
+	char batch[PING_MAX_DEPTH * (PING_TAIL_MAX + 48)];
 	size_t len = 0;
 	uint64_t now = uv_hrtime();
 	int rc;
 
 	while (conn->outstanding < conn->run->depth) {
-		len += ping_format(batch + len, conn->next_id++);
+		len += ping_format(conn->run, batch + len, conn->next_id++);
 		conn->sent_at[(conn->oldest + conn->outstanding) % conn->run->depth] = now;
 		conn->outstanding++;
 	}
@@ -257,12 +261,19 @@ static void ping_drain_timeout_cb(uv_timer_t *timer)
 		ping_conn_close(&run->conns[i]);
 }
 
+/* The server's allocator calls so far (0 without counters). */
+static uint64_t alloc_total(const volatile struct bench_alloc_counts *c)
+{
+	return c ? c->malloc + c->calloc + c->realloc : 0;
+}
+
 /* Ends the measured window; connections stop sending and drain. */
 static void ping_end_cb(uv_timer_t *timer)
 {
 	struct ping_run *run = timer->data;
 
 	run->t1 = uv_hrtime();
+	run->allocs1 = alloc_total(run->allocs);
 	run->srv_ticks1 = bench_proc_cpu_ticks(run->server_pid);
 	run->sys_ticks1 = bench_sys_busy_ticks();
 	getrusage(RUSAGE_SELF, &run->ru1);
@@ -279,6 +290,7 @@ static void ping_warm_cb(uv_timer_t *timer)
 
 	run->phase = PING_MEASURE;
 	run->t0 = uv_hrtime();
+	run->allocs0 = alloc_total(run->allocs);
 	run->srv_ticks0 = bench_proc_cpu_ticks(run->server_pid);
 	run->sys_ticks0 = bench_sys_busy_ticks();
 	getrusage(RUSAGE_SELF, &run->ru0);
@@ -313,17 +325,36 @@ static void ping_summarize(struct ping_run *run)
 			 res->cli_cpu;
 	if (res->other_cpu < 0)
 		res->other_cpu = 0;
+	if (run->allocs)
+		res->allocs_per_call =
+		    (double)(run->allocs1 - run->allocs0) / (double)run->completed;
 	if (res->bad_ids || res->errors)
 		ping_fail(run, "%s", "replies out of order or errors (see counts)");
 }
 
-/* Runs one (connections, depth) row against the server at @sock. */
 void bench_ping_run(const struct bench_opts *o, const struct bench_child *server, int nconns,
 		    int depth, struct bench_ping_result *res)
 {
-	struct ping_run run = {.nconns = nconns, .depth = depth, .res = res};
+	bench_call_run(o, server, nconns, depth, ",\"method\":\"rpc.ping\"}\n", NULL, res);
+}
+
+/* Runs one (connections, depth) row against the server at @sock. */
+void bench_call_run(const struct bench_opts *o, const struct bench_child *server, int nconns,
+		    int depth, const char *tail, const volatile struct bench_alloc_counts *allocs,
+		    struct bench_ping_result *res)
+{
+	struct ping_run run = {.nconns = nconns,
+			       .depth = depth,
+			       .res = res,
+			       .tail = tail,
+			       .tail_len = strlen(tail),
+			       .allocs = allocs};
 
 	*res = (struct bench_ping_result){.ok = true};
+	if (run.tail_len > PING_TAIL_MAX || depth > PING_MAX_DEPTH) {
+		ping_fail(&run, "%s", "request or depth too large for the client");
+		return;
+	}
 	run.seconds = o->seconds;
 	run.server_pid = server->pid;
 	run.conns = calloc((size_t)nconns, sizeof(*run.conns));

@@ -6,43 +6,51 @@
  * follows nvme-cli 2.3's -o json output.
  */
 #include <endian.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <string.h>
 
 #include "encode/encode.h"
+#include "encode/enc_text.h"
 
 #define IDENT_MAX 256 /* SUBNQN, the longest identifier field */
 
-enum field_kind {
-	F_UINT,	 /* little-endian unsigned integer of 1..8 bytes */
-	F_U128,	 /* 128-bit little-endian counter -> decimal string */
-	F_IDENT, /* space-padded ASCII */
-	F_HEX,	 /* byte string -> lowercase hex in byte order */
-	F_UUID,	 /* 16 bytes -> 8-4-4-4-12 */
-};
-
-struct field {
-	const char *name;
-	uint16_t offset;
-	uint16_t size;
-	enum field_kind kind;
-};
-
+#define COUNT(table) (sizeof(table) / sizeof((table)[0]))
 #define MEMBER_SIZE(type, member) sizeof(((type *)0)->member)
-#define NAMED(type, name, member, kind)                                                            \
+/* A key and its length, from a string literal. */
+#define KEY(key) key, sizeof(key) - 1
+/* A field at @member's offset and size, under @key (a string literal). */
+#define NAMED(type, key, member, kind)                                                             \
 	{                                                                                          \
-		name, offsetof(type, member), MEMBER_SIZE(type, member), kind                      \
+		key, sizeof(key) - 1, kind, offsetof(type, member), MEMBER_SIZE(type, member), 0,  \
+		    0, NULL                                                                        \
 	}
 #define FIELD(type, member, kind) NAMED(type, #member, member, kind)
+#define DESC(table)                                                                                \
+	{                                                                                          \
+		table, COUNT(table)                                                                \
+	}
 
-#define C(member) FIELD(struct nvme_id_ctrl, member, F_UINT)
+#define P(key, member) NAMED(struct nvme_id_psd, key, member, NR_ENC_UINT)
+static const struct nr_enc_field psd_fields[] = {
+    P("max_power", mp),	  P("flags", flags),	   P("entry_lat", enlat),
+    P("exit_lat", exlat), P("read_tput", rrt),	   P("read_lat", rrl),
+    P("write_tput", rwt), P("write_lat", rwl),	   P("idle_power", idlp),
+    P("idle_scale", ips), P("active_power", actp), P("active_work_scale", apws),
+};
+#undef P
+static const struct nr_enc_desc psd_desc = DESC(psd_fields);
+
+#define C(member) FIELD(struct nvme_id_ctrl, member, NR_ENC_UINT)
 #define C_K(member, kind) FIELD(struct nvme_id_ctrl, member, kind)
-static const struct field id_ctrl_fields[] = {
+/* Key order follows nvme-cli 2.3's id-ctrl -o json; psds holds NPSS + 1
+ * descriptors, at most the 32 of the structure. */
+static const struct nr_enc_field id_ctrl_fields[] = {
     C(vid),
     C(ssvid),
-    C_K(sn, F_IDENT),
-    C_K(mn, F_IDENT),
-    C_K(fr, F_IDENT),
+    C_K(sn, NR_ENC_IDENT),
+    C_K(mn, NR_ENC_IDENT),
+    C_K(fr, NR_ENC_IDENT),
     C(rab),
     C(ieee),
     C(cmic),
@@ -55,7 +63,7 @@ static const struct field id_ctrl_fields[] = {
     C(ctratt),
     C(rrls),
     C(cntrltype),
-    C_K(fguid, F_UUID),
+    C_K(fguid, NR_ENC_UUID),
     C(crdt1),
     C(crdt2),
     C(crdt3),
@@ -76,8 +84,8 @@ static const struct field id_ctrl_fields[] = {
     C(mtfa),
     C(hmpre),
     C(hmmin),
-    C_K(tnvmcap, F_U128),
-    C_K(unvmcap, F_U128),
+    C_K(tnvmcap, NR_ENC_U128),
+    C_K(unvmcap, NR_ENC_U128),
     C(rpmbs),
     C(edstt),
     C(dsto),
@@ -97,7 +105,7 @@ static const struct field id_ctrl_fields[] = {
     C(nanagrpid),
     C(pels),
     C(domainid),
-    C_K(megcap, F_U128),
+    C_K(megcap, NR_ENC_U128),
     C(sqes),
     C(cqes),
     C(maxcmd),
@@ -114,30 +122,33 @@ static const struct field id_ctrl_fields[] = {
     C(ocfs),
     C(sgls),
     C(mnan),
-    C_K(maxdna, F_U128),
+    C_K(maxdna, NR_ENC_U128),
     C(maxcna),
-    C_K(subnqn, F_IDENT),
+    C_K(subnqn, NR_ENC_IDENT),
     C(ioccsz),
     C(iorcsz),
     C(icdoff),
     C(fcatt),
     C(msdbd),
     C(ofcs),
+    {KEY("psds"), NR_ENC_ARRAY, offsetof(struct nvme_id_ctrl, psd), sizeof(struct nvme_id_psd),
+     offsetof(struct nvme_id_ctrl, npss),
+     MEMBER_SIZE(struct nvme_id_ctrl, psd) / sizeof(struct nvme_id_psd), &psd_desc},
 };
 #undef C
 #undef C_K
+const struct nr_enc_desc nr_enc_id_ctrl_desc = DESC(id_ctrl_fields);
 
-#define P(name, member) NAMED(struct nvme_id_psd, name, member, F_UINT)
-static const struct field psd_fields[] = {
-    P("max_power", mp),	  P("flags", flags),	   P("entry_lat", enlat),
-    P("exit_lat", exlat), P("read_tput", rrt),	   P("read_lat", rrl),
-    P("write_tput", rwt), P("write_lat", rwl),	   P("idle_power", idlp),
-    P("idle_scale", ips), P("active_power", actp), P("active_work_scale", apws),
+static const struct nr_enc_field lbaf_fields[] = {
+    FIELD(struct nvme_lbaf, ms, NR_ENC_UINT),
+    FIELD(struct nvme_lbaf, ds, NR_ENC_UINT),
+    FIELD(struct nvme_lbaf, rp, NR_ENC_UINT),
 };
-#undef P
+static const struct nr_enc_desc lbaf_desc = DESC(lbaf_fields);
 
-#define N(member) FIELD(struct nvme_id_ns, member, F_UINT)
-static const struct field id_ns_fields[] = {
+#define N(member) FIELD(struct nvme_id_ns, member, NR_ENC_UINT)
+/* nvme-cli's id-ns keys; lbafs holds NLBAF + 1 formats, at most 64. */
+static const struct nr_enc_field id_ns_fields[] = {
     N(nsze),
     N(ncap),
     N(nuse),
@@ -158,7 +169,7 @@ static const struct field id_ns_fields[] = {
     N(nabo),
     N(nabspf),
     N(noiob),
-    FIELD(struct nvme_id_ns, nvmcap, F_U128),
+    FIELD(struct nvme_id_ns, nvmcap, NR_ENC_U128),
     N(npwg),
     N(npwa),
     N(npdg),
@@ -172,27 +183,45 @@ static const struct field id_ns_fields[] = {
     N(nsattr),
     N(nvmsetid),
     N(endgid),
-    FIELD(struct nvme_id_ns, nguid, F_HEX),
-    FIELD(struct nvme_id_ns, eui64, F_HEX),
+    FIELD(struct nvme_id_ns, nguid, NR_ENC_HEX),
+    FIELD(struct nvme_id_ns, eui64, NR_ENC_HEX),
+    {KEY("lbafs"), NR_ENC_ARRAY, offsetof(struct nvme_id_ns, lbaf), sizeof(struct nvme_lbaf),
+     offsetof(struct nvme_id_ns, nlbaf),
+     MEMBER_SIZE(struct nvme_id_ns, lbaf) / sizeof(struct nvme_lbaf), &lbaf_desc},
 };
 #undef N
+const struct nr_enc_desc nr_enc_id_ns_desc = DESC(id_ns_fields);
 
-static const struct field lbaf_fields[] = {
-    FIELD(struct nvme_lbaf, ms, F_UINT),
-    FIELD(struct nvme_lbaf, ds, F_UINT),
-    FIELD(struct nvme_lbaf, rp, F_UINT),
+/* Critical Warning bits, SMART / Health log byte 0. */
+#define BIT(key, bit)                                                                              \
+	{                                                                                          \
+		key, sizeof(key) - 1, NR_ENC_BIT, 0, bit, 0, 0, NULL                               \
+	}
+static const struct nr_enc_field critical_warning_fields[] = {
+    BIT("spare", 0),	 BIT("temperature", 1),	    BIT("reliability", 2),
+    BIT("read_only", 3), BIT("volatile_backup", 4), BIT("pmr_read_only", 5),
 };
+#undef BIT
+static const struct nr_enc_desc critical_warning_desc = DESC(critical_warning_fields);
 
-#define S(member) FIELD(struct nvme_smart_log, member, F_UINT)
-#define S128(name, member) NAMED(struct nvme_smart_log, name, member, F_U128)
-static const struct field smart_head_fields[] = {
+#define S(member) FIELD(struct nvme_smart_log, member, NR_ENC_UINT)
+#define S128(key, member) NAMED(struct nvme_smart_log, key, member, NR_ENC_U128)
+/* Temperature sensors appear only when implemented (non-zero), as in nvme-cli. */
+#define SENSOR(n)                                                                                  \
+	{                                                                                          \
+		"temperature_sensor_" #n, sizeof("temperature_sensor_" #n) - 1,                    \
+		    NR_ENC_UINT_NONZERO,                                                           \
+		    offsetof(struct nvme_smart_log, temp_sensor) + 2 * ((n)-1), 2, 0, 0, NULL      \
+	}
+/* nvme-cli's smart-log keys plus critical_warning_bits. */
+static const struct nr_enc_field smart_log_fields[] = {
     S(critical_warning),
     S(temperature),
     S(avail_spare),
     S(spare_thresh),
     S(percent_used),
     NAMED(struct nvme_smart_log, "endurance_grp_critical_warning_summary", endu_grp_crit_warn_sumry,
-	  F_UINT),
+	  NR_ENC_UINT),
     S128("data_units_read", data_units_read),
     S128("data_units_written", data_units_written),
     S128("host_read_commands", host_reads),
@@ -205,26 +234,24 @@ static const struct field smart_head_fields[] = {
     S128("num_err_log_entries", num_err_log_entries),
     S(warning_temp_time),
     S(critical_comp_time),
-};
-
-static const struct field smart_tail_fields[] = {
+    SENSOR(1),
+    SENSOR(2),
+    SENSOR(3),
+    SENSOR(4),
+    SENSOR(5),
+    SENSOR(6),
+    SENSOR(7),
+    SENSOR(8),
     S(thm_temp1_trans_count),
     S(thm_temp2_trans_count),
     S(thm_temp1_total_time),
     S(thm_temp2_total_time),
+    {KEY("critical_warning_bits"), NR_ENC_OBJECT, 0, 1, 0, 0, &critical_warning_desc},
 };
 #undef S
 #undef S128
-
-/* Critical Warning bits, SMART / Health log byte 0. */
-static const char *const critical_warning_bits[] = {
-    "spare", "temperature", "reliability", "read_only", "volatile_backup", "pmr_read_only",
-};
-
-static const char *const temp_sensor_names[8] = {
-    "temperature_sensor_1", "temperature_sensor_2", "temperature_sensor_3", "temperature_sensor_4",
-    "temperature_sensor_5", "temperature_sensor_6", "temperature_sensor_7", "temperature_sensor_8",
-};
+#undef SENSOR
+const struct nr_enc_desc nr_enc_smart_log_desc = DESC(smart_log_fields);
 
 /* nvme-cli's zone state and type strings. */
 static const char *const zone_states[16] = {
@@ -247,21 +274,37 @@ json_t *nr_json_u32_sentinel(uint32_t value)
 	return json_integer(value == UINT32_MAX ? -1 : (json_int_t)value);
 }
 
-/* Returns a new decimal string of the 128-bit little-endian value. */
-json_t *nr_json_u128(const uint8_t le[16])
+static unsigned __int128 le_u128(const uint8_t le[16])
 {
 	unsigned __int128 value = 0;
-	char digits[40];
-	size_t at = sizeof(digits) - 1;
 
 	for (int i = 15; i >= 0; i--)
 		value = value << 8 | le[i];
-	digits[at] = '\0';
-	do {
-		digits[--at] = (char)('0' + (unsigned)(value % 10));
-		value /= 10;
-	} while (value);
-	return json_string_nocheck(digits + at);
+	return value;
+}
+
+/* Returns a new decimal string of the 128-bit little-endian value. */
+json_t *nr_json_u128(const uint8_t le[16])
+{
+	char digits[NR_TEXT_U128_MAX];
+
+	return json_stringn_nocheck(digits, (size_t)(nr_text_u128(digits, le_u128(le)) - digits));
+}
+
+/* The identifier's visible bytes into @out (IDENT_MAX bytes): up to the
+ * first NUL, trailing spaces removed, bytes outside printable ASCII (which
+ * the spec forbids in these fields) as '.'. Returns the length. */
+static size_t ident_clean(char *out, const char *field, size_t len)
+{
+	size_t n = 0;
+
+	if (len > IDENT_MAX)
+		len = IDENT_MAX;
+	for (; n < len && field[n]; n++)
+		out[n] = field[n] >= 0x20 && field[n] <= 0x7e ? field[n] : '.';
+	while (n && out[n - 1] == ' ')
+		n--;
+	return n;
 }
 
 /*
@@ -273,114 +316,60 @@ json_t *nr_json_u128(const uint8_t le[16])
 json_t *nr_json_ident(const char *field, size_t len)
 {
 	char out[IDENT_MAX];
-	size_t n = 0;
 
-	if (len > sizeof(out))
-		len = sizeof(out);
-	for (; n < len && field[n]; n++)
-		out[n] = field[n] >= 0x20 && field[n] <= 0x7e ? field[n] : '.';
-	while (n && out[n - 1] == ' ')
-		n--;
-	return json_stringn_nocheck(out, n);
+	return json_stringn_nocheck(out, ident_clean(out, field, len));
+}
+
+/* Lower-case hex of @len bytes at @p (no quotes). Returns the end. */
+static char *put_hex(char *p, const uint8_t *bytes, size_t len)
+{
+	static const char digits[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < len; i++) {
+		*p++ = digits[bytes[i] >> 4];
+		*p++ = digits[bytes[i] & 0xf];
+	}
+	return p;
 }
 
 json_t *nr_json_hex(const uint8_t *bytes, size_t len)
 {
-	static const char digits[] = "0123456789abcdef";
-	char out[2 * 16 + 1];
-	size_t n = 0;
+	char out[2 * 16];
 
-	for (size_t i = 0; i < len && n + 2 < sizeof(out); i++) {
-		out[n++] = digits[bytes[i] >> 4];
-		out[n++] = digits[bytes[i] & 0xf];
-	}
-	return json_stringn_nocheck(out, n);
+	if (len > 16)
+		len = 16;
+	return json_stringn_nocheck(out, (size_t)(put_hex(out, bytes, len) - out));
 }
 
-static json_t *json_uuid(const uint8_t bytes[16])
+/* 16 bytes as 8-4-4-4-12 lowercase hex (no quotes), 36 characters. */
+static char *put_uuid(char *p, const uint8_t bytes[16])
 {
-	char out[37];
+	static const uint8_t groups[] = {4, 2, 2, 2, 6};
 
-	snprintf(out, sizeof(out),
-		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", bytes[0],
-		 bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7], bytes[8],
-		 bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]);
-	return json_string_nocheck(out);
+	for (size_t g = 0; g < COUNT(groups); g++) {
+		if (g)
+			*p++ = '-';
+		p = put_hex(p, bytes, groups[g]);
+		bytes += groups[g];
+	}
+	return p;
 }
 
 static uint64_t le_uint(const uint8_t *bytes, size_t size)
 {
 	uint64_t value = 0;
 
+	if (size == 8) {
+		memcpy(&value, bytes, 8);
+		return le64toh(value);
+	}
 	while (size--)
 		value = value << 8 | bytes[size];
 	return value;
 }
 
-/* Returns a new reference for one field of the structure at @base. */
-static json_t *field_value(const uint8_t *base, const struct field *f)
-{
-	const uint8_t *at = base + f->offset;
-
-	switch (f->kind) {
-	case F_UINT:
-		return nr_json_u64(le_uint(at, f->size));
-	case F_U128:
-		return nr_json_u128(at);
-	case F_IDENT:
-		return nr_json_ident((const char *)at, f->size);
-	case F_HEX:
-		return nr_json_hex(at, f->size);
-	case F_UUID:
-		return json_uuid(at);
-	}
-	return NULL;
-}
-
-/* Adds every field of the table to @obj. Returns 0 or -1 on allocation
- * failure (the object is then partly filled; the caller drops it). */
-static int add_fields(json_t *obj, const void *base, const struct field *fields, size_t count)
-{
-	for (size_t i = 0; i < count; i++) {
-		if (json_object_set_new_nocheck(obj, fields[i].name, field_value(base, &fields[i])))
-			return -1;
-	}
-	return 0;
-}
-
-/* Returns a new object of the table's fields, or NULL. */
-static json_t *fields_object(const void *base, const struct field *fields, size_t count)
-{
-	json_t *obj = json_object();
-
-	if (obj && add_fields(obj, base, fields, count)) {
-		json_decref(obj);
-		return NULL;
-	}
-	return obj;
-}
-
-/* Returns a new array of @count structures of @stride bytes, or NULL. */
-static json_t *fields_array(const void *base, size_t stride, size_t count,
-			    const struct field *fields, size_t nr_fields)
-{
-	json_t *array = json_array();
-
-	for (size_t i = 0; array && i < count; i++) {
-		const uint8_t *item = (const uint8_t *)base + i * stride;
-
-		if (json_array_append_new(array, fields_object(item, fields, nr_fields))) {
-			json_decref(array);
-			return NULL;
-		}
-	}
-	return array;
-}
-
-#define COUNT(table) (sizeof(table) / sizeof((table)[0]))
-
-/* A count the device reports as a 0-based byte (NPSS, NLBAF), bounded by the
- * @slots of the array it indexes: a device may report more than exist. */
+/* A 0-based count byte (NPSS, NLBAF) bounded by the @slots of the array it
+ * indexes: a device may report more than exist. */
 static size_t reported_count(uint8_t zero_based, size_t slots)
 {
 	size_t count = (size_t)zero_based + 1;
@@ -388,45 +377,211 @@ static size_t reported_count(uint8_t zero_based, size_t slots)
 	return count < slots ? count : slots;
 }
 
-/* Returns a new object with nvme-cli's id-ctrl keys and psds (NPSS + 1, at
- * most the 32 descriptors of the structure). */
-json_t *nr_enc_id_ctrl(const struct nvme_id_ctrl *ctrl)
-{
-	json_t *obj = fields_object(ctrl, id_ctrl_fields, COUNT(id_ctrl_fields));
-	json_t *psds = fields_array(ctrl->psd, sizeof(ctrl->psd[0]),
-				    reported_count(ctrl->npss, COUNT(ctrl->psd)), psd_fields,
-				    COUNT(psd_fields));
+/* ---- text ----------------------------------------------------------------- */
 
-	if (!obj || json_object_set_new_nocheck(obj, "psds", psds)) {
-		json_decref(obj);
-		return NULL;
+/* The identifier as nr_json_ident cleans it, quoted and escaped, in one
+ * pass: its visible bytes end at the first NUL, trailing spaces off (a
+ * space is printable, so trimming the raw bytes trims the cleaned ones). */
+static char *put_ident(char *p, const char *field, size_t len)
+{
+	size_t n = strnlen(field, len < IDENT_MAX ? len : IDENT_MAX);
+
+	while (n && field[n - 1] == ' ')
+		n--;
+	*p++ = '"';
+	for (size_t i = 0; i < n; i++) {
+		char c = field[i];
+
+		if (c == '"' || c == '\\')
+			*p++ = '\\';
+		*p++ = c >= 0x20 && c <= 0x7e ? c : '.';
 	}
-	return obj;
+	*p++ = '"';
+	return p;
 }
 
-/* Returns a new object with nvme-cli's id-ns keys and lbafs (NLBAF + 1, at
- * most the 64 formats of the structure). */
-json_t *nr_enc_id_ns(const struct nvme_id_ns *ns)
-{
-	json_t *obj = fields_object(ns, id_ns_fields, COUNT(id_ns_fields));
-	json_t *lbafs =
-	    fields_array(ns->lbaf, sizeof(ns->lbaf[0]), reported_count(ns->nlbaf, COUNT(ns->lbaf)),
-			 lbaf_fields, COUNT(lbaf_fields));
+static char *put_object(char *p, const struct nr_enc_desc *desc, const uint8_t *base);
 
-	if (!obj || json_object_set_new_nocheck(obj, "lbafs", lbafs)) {
-		json_decref(obj);
-		return NULL;
+static char *put_array(char *p, const struct nr_enc_field *f, const uint8_t *base)
+{
+	size_t count = reported_count(base[f->count_at], f->slots);
+
+	*p++ = '[';
+	for (size_t i = 0; i < count; i++) {
+		if (i)
+			*p++ = ',';
+		p = put_object(p, f->nested, base + f->offset + i * f->size);
 	}
-	return obj;
+	*p++ = ']';
+	return p;
 }
 
-static json_t *warning_bits(uint8_t critical_warning)
+/* Writes one field's value (its key is written). Returns the end. */
+static char *put_value(char *p, const struct nr_enc_field *f, const uint8_t *base)
+{
+	const uint8_t *at = base + f->offset;
+	uint64_t v;
+
+	switch ((enum nr_enc_kind)f->kind) {
+	case NR_ENC_UINT:
+	case NR_ENC_UINT_NONZERO:
+		return nr_text_i64(p, (int64_t)le_uint(at, f->size));
+	case NR_ENC_U32_SENTINEL:
+		v = le_uint(at, 4);
+		return v == UINT32_MAX ? nr_text_put(p, "-1", 2) : nr_text_u64(p, v);
+	case NR_ENC_U128:
+		*p++ = '"';
+		p = nr_text_u128(p, le_u128(at));
+		*p++ = '"';
+		return p;
+	case NR_ENC_IDENT:
+		return put_ident(p, (const char *)at, f->size);
+	case NR_ENC_HEX:
+	case NR_ENC_UUID:
+		*p++ = '"';
+		p = f->kind == NR_ENC_UUID ? put_uuid(p, at)
+					   : put_hex(p, at, f->size > 16 ? 16 : f->size);
+		*p++ = '"';
+		return p;
+	case NR_ENC_BIT:
+		return (*at >> f->size) & 1 ? nr_text_put(p, "true", 4)
+					    : nr_text_put(p, "false", 5);
+	case NR_ENC_OBJECT:
+		return put_object(p, f->nested, at);
+	case NR_ENC_ARRAY:
+		return put_array(p, f, base);
+	}
+	return p;
+}
+
+/* Whether the field is left out of the answer for these bytes. */
+static bool field_absent(const struct nr_enc_field *f, const uint8_t *base)
+{
+	return f->kind == NR_ENC_UINT_NONZERO && le_uint(base + f->offset, f->size) == 0;
+}
+
+static char *put_object(char *p, const struct nr_enc_desc *desc, const uint8_t *base)
+{
+	char sep = '{';
+
+	for (size_t i = 0; i < desc->count; i++) {
+		const struct nr_enc_field *f = &desc->fields[i];
+
+		if (field_absent(f, base))
+			continue;
+		*p++ = sep;
+		sep = ',';
+		*p++ = '"';
+		p = nr_text_put(p, f->key, f->key_len);
+		*p++ = '"';
+		*p++ = ':';
+		p = put_value(p, f, base);
+	}
+	if (sep == '{')
+		*p++ = '{';
+	*p++ = '}';
+	return p;
+}
+
+size_t nr_enc_text(char *out, const struct nr_enc_desc *desc, const void *base)
+{
+	return (size_t)(put_object(out, desc, base) - out);
+}
+
+/* Decimal digits of the largest unsigned value of 0..7 bytes. */
+static const uint8_t uint_digits[8] = {1, 3, 5, 8, 10, 13, 15, 17};
+
+/* The longest value text of @f. */
+static size_t value_bound(const struct nr_enc_field *f)
+{
+	switch ((enum nr_enc_kind)f->kind) {
+	case NR_ENC_U128:
+		return NR_TEXT_U128_MAX;
+	case NR_ENC_IDENT:
+		return 6 * (f->size < IDENT_MAX ? f->size : IDENT_MAX) + 2;
+	case NR_ENC_HEX:
+		return 2 * 16 + 2;
+	case NR_ENC_UUID:
+		return 36 + 2;
+	case NR_ENC_OBJECT:
+		return nr_enc_text_bound(f->nested);
+	case NR_ENC_ARRAY:
+		return 2 + f->slots * (nr_enc_text_bound(f->nested) + 1);
+	case NR_ENC_UINT:
+	case NR_ENC_UINT_NONZERO:
+		/* 2^(8 * size) - 1 in decimal; 8 bytes can be negative. */
+		return f->size < 8 ? uint_digits[f->size] : NR_TEXT_I64_MAX;
+	default:
+		return NR_TEXT_I64_MAX; /* sentinels and booleans */
+	}
+}
+
+size_t nr_enc_text_bound(const struct nr_enc_desc *desc)
+{
+	size_t bound = 2;
+
+	for (size_t i = 0; i < desc->count; i++)
+		bound += 1 + desc->fields[i].key_len + 3 + value_bound(&desc->fields[i]);
+	return bound;
+}
+
+/* ---- jansson ---------------------------------------------------------- */
+
+static json_t *array_json(const struct nr_enc_field *f, const uint8_t *base)
+{
+	size_t count = reported_count(base[f->count_at], f->slots);
+	json_t *array = json_array();
+
+	for (size_t i = 0; array && i < count; i++) {
+		if (json_array_append_new(array,
+					  nr_enc_json(f->nested, base + f->offset + i * f->size))) {
+			json_decref(array);
+			return NULL;
+		}
+	}
+	return array;
+}
+
+/* Returns a new reference for one field's value, or NULL. */
+static json_t *value_json(const struct nr_enc_field *f, const uint8_t *base)
+{
+	const uint8_t *at = base + f->offset;
+	char text[NR_TEXT_I64_MAX + 2 * 16 + 38]; /* the longest of uuid and hex */
+
+	switch ((enum nr_enc_kind)f->kind) {
+	case NR_ENC_UINT:
+	case NR_ENC_UINT_NONZERO:
+		return nr_json_u64(le_uint(at, f->size));
+	case NR_ENC_U32_SENTINEL:
+		return nr_json_u32_sentinel((uint32_t)le_uint(at, 4));
+	case NR_ENC_U128:
+		return nr_json_u128(at);
+	case NR_ENC_IDENT:
+		return nr_json_ident((const char *)at, f->size);
+	case NR_ENC_HEX:
+		return nr_json_hex(at, f->size);
+	case NR_ENC_UUID:
+		return json_stringn_nocheck(text, (size_t)(put_uuid(text, at) - text));
+	case NR_ENC_BIT:
+		return json_boolean((*at >> f->size) & 1);
+	case NR_ENC_OBJECT:
+		return nr_enc_json(f->nested, at);
+	case NR_ENC_ARRAY:
+		return array_json(f, base);
+	}
+	return NULL;
+}
+
+json_t *nr_enc_json(const struct nr_enc_desc *desc, const void *base)
 {
 	json_t *obj = json_object();
 
-	for (size_t i = 0; obj && i < COUNT(critical_warning_bits); i++) {
-		if (json_object_set_new_nocheck(obj, critical_warning_bits[i],
-						json_boolean(critical_warning & (1u << i)))) {
+	for (size_t i = 0; obj && i < desc->count; i++) {
+		const struct nr_enc_field *f = &desc->fields[i];
+
+		if (field_absent(f, base))
+			continue;
+		if (json_object_set_new_nocheck(obj, f->key, value_json(f, base))) {
 			json_decref(obj);
 			return NULL;
 		}
@@ -434,33 +589,22 @@ static json_t *warning_bits(uint8_t critical_warning)
 	return obj;
 }
 
-/* Temperature sensors appear only when implemented (non-zero), as in nvme-cli. */
-static int add_temp_sensors(json_t *obj, const struct nvme_smart_log *log)
+json_t *nr_enc_id_ctrl(const struct nvme_id_ctrl *ctrl)
 {
-	for (size_t i = 0; i < COUNT(temp_sensor_names); i++) {
-		uint16_t kelvin = le16toh(log->temp_sensor[i]);
-
-		if (kelvin &&
-		    json_object_set_new_nocheck(obj, temp_sensor_names[i], json_integer(kelvin)))
-			return -1;
-	}
-	return 0;
+	return nr_enc_json(&nr_enc_id_ctrl_desc, ctrl);
 }
 
-/* Returns a new object with nvme-cli's smart-log keys plus critical_warning_bits. */
+json_t *nr_enc_id_ns(const struct nvme_id_ns *ns)
+{
+	return nr_enc_json(&nr_enc_id_ns_desc, ns);
+}
+
 json_t *nr_enc_smart_log(const struct nvme_smart_log *log)
 {
-	json_t *obj = fields_object(log, smart_head_fields, COUNT(smart_head_fields));
-
-	if (!obj || add_temp_sensors(obj, log) ||
-	    add_fields(obj, log, smart_tail_fields, COUNT(smart_tail_fields)) ||
-	    json_object_set_new_nocheck(obj, "critical_warning_bits",
-					warning_bits(log->critical_warning))) {
-		json_decref(obj);
-		return NULL;
-	}
-	return obj;
+	return nr_enc_json(&nr_enc_smart_log_desc, log);
 }
+
+/* ---- zone descriptors ------------------------------------------------- */
 
 /*
  * Returns a new object {slba, wp, cap, state, type, attrs, attrs_info}. On
@@ -502,30 +646,9 @@ const char *nr_zone_type_name(unsigned zt)
 	return name ? name : "UNKNOWN";
 }
 
-/* Writes @value in decimal at @p. Returns the end. */
-static char *put_i64(char *p, int64_t value)
-{
-	uint64_t u = value < 0 ? 0 - (uint64_t)value : (uint64_t)value;
-	char digits[20];
-	size_t n = 0;
-
-	if (value < 0)
-		*p++ = '-';
-	do {
-		digits[n++] = (char)('0' + u % 10);
-		u /= 10;
-	} while (u);
-	while (n)
-		*p++ = digits[--n];
-	return p;
-}
-
 static char *put_str(char *p, const char *s)
 {
-	size_t len = strlen(s);
-
-	memcpy(p, s, len);
-	return p + len;
+	return nr_text_put(p, s, strlen(s));
 }
 
 size_t nr_enc_zone_desc_text(char *out, const struct nvme_zns_desc *desc)
@@ -533,19 +656,67 @@ size_t nr_enc_zone_desc_text(char *out, const struct nvme_zns_desc *desc)
 	char *p = out;
 
 	p = put_str(p, "{\"slba\":");
-	p = put_i64(p, (int64_t)le64toh(desc->zslba));
+	p = nr_text_i64(p, (int64_t)le64toh(desc->zslba));
 	p = put_str(p, ",\"wp\":");
-	p = put_i64(p, (int64_t)le64toh(desc->wp));
+	p = nr_text_i64(p, (int64_t)le64toh(desc->wp));
 	p = put_str(p, ",\"cap\":");
-	p = put_i64(p, (int64_t)le64toh(desc->zcap));
+	p = nr_text_i64(p, (int64_t)le64toh(desc->zcap));
 	p = put_str(p, ",\"state\":\"");
 	p = put_str(p, nr_zone_state_name(desc->zs >> 4));
 	p = put_str(p, "\",\"type\":\"");
 	p = put_str(p, nr_zone_type_name(desc->zt & 0xfu));
 	p = put_str(p, "\",\"attrs\":");
-	p = put_i64(p, desc->za);
+	p = nr_text_i64(p, desc->za);
 	p = put_str(p, ",\"attrs_info\":");
-	p = put_i64(p, desc->zai);
+	p = nr_text_i64(p, desc->zai);
 	*p++ = '}';
 	return (size_t)(p - out);
+}
+
+/* ---- text primitives (enc_text.h) -------------------------------------- */
+
+char *nr_text_u128(char *p, unsigned __int128 value)
+{
+	static const uint64_t e19 = 10000000000000000000ull;
+	uint64_t low;
+	char digits[19];
+
+	if (value >> 64 == 0)
+		return nr_text_u64(p, (uint64_t)value);
+	low = (uint64_t)(value % e19);
+	p = nr_text_u128(p, value / e19);
+	/* The low 19 digits, zero-padded. */
+	for (int i = 18; i >= 0; i--) {
+		digits[i] = (char)('0' + low % 10);
+		low /= 10;
+	}
+	return nr_text_put(p, digits, sizeof(digits));
+}
+
+char *nr_text_string(char *p, const char *s, size_t len)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	static const char short_escape[0x20] = {
+	    ['\b'] = 'b', ['\f'] = 'f', ['\n'] = 'n', ['\r'] = 'r', ['\t'] = 't'};
+
+	*p++ = '"';
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == '"' || c == '\\') {
+			*p++ = '\\';
+			*p++ = (char)c;
+		} else if (c < 0x20 && short_escape[c]) {
+			*p++ = '\\';
+			*p++ = short_escape[c];
+		} else if (c < 0x20) {
+			p = nr_text_put(p, "\\u00", 4);
+			*p++ = hex[c >> 4];
+			*p++ = hex[c & 0xf];
+		} else {
+			*p++ = (char)c;
+		}
+	}
+	*p++ = '"';
+	return p;
 }

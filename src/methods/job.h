@@ -17,7 +17,9 @@ struct nr_job;
 /* Worker thread: sends the job's commands; returns 0 or -errno. A command
  * that completes with an error status stops it, left in job->cmd. */
 typedef int (*nr_job_work_fn)(struct nr_call *call, struct nr_job *job);
-/* Loop thread: the result (new reference) from the completed job. */
+/* Loop thread: the result (new reference) from the completed job, or NULL
+ * after answering the call itself (nr_call_result_text); NULL without an
+ * answer means it failed. */
 typedef json_t *(*nr_job_encode_fn)(struct nr_call *call, struct nr_job *job);
 /* Loop thread: continues the call after a successful job (it must end the
  * call or submit again). */

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "util/base64.h"
+#include "encode/encode_feature.h"
 #include "methods/job.h"
 #include "nvme/nvme_cmd_admin.h"
 #include "nvme/nvme_features.h"
@@ -34,34 +35,24 @@ struct set_state {
 	bool merge; /* fields without value: read, modify, write */
 };
 
-/* Adds the data buffer as base64 to @obj. */
-static void put_data(json_t *obj, const uint8_t *bytes, size_t len)
-{
-	char *text = malloc(NR_BASE64_ENCODED_LEN(len) + 1);
-
-	if (!text)
-		return;
-	json_object_set_new(obj, "data",
-			    json_stringn_nocheck(text, nr_base64_encode(bytes, len, text)));
-	free(text);
-}
-
 static json_t *get_encode(struct nr_call *call, struct nr_job *job)
 {
 	const struct get_state *st = job->state;
 	uint8_t fid = st->fid;
 	unsigned sel = st->sel;
 	const struct nr_feature *feat = nr_feature_find(fid);
-	const struct nr_feat_field *fields =
-	    sel == 3 ? nr_feature_caps_fields : nr_feature_cdw0_fields(feat);
-	json_t *result =
-	    json_pack("{s:i, s:s, s:s, s:I, s:o}", "fid", fid, "name", nr_feature_name(fid), "sel",
-		      select_names[sel], "value", (json_int_t)job->cmd.result, "fields",
-		      nr_feature_decode(fields, job->cmd.result));
+	struct nr_feature_answer answer = {
+	    .fid = fid,
+	    .sel = select_names[sel],
+	    .value = job->cmd.result,
+	    .fields = sel == 3 ? nr_feature_caps_fields : nr_feature_cdw0_fields(feat),
+	    .data = job->buf,
+	    .data_len = job->cmd.data_len < job->buf_len ? job->cmd.data_len : job->buf_len,
+	};
+	char text[NR_FEATURE_TEXT_MAX(FEAT_DATA_MAX)];
 
-	if (result && job->cmd.data_len > 0)
-		put_data(result, job->buf, job->cmd.data_len);
-	return result;
+	nr_call_result_text(call, text, nr_enc_feature_text(text, &answer));
+	return NULL;
 }
 
 void nr_m_nvme_get_feature(struct nr_call *call)

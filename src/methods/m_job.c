@@ -109,7 +109,8 @@ static void job_done(struct nr_call *call, int rc)
 	}
 	result = job->encode(call, job);
 	if (!result) {
-		nr_call_fail(call, NR_E_INTERNAL, "encoding %s failed", job->what);
+		if (!nr_call_ended(call)) /* else it answered with text */
+			nr_call_fail(call, NR_E_INTERNAL, "encoding %s failed", job->what);
 		return;
 	}
 	if (job->refresh) {

@@ -54,7 +54,10 @@ void nr_m_nvme_rescan(struct nr_call *call)
 
 static json_t *id_ctrl_encode(struct nr_call *call, struct nr_job *job)
 {
-	return nr_enc_id_ctrl((const struct nvme_id_ctrl *)job->buf);
+	char text[NR_ID_CTRL_TEXT_MAX];
+
+	nr_call_result_text(call, text, nr_enc_text(text, &nr_enc_id_ctrl_desc, job->buf));
+	return NULL;
 }
 
 void nr_m_nvme_id_ctrl(struct nr_call *call)
@@ -70,7 +73,10 @@ void nr_m_nvme_id_ctrl(struct nr_call *call)
 
 static json_t *id_ns_encode(struct nr_call *call, struct nr_job *job)
 {
-	return nr_enc_id_ns((const struct nvme_id_ns *)job->buf);
+	char text[NR_ID_NS_TEXT_MAX];
+
+	nr_call_result_text(call, text, nr_enc_text(text, &nr_enc_id_ns_desc, job->buf));
+	return NULL;
 }
 
 void nr_m_nvme_id_ns(struct nr_call *call)
@@ -91,7 +97,10 @@ void nr_m_nvme_id_ns(struct nr_call *call)
 
 static json_t *smart_encode(struct nr_call *call, struct nr_job *job)
 {
-	return nr_enc_smart_log((const struct nvme_smart_log *)job->buf);
+	char text[NR_SMART_LOG_TEXT_MAX];
+
+	nr_call_result_text(call, text, nr_enc_text(text, &nr_enc_smart_log_desc, job->buf));
+	return NULL;
 }
 
 void nr_m_nvme_smart_log(struct nr_call *call)

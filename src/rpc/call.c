@@ -119,22 +119,20 @@ static const char *dump_value(const json_t *value, char *stack, size_t cap, char
 
 /*
  * Returns a new response text {"jsonrpc":"2.0","id":ID,"KEY":VALUE} for @id
- * (borrowed; NULL means null), @value stolen; NULL on allocation failure.
- * Written directly rather than through a jansson object: it is the per-call
- * cost of every answer.
+ * (borrowed; NULL means null) around @value_text (@value_len bytes, the
+ * value's compact JSON text); NULL on allocation failure.
  */
-static char *response_text(const json_t *id, const char *key, json_t *value, size_t *len)
+static char *envelope_text(const json_t *id, const char *key, const char *value_text,
+			   size_t value_len, size_t *len)
 {
 	static const char head[] = "{\"jsonrpc\":\"2.0\",\"id\":";
-	char id_stack[128], value_stack[2048];
-	char *id_heap, *value_heap, *text = NULL, *p;
-	size_t id_len, value_len, key_len = strlen(key);
+	char id_stack[128];
+	char *id_heap, *text = NULL, *p;
+	size_t id_len, key_len = strlen(key);
 	const char *id_text =
 	    dump_value(id ? id : json_null(), id_stack, sizeof(id_stack), &id_heap, &id_len);
-	const char *value_text =
-	    dump_value(value, value_stack, sizeof(value_stack), &value_heap, &value_len);
 
-	if (id_text && value_text)
+	if (id_text)
 		text = malloc(sizeof(head) + id_len + key_len + value_len + 8);
 	if (text) {
 		p = text;
@@ -150,6 +148,25 @@ static char *response_text(const json_t *id, const char *key, json_t *value, siz
 		*len = (size_t)(p - text);
 	}
 	free(id_heap);
+	return text;
+}
+
+/*
+ * Returns a new response text {"jsonrpc":"2.0","id":ID,"KEY":VALUE} for @id
+ * (borrowed; NULL means null), @value stolen; NULL on allocation failure.
+ * Written directly rather than through a jansson object: it is the per-call
+ * cost of every answer.
+ */
+static char *response_text(const json_t *id, const char *key, json_t *value, size_t *len)
+{
+	char value_stack[2048];
+	char *value_heap, *text = NULL;
+	size_t value_len;
+	const char *value_text =
+	    dump_value(value, value_stack, sizeof(value_stack), &value_heap, &value_len);
+
+	if (value_text)
+		text = envelope_text(id, key, value_text, value_len, len);
 	free(value_heap);
 	json_decref(value);
 	return text;
@@ -257,6 +274,8 @@ static void call_answer(struct nr_call *call, const char *key, json_t *value, bo
 	size_t len = 0;
 
 	if (call->answered) {
+		free(call->ready_text);
+		call->ready_text = NULL;
 		json_decref(value);
 		return;
 	}
@@ -265,10 +284,15 @@ static void call_answer(struct nr_call *call, const char *key, json_t *value, bo
 	call->svc->stats.errors += failed;
 	if (call->session)
 		call->session->errors += failed;
-	if (call->id && value && call->session)
+	if (call->ready_text) {
+		text = call->ready_text;
+		len = call->ready_len;
+		call->ready_text = NULL;
+	} else if (call->id && value && call->session) {
 		text = response_text(call->id, key, value, &len);
-	else
+	} else {
 		json_decref(value);
+	}
 	deliver(call->session, call->batch, text, len);
 	call->batch = NULL;
 }
@@ -335,6 +359,20 @@ void nr_call_timed_out(struct nr_call *call)
 void nr_call_result(struct nr_call *call, json_t *result)
 {
 	call_end(call, "result", result, false);
+}
+
+void nr_call_result_text(struct nr_call *call, const char *text, size_t len)
+{
+	if (nr_call_ended(call))
+		return;
+	if (call->id && call->session && !call->answered) {
+		call->ready_text = envelope_text(call->id, "result", text, len, &call->ready_len);
+		if (!call->ready_text) {
+			nr_call_fail(call, NR_E_INTERNAL, "out of memory");
+			return;
+		}
+	}
+	call_end(call, "result", NULL, false);
 }
 
 void nr_call_error(struct nr_call *call, json_t *error)

@@ -113,6 +113,10 @@ struct nr_call {
 	void *ctx; /* handler state */
 	void (*ctx_free)(void *ctx);
 
+	/* nr_call_result_text's whole answer, handed to call_end's answer */
+	char *ready_text;
+	size_t ready_len;
+
 	struct nr_call *session_next;
 	struct nr_call *drain_next;
 };
@@ -178,6 +182,14 @@ struct nr_call *nr_call_internal(struct nr_service *svc, const struct nr_call *p
 
 /* Ends the call with a result (stolen). */
 void nr_call_result(struct nr_call *call, json_t *result);
+/*
+ * Ends the call with a result already written as compact JSON text (@len
+ * bytes at @text, borrowed; one JSON value, not NUL-terminated): the
+ * response envelope is written around it with the id echoed as
+ * nr_call_result echoes it, with no jansson value built. An encoder's
+ * output goes here on the hot path (issue 12).
+ */
+void nr_call_result_text(struct nr_call *call, const char *text, size_t len);
 /* Ends the call with an error object from nr_rpc_error_* (stolen). */
 void nr_call_error(struct nr_call *call, json_t *error);
 /* Ends the call with a code and a reason sentence. */

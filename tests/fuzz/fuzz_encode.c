@@ -7,8 +7,10 @@
  * zero-padded or cut to its exact size in its own allocation so that ASan
  * sees any read past it. Every result must be JSON that jansson writes and
  * reads back equal; the zone descriptor's text encoder must agree with its
- * jansson encoder; decoding a feature value and encoding it back must give
- * the same bits.
+ * jansson encoder, and the table-driven text writer (Identify Controller,
+ * Identify Namespace, SMART, Get Features) must write exactly what jansson
+ * dumps of the same answer, in a buffer of its declared bound; decoding a
+ * feature value and encoding it back must give the same bits.
  */
 #include <jansson.h>
 #include <libnvme.h>
@@ -18,6 +20,7 @@
 #include <string.h>
 
 #include "encode/encode.h"
+#include "encode/encode_feature.h"
 #include "encode/encode_log.h"
 #include "nvme/nvme_features.h"
 
@@ -49,6 +52,64 @@ static void check_json(json_t *obj)
 	json_decref(back);
 	free(text);
 	json_decref(obj);
+}
+
+/* The text writer's output for @buf, in an allocation of exactly its
+ * bound, must be the compact dump of the table's jansson object. */
+static void check_text(const struct nr_enc_desc *desc, const uint8_t *buf)
+{
+	size_t bound = nr_enc_text_bound(desc);
+	char *text = malloc(bound);
+	json_t *obj = nr_enc_json(desc, buf);
+	char *dumped = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
+	size_t n;
+
+	if (!text || !dumped)
+		abort();
+	n = nr_enc_text(text, desc, buf);
+	if (n > bound || n != strlen(dumped) || memcmp(text, dumped, n) != 0)
+		abort(); /* the text writer and the builder disagree */
+	free(dumped);
+	json_decref(obj);
+	free(text);
+}
+
+/* Get Features' answer text against the object the handler used to pack. */
+static void check_feature_text(uint8_t fid, unsigned sel, uint32_t value, const uint8_t *data,
+			       size_t len)
+{
+	static const char *const sels[] = {"current", "default", "saved", "supported"};
+	const struct nr_feature *feat = nr_feature_find(fid);
+	struct nr_feature_answer a = {
+	    .fid = fid,
+	    .sel = sels[sel % 4],
+	    .value = value,
+	    .fields = sel % 4 == 3 ? nr_feature_caps_fields : nr_feature_cdw0_fields(feat),
+	    .data = data,
+	    .data_len = len > 4096 ? 4096 : len,
+	};
+	char *text = malloc(NR_FEATURE_TEXT_MAX(a.data_len));
+	char *b64 = malloc(NR_BASE64_ENCODED_LEN(a.data_len) + 1);
+	json_t *obj = json_pack("{s:i, s:s, s:s, s:I, s:o}", "fid", fid, "name",
+				nr_feature_name(fid), "sel", a.sel, "value", (json_int_t)value,
+				"fields", nr_feature_decode(a.fields, value));
+	char *dumped;
+	size_t n;
+
+	if (!text || !b64 || !obj)
+		abort();
+	if (a.data_len)
+		json_object_set_new(obj, "data",
+				    json_stringn(b64, nr_base64_encode(data, a.data_len, b64)));
+	dumped = json_dumps(obj, JSON_COMPACT);
+	n = nr_enc_feature_text(text, &a);
+	if (!dumped || n > NR_FEATURE_TEXT_MAX(a.data_len) || n != strlen(dumped) ||
+	    memcmp(text, dumped, n) != 0)
+		abort();
+	free(dumped);
+	json_decref(obj);
+	free(b64);
+	free(text);
 }
 
 static void check_zone_desc(const uint8_t *data, size_t len)
@@ -122,6 +183,7 @@ static void check_feature(uint8_t fid, const uint8_t *data, size_t len)
 	check_fields(nr_feature_caps_fields, value);
 	if (feat)
 		check_fields(feat->fields, value);
+	check_feature_text(fid, len ? data[len - 1] : 0, value, data, len);
 }
 
 /* Encoders of one fixed-size structure. */
@@ -203,10 +265,11 @@ static json_t *enc_hex(const uint8_t *b, unsigned p)
 static const struct {
 	json_t *(*encode)(const uint8_t *buf, unsigned param);
 	size_t size;
+	const struct nr_enc_desc *text; /* also written as text by this table */
 } fixed[] = {
-    {enc_id_ctrl, sizeof(struct nvme_id_ctrl)},
-    {enc_id_ns, sizeof(struct nvme_id_ns)},
-    {enc_smart, sizeof(struct nvme_smart_log)},
+    {enc_id_ctrl, sizeof(struct nvme_id_ctrl), &nr_enc_id_ctrl_desc},
+    {enc_id_ns, sizeof(struct nvme_id_ns), &nr_enc_id_ns_desc},
+    {enc_smart, sizeof(struct nvme_smart_log), &nr_enc_smart_log_desc},
     {enc_fw, NR_FW_LOG_SIZE},
     {enc_effects, NR_EFFECTS_LOG_SIZE},
     {enc_self_test, NR_SELF_TEST_LOG_SIZE},
@@ -237,6 +300,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (which < FIXED_COUNT) {
 		buf = structure(data, size, fixed[which].size);
 		check_json(fixed[which].encode(buf, param));
+		if (fixed[which].text)
+			check_text(fixed[which].text, buf);
 		free(buf);
 		return 0;
 	}
