@@ -179,6 +179,8 @@ class Gen:
                        f"\treturn c.Call(ctx, {json.dumps(m['name'])}, {arg})\n}}\n")
         if streaming:
             item = STREAM_ITEMS.get(m["name"], "json.RawMessage")
+            if item in self.components:  # emitted even when no result names it
+                self.go_type({"$ref": f"#/components/schemas/{item}"}, item, False)
             out.append("\n" + comment(
                 f"{name}Stream calls {m['name']} with \"stream\": true: range over All() for the "
                 f"items of its rpc.stream notifications, then Result() gives the summary. "

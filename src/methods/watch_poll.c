@@ -21,6 +21,7 @@
 #include "methods/job.h"
 #include "methods/watch.h"
 #include "nvme/nvme_cmd_admin.h"
+#include "rpc/rpc_error.h"
 
 #define WATCH_THRESH_EVERY 16u /* polls between two reads of the thresholds */
 #define NSEC_PER_MSEC 1000000ull
@@ -307,6 +308,8 @@ static void poll_done(struct nr_call *call, int rc)
 
 	p->in_flight = false;
 	poller_follow(p);
+	if (rc == -ENODEV)
+		p->ctrl->gone = true; /* as a job's -ENODEV does: resolved no more */
 	if (rc == -ENODEV || nr_ctrl_removed(p->ctrl)) {
 		poller_gone(p, time, events);
 	} else if (rc) {
@@ -452,7 +455,7 @@ static void hub_adopt(struct watch_hub *hub)
 		if (c->gone || c->hidden || !hub_wants(hub, c->name))
 			continue;
 		p = poller_find(hub, c->name);
-		if (p && !p->gone)
+		if (p && (!p->gone || p->ctrl == c))
 			continue;
 		if (!p && !(p = poller_new(hub, c)))
 			continue;
@@ -495,6 +498,29 @@ static void hub_poll_marked(struct watch_hub *hub)
 	}
 }
 
+/*
+ * Ends the watchers whose peer ended its input: a watch has no end of its
+ * own, and a peer that closed the connection is only noticed by writing to
+ * it, which a quiet drive never makes the daemon do. One at a time from the
+ * head: ending one may free it.
+ */
+static void hub_end_deaf(struct watch_hub *hub)
+{
+	struct watcher *w;
+
+	for (;;) {
+		for (w = hub->watchers; w; w = w->next) {
+			if (!nr_call_ended(w->call) && w->call->session &&
+			    w->call->session->input_ended)
+				break;
+		}
+		if (!w)
+			return;
+		nr_call_fail(w->call, NR_E_CANCELLED,
+			     "the client ended its input: a watch ends with it");
+	}
+}
+
 static void hub_tick(uv_timer_t *timer)
 {
 	struct watch_hub *hub = timer->data;
@@ -502,6 +528,7 @@ static void hub_tick(uv_timer_t *timer)
 
 	if (hub->svc->shutting_down)
 		return;
+	hub_end_deaf(hub);
 	hub_adopt(hub);
 	/* The hub outlives this callback: it is freed only once its timer closed. */
 	for (struct watch_poller *p = hub->pollers; p; p = p->next) {

@@ -1056,6 +1056,27 @@ type NvmeWatchParams struct {
 	Events     []string `json:"events,omitempty"`
 }
 
+// WatchEvent: One item of an nvme.watch stream: the snapshot (kind "snapshot", with time and
+// devices) or an event (device, kind, before, after, time, and details per kind).
+type WatchEvent struct {
+	Kind               string            `json:"kind"`
+	Time               string            `json:"time"`
+	Device             *string           `json:"device,omitempty"`
+	Before             json.RawMessage   `json:"before,omitempty"`
+	After              json.RawMessage   `json:"after,omitempty"`
+	Devices            []json.RawMessage `json:"devices,omitempty"`
+	Set                []string          `json:"set,omitempty"`
+	Cleared            []string          `json:"cleared,omitempty"`
+	Nsid               *int64            `json:"nsid,omitempty"`
+	Change             *string           `json:"change,omitempty"`
+	Level              *int64            `json:"level,omitempty"`
+	Temperature        *int64            `json:"temperature,omitempty"`
+	OverTempThreshold  *int64            `json:"over_temp_threshold,omitempty"`
+	UnderTempThreshold *int64            `json:"under_temp_threshold,omitempty"`
+	SpareThresh        *int64            `json:"spare_thresh,omitempty"`
+	BelowThreshold     *bool             `json:"below_threshold,omitempty"`
+}
+
 // NvmeZnsAppendParams are the params of nvme.zns.append.
 // device: a zoned namespace
 // slba: the zone's start LBA (ZSLBA)
