@@ -1249,6 +1249,7 @@ type ServerStatsResult struct {
 	Errors           int64           `json:"errors"`
 	InFlight         int64           `json:"in_flight"`
 	Methods          json.RawMessage `json:"methods,omitempty"`
+	Queues           json.RawMessage `json:"queues,omitempty"`
 }
 
 // SimFaultStatus: An NVMe status a simulator fault completes matching commands with (sct 0 with sc

@@ -277,10 +277,10 @@ type daemonStats struct {
 }
 
 type methodStats struct {
-	Calls, Errors int64
-	Buckets       []int64 // cumulative counts per durationBounds, plus +Inf last
-	SumSeconds    float64
-	HasHistogram  bool
+	Ok, Errors int64     // answered with a result; error answers (refusals included)
+	Bounds     []float64 // histogram upper bounds, seconds; nil: no histogram
+	Buckets    []int64   // cumulative counts per bound, then every call (+Inf)
+	SumSeconds float64
 }
 
 func readStats(ctx context.Context, cl *rpc.Client) (*daemonStats, error) {
@@ -293,11 +293,13 @@ func readStats(ctx context.Context, cl *rpc.Client) (*daemonStats, error) {
 		Connections *int64 `json:"connections"`
 		InFlight    int64  `json:"in_flight"`
 		Methods     map[string]struct {
-			Calls    int64 `json:"calls"`
-			Errors   int64 `json:"errors"`
+			Calls    int64  `json:"calls"`
+			Errors   int64  `json:"errors"`
+			Ok       *int64 `json:"ok"`
 			Duration *struct {
-				Buckets []int64 `json:"buckets"`
-				SumUs   int64   `json:"sum_us"`
+				Buckets  []int64 `json:"buckets"`
+				BoundsUs []int64 `json:"bounds_us"`
+				SumUs    int64   `json:"sum_us"`
 			} `json:"duration"`
 		} `json:"methods"`
 		Queues map[string]int64 `json:"queues"`
@@ -310,11 +312,16 @@ func readStats(ctx context.Context, cl *rpc.Client) (*daemonStats, error) {
 		out.Connections = *s.Connections
 	}
 	for name, m := range s.Methods {
-		ms := methodStats{Calls: m.Calls, Errors: m.Errors}
-		if m.Duration != nil {
-			ms.HasHistogram = true
-			ms.Buckets = m.Duration.Buckets
-			ms.SumSeconds = float64(m.Duration.SumUs) / 1e6
+		ms := methodStats{Ok: m.Calls - m.Errors, Errors: m.Errors}
+		if m.Ok != nil {
+			ms.Ok = *m.Ok
+		}
+		if d := m.Duration; d != nil && len(d.Buckets) == len(d.BoundsUs)+1 {
+			ms.Buckets = d.Buckets
+			for _, us := range d.BoundsUs {
+				ms.Bounds = append(ms.Bounds, float64(us)/1e6)
+			}
+			ms.SumSeconds = float64(d.SumUs) / 1e6
 		}
 		out.Methods[name] = ms
 	}

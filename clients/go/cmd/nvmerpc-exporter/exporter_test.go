@@ -123,6 +123,15 @@ func TestPromtoolChecksRealOutput(t *testing.T) {
 			t.Errorf("no %s in\n%s", key, text)
 		}
 	}
+	// The daemon's own metrics (the test runs as root: server.stats has server scope).
+	if got[`nvmerpcd_request_duration_seconds_count{method="nvme.list"}`] < 1 ||
+		got[`nvmerpcd_request_duration_seconds_bucket{method="nvme.list",le="+Inf"}`] < 1 ||
+		got[`nvmerpcd_requests_total{method="nvme.list",outcome="ok"}`] < 1 {
+		t.Errorf("daemon request metrics missing:\n%s", text)
+	}
+	if _, ok := got["nvmerpcd_queue_depth"+id("sim0", simd.SN)]; !ok {
+		t.Errorf("no queue depth for sim0:\n%s", text)
+	}
 	for key := range got {
 		if strings.HasPrefix(key, "nvme_") && strings.Contains(key, "{") &&
 			(!strings.Contains(key, `controller="`) || !strings.Contains(key, `serial="`)) {

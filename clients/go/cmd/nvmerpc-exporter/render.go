@@ -295,10 +295,6 @@ func renderSmart(w *writer, s *rpc.SmartLog, id []string, with func(...string) [
 	w.add(famCritTime, "_total", float64(s.CriticalCompTime)*60, id...)
 }
 
-// durationBounds are the upper bounds (seconds) of the daemon's request
-// duration buckets, as server.stats reports them (+Inf last).
-var durationBounds = []float64{0.0001, 0.001, 0.01, 0.1, 1, 10}
-
 func renderStats(w *writer, s *daemonStats, serials map[string]string) {
 	w.add(famInFlight, "", float64(s.InFlight))
 	w.add(famConnections, "", float64(s.Connections))
@@ -309,13 +305,13 @@ func renderStats(w *writer, s *daemonStats, serials map[string]string) {
 	sort.Strings(names)
 	for _, name := range names {
 		m := s.Methods[name]
-		w.add(famRequests, "_total", float64(m.Calls-m.Errors), "method", name, "outcome", "ok")
+		w.add(famRequests, "_total", float64(m.Ok), "method", name, "outcome", "ok")
 		w.add(famRequests, "_total", float64(m.Errors), "method", name, "outcome", "error")
-		if m.HasHistogram && len(m.Buckets) == len(durationBounds)+1 {
-			for i, le := range durationBounds {
+		if m.Bounds != nil {
+			for i, le := range m.Bounds {
 				w.add(famDuration, "_bucket", float64(m.Buckets[i]), "method", name, "le", formatValue(le))
 			}
-			total := m.Buckets[len(durationBounds)]
+			total := m.Buckets[len(m.Bounds)]
 			w.add(famDuration, "_bucket", float64(total), "method", name, "le", "+Inf")
 			w.add(famDuration, "_sum", m.SumSeconds, "method", name)
 			w.add(famDuration, "_count", float64(total), "method", name)
