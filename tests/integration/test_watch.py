@@ -9,7 +9,7 @@ import os
 import socket
 import time
 
-from conftest import SIM_SN, assert_error, assert_result, rpc, sim_json
+from conftest import SIM_SN, as_nobody, assert_error, assert_result, rpc, sim_json
 
 FAST_MS = 100  # poll interval of the event tests
 SLOW_MS = 3600000  # an interval no test outlives: only the first poll runs
@@ -238,3 +238,23 @@ def test_reader_that_never_reads_is_ended_not_grown(daemon):
         assert last["error"]["code"] == -32013
         assert last["error"]["data"]["limit"] == "watch-backlog"
         w.close()
+
+
+def test_uid_65534_may_watch_but_not_inject(daemon):
+    d = start(daemon)
+    watch_req = rpc("nvme.watch", id="w", devices=["sim0"], interval_ms=SLOW_MS)
+    # The child reads one line per request: the watch's is its snapshot; the
+    # watch ends when the child goes away.
+    replies = as_nobody(d.socket, [watch_req, rpc("sim.fault", id="f", device="sim0",
+                                                  removed=True)])
+    assert replies[0]["method"] == "rpc.stream"
+    assert replies[0]["params"]["items"][0]["kind"] == "snapshot"
+    assert_error(replies[1], -32007, "PermissionDenied", id="f")
+
+
+def test_shutdown_with_watchers_exits_0(daemon):
+    d = start(daemon, sim=two_sims())
+    with d.raw() as a, d.raw() as b:
+        watch(a, interval_ms=FAST_MS)
+        watch(b, devices=["sim1"], interval_ms=FAST_MS)
+        assert d.stop() == 0
