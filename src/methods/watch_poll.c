@@ -48,6 +48,7 @@ struct watch_hub {
 	struct watch_poller *pollers;
 	uv_timer_t timer;
 	bool timer_open;
+	bool closing; /* its last watcher left: a new watcher gets a new hub */
 	uint64_t tick_ns;
 };
 
@@ -411,6 +412,7 @@ static void hub_maybe_free(struct watch_hub *hub)
 	}
 	if (hub->watchers)
 		return;
+	hub->closing = true;
 	if (hub->timer_open) {
 		if (!uv_is_closing((uv_handle_t *)&hub->timer))
 			uv_close((uv_handle_t *)&hub->timer, timer_closed);
@@ -428,7 +430,8 @@ static struct watch_hub *hub_get(struct nr_service *svc)
 {
 	struct watch_hub *hub;
 
-	for (hub = hubs; hub && hub->svc != svc; hub = hub->next)
+	/* A closing hub lives on only until its polls in flight end. */
+	for (hub = hubs; hub && (hub->svc != svc || hub->closing); hub = hub->next)
 		;
 	if (hub || !(hub = calloc(1, sizeof(*hub))))
 		return hub;

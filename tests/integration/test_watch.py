@@ -9,7 +9,7 @@ import os
 import socket
 import time
 
-from conftest import SIM_SN, as_nobody, assert_error, assert_result, rpc, sim_json
+from conftest import SIM_SN, as_nobody, assert_error, assert_result, line, rpc, sim_json
 
 FAST_MS = 100  # poll interval of the event tests
 SLOW_MS = 3600000  # an interval no test outlives: only the first poll runs
@@ -258,3 +258,23 @@ def test_shutdown_with_watchers_exits_0(daemon):
         watch(a, interval_ms=FAST_MS)
         watch(b, devices=["sim1"], interval_ms=FAST_MS)
         assert d.stop() == 0
+
+
+def test_rewatch_right_after_the_last_watcher_left_still_polls(daemon):
+    """Regression: the last watcher's leaving closes the service's timer; a
+    watch started before that close completed joined the closing hub and was
+    never polled again."""
+    d = start(daemon)
+    with d.raw() as a, d.raw() as c:
+        watch(a, id="old", interval_ms=FAST_MS)
+        # One write: the cancel ends the last watcher, the new watch follows at once.
+        a.send(line(rpc("rpc.cancel", id="c", params={"id": "old"})) +
+               line(rpc("nvme.watch", id="new", interval_ms=FAST_MS)))
+        snapshot = None
+        while snapshot is None:
+            msg = a.recv()
+            if msg.get("method") == "rpc.stream" and msg["params"]["id"] == "new":
+                snapshot = msg["params"]["items"][0]
+        assert snapshot["kind"] == "snapshot"
+        fault(c, device="sim0", health={"critical_warning": 0x10})
+        assert shape(stream_items(a, "new")) == [("sim0", "critical_warning", 0, 16)]

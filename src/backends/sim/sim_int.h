@@ -267,9 +267,9 @@ struct nr_sim_ctrl {
 	 * (sim.fault, abort, probe) never waits for a long command. */
 	pthread_mutex_t fault_lock;
 	struct sim_faults faults;
-	bool faults_armed;	/* nr_sim_faults_arm or sim.fault ran */
-	uint32_t held;		/* commands a hang holds */
-	uint64_t commands;	/* commands submitted to it (sim.fault reports them) */
+	bool faults_armed; /* nr_sim_faults_arm or sim.fault ran */
+	uint32_t held;	   /* commands a hang holds */
+	uint64_t commands; /* commands submitted to it (sim.fault reports them) */
 	struct sim_health health;
 	struct nr_cmd held_cmd; /* the newest one: its SQE for the Error log */
 };
