@@ -86,12 +86,16 @@ func (c *Collector) View() *View {
 	return c.view
 }
 
-// Run polls every interval until ctx ends.
+// Run polls every interval until ctx ends. A poll the daemon does not
+// finish within max(interval, 30s) fails: the view says the daemon is down.
 func (c *Collector) Run(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
+	limit := max(interval, 30*time.Second)
 	for {
-		c.Poll(ctx)
+		pctx, cancel := context.WithTimeout(ctx, limit)
+		c.Poll(pctx)
+		cancel()
 		select {
 		case <-ctx.Done():
 			if c.client != nil {
@@ -306,6 +310,9 @@ func readStats(ctx context.Context, cl *rpc.Client) (*daemonStats, error) {
 	}
 	if err := json.Unmarshal(raw, &s); err != nil {
 		return nil, err
+	}
+	if s.Scope != "server" {
+		return nil, nil // only its own connection's counters: nothing to say of the daemon
 	}
 	out := &daemonStats{InFlight: s.InFlight, Methods: map[string]methodStats{}, Queues: s.Queues}
 	if s.Connections != nil {

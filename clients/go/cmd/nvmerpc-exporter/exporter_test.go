@@ -16,9 +16,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -564,4 +566,52 @@ func TestAlertRules(t *testing.T) {
 	if err != nil {
 		t.Fatalf("promtool test rules: %v\n%s\n--- test file ---\n%s", err, out, b.String())
 	}
+}
+
+// The exporter binary, run as uid 65534 with its flags: it reaches the
+// daemon as a read client and serves the devices' metrics; the daemon-wide
+// counters (server.stats' server scope needs write permission) are left out.
+func TestUnprivilegedExporterBinary(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to run the exporter as uid 65534")
+	}
+	d := simd.Start(t, fleetDesc("NOBODY", 1))
+	bin := filepath.Join(simd.OpenTempDir(t), "nvmerpc-exporter")
+	goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
+	if out, err := exec.Command(goBin, "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	port := freePort(t)
+	cmd := exec.Command(bin, "--listen", fmt.Sprintf("127.0.0.1:%d", port), "--socket", d.Socket,
+		"--interval", "200ms")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	var log bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &log, &log
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/metrics", port))
+		if err == nil {
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			got := samples(t, string(body))
+			if got["nvme_up"+id("sim0", "NOBODY0000")] == 1 {
+				if _, ok := got["nvmerpcd_connections"]; ok {
+					t.Errorf("uid 65534 got daemon-wide counters:\n%s", body)
+				}
+				if err := cmd.Process.Signal(os.Interrupt); err != nil {
+					t.Fatal(err)
+				}
+				if err := cmd.Wait(); err != nil {
+					t.Fatalf("exit on SIGINT: %v\n%s", err, log.String())
+				}
+				return
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("the exporter never served sim0's metrics:\n%s", log.String())
 }
