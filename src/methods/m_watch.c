@@ -143,11 +143,14 @@ static int watcher_devices(struct nr_call *call, struct watcher *w)
 	json_t *names = json_object_get(call->params, "devices");
 	struct nr_device dev;
 	json_t *name;
-	size_t i, n = 0;
+	size_t i, n = 0, cap;
 
 	if (!names)
 		return 0;
-	w->devices = calloc(json_array_size(names) + 1, sizeof(*w->devices));
+	/* Distinct controllers: never more than the topology holds, however long the list. */
+	cap = nr_topology_ctrl_count(call->svc->topology);
+	cap = json_array_size(names) < cap ? json_array_size(names) : cap;
+	w->devices = calloc(cap + 1, sizeof(*w->devices));
 	if (!w->devices) {
 		nr_call_fail(call, NR_E_INTERNAL, "out of memory");
 		return -ENOMEM;
@@ -161,7 +164,7 @@ static int watcher_devices(struct nr_call *call, struct watcher *w)
 			return -ENODEV;
 		}
 		w->device_count = n;
-		if (!watcher_wants(w, dev.ctrl->name))
+		if (n < cap && !watcher_wants(w, dev.ctrl->name))
 			snprintf(w->devices[n++], NR_NAME_MAX, "%s", dev.ctrl->name);
 	}
 	w->device_count = n;
