@@ -5,6 +5,7 @@ cancelled or goes away. Orderings are decided by what arrives on the stream,
 never by sleeping: each fault is injected only after the previous one's
 events arrived.
 """
+import base64
 import os
 import socket
 import time
@@ -278,3 +279,20 @@ def test_rewatch_right_after_the_last_watcher_left_still_polls(daemon):
         assert snapshot["kind"] == "snapshot"
         fault(c, device="sim0", health={"critical_warning": 0x10})
         assert shape(stream_items(a, "new")) == [("sim0", "critical_warning", 0, 16)]
+
+
+def test_firmware_activation_is_one_event(daemon):
+    sim = sim_json([{"nqn": "nqn.2026-11.io.nvmerpcd:watchfw", "controllers": [
+        {"sn": SIM_SN, "fr": "1.0", "fwug": 1, "fw_slots": 3}],
+        "namespaces": [{"nsid": 1, "blocks": 4096}]}])
+    d = start(daemon, sim=sim)
+    head = b"NRFW" + b"2.0".ljust(8, b" ")  # the simulator reads the revision from the image
+    image = base64.b64encode(head + bytes(8192 - len(head))).decode()
+    with d.raw() as w, d.client() as c:
+        watch(w, events=["firmware"], interval_ms=FAST_MS)
+        c.call("nvme.fw_download", device="sim0", image=image)
+        c.call("nvme.fw_commit", device="sim0", slot=2, action="replace_activate", confirm=SIM_SN)
+        c.call("nvme.reset", device="sim0", confirm=SIM_SN)
+        got = stream_items(w, "w")
+        assert shape(got) == [("sim0", "firmware", {"slot": 1, "revision": "1.0"},
+                               {"slot": 2, "revision": "2.0"})]
