@@ -383,6 +383,7 @@ static void input_end(struct nr_conn *conn)
 {
 	if (conn->state != CONN_OPEN)
 		return;
+	conn->session.input_ended = true;
 	conn->in_read = true;
 	nr_framer_finish(&conn->framer);
 	conn->in_read = false;

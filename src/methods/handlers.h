@@ -70,6 +70,9 @@ void nr_m_nvme_reset(struct nr_call *call);
 void nr_m_nvme_admin_passthru(struct nr_call *call);
 void nr_m_nvme_io_passthru(struct nr_call *call);
 
+/* Health and topology events, streamed until cancelled (m_watch.c). */
+void nr_m_nvme_watch(struct nr_call *call);
+
 /* Features (m_feature.c). */
 void nr_m_nvme_get_feature(struct nr_call *call);
 void nr_m_nvme_set_feature(struct nr_call *call);

@@ -73,15 +73,17 @@ void nr_m_server_stats(struct nr_call *call)
 		if (st->methods[i].calls == 0 && st->methods[i].errors == 0)
 			continue;
 		json_object_set_new(methods, nr_schema_method_at(svc->schema, i)->name,
-				    json_pack("{s:I, s:I}", "calls",
+				    json_pack("{s:I, s:I, s:I, s:o}", "calls",
 					      (json_int_t)st->methods[i].calls, "errors",
-					      (json_int_t)st->methods[i].errors));
+					      (json_int_t)st->methods[i].errors, "ok",
+					      (json_int_t)st->methods[i].ok, "duration",
+					      nr_stats_duration_json(&st->methods[i])));
 	}
-	nr_call_result(call,
-		       json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:o}", "scope", "server",
-				 "connections", (json_int_t)st->connections, "connections_total",
-				 (json_int_t)st->connections_total, "requests",
-				 (json_int_t)st->requests, "notifications",
-				 (json_int_t)st->notifications, "errors", (json_int_t)st->errors,
-				 "in_flight", (json_int_t)st->in_flight, "methods", methods));
+	nr_call_result(
+	    call, json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:o}", "scope", "server",
+			    "connections", (json_int_t)st->connections, "connections_total",
+			    (json_int_t)st->connections_total, "requests", (json_int_t)st->requests,
+			    "notifications", (json_int_t)st->notifications, "errors",
+			    (json_int_t)st->errors, "in_flight", (json_int_t)st->in_flight,
+			    "methods", methods, "queues", nr_stats_queues_json(svc->topology)));
 }

@@ -280,6 +280,7 @@ static void call_answer(struct nr_call *call, const char *key, json_t *value, bo
 		return;
 	}
 	call->answered = true;
+	nr_stats_answered(ms, failed, nr_exec_now_ns() - call->start_ns);
 	ms->errors += failed;
 	call->svc->stats.errors += failed;
 	if (call->session)

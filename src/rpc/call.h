@@ -39,6 +39,8 @@ struct nr_session {
 	uint64_t requests;	       /* received on this session (server.stats) */
 	uint64_t errors;	       /* error answers sent on it */
 	struct nr_call *drain_waiters; /* paused producers, linked by drain_next */
+	bool input_ended;	       /* the peer will send no more (EOF): set by the
+					* transport; endless streams (nvme.watch) end */
 };
 
 /* Handler: starts serving a validated call. It must end the call, now or

@@ -48,6 +48,7 @@ static const struct nr_method method_table[] = {
     {"nvme.set_feature", NR_CLASS_WRITE, false, nr_m_nvme_set_feature},
     {"nvme.smart_log", NR_CLASS_READ, false, nr_m_nvme_smart_log},
     {"nvme.telemetry_log", NR_CLASS_READ, true, nr_m_nvme_telemetry_log},
+    {"nvme.watch", NR_CLASS_READ, true, nr_m_nvme_watch},
     {"nvme.zns.append", NR_CLASS_WRITE, false, nr_m_zns_append},
     {"nvme.zns.changed_zones", NR_CLASS_READ, false, nr_m_zns_changed_zones},
     {"nvme.zns.id_ctrl", NR_CLASS_READ, false, nr_m_zns_id_ctrl},

@@ -57,10 +57,27 @@ struct nr_limits {
 				   * thread in a row; 0: always the worker pool */
 };
 
+/* Upper bounds of the request duration histogram's buckets, in microseconds
+ * (a last bucket holds the rest): 100 us, 1 ms, 10 ms, 100 ms, 1 s, 10 s. */
+#define NR_DURATION_BUCKETS 7
+
 struct nr_method_stats {
 	uint64_t calls;
 	uint64_t errors;
+	uint64_t ok;				      /* calls answered with a result */
+	uint64_t duration_count[NR_DURATION_BUCKETS]; /* answered calls, per bucket */
+	uint64_t duration_sum_us;
 };
+
+/* Counts one answered call of @ms (stats.c). Loop thread. */
+void nr_stats_answered(struct nr_method_stats *ms, bool failed, uint64_t duration_ns);
+/* The duration histogram of @ms as server.stats reports it: {"buckets":
+ * cumulative counts per bound, the last for every call, "bounds_us", "sum_us"}.
+ * New reference. */
+json_t *nr_stats_duration_json(const struct nr_method_stats *ms);
+/* Commands waiting or running on each listed controller's FIFO, by name.
+ * New reference. Loop thread. */
+json_t *nr_stats_queues_json(struct nr_topology *topo);
 
 struct nr_stats {
 	uint64_t connections;

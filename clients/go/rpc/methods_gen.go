@@ -51,6 +51,7 @@ var MethodClasses = map[string]string{
 	"nvme.set_feature":          "write",
 	"nvme.smart_log":            "read",
 	"nvme.telemetry_log":        "read",
+	"nvme.watch":                "read",
 	"nvme.zns.append":           "write",
 	"nvme.zns.changed_zones":    "read",
 	"nvme.zns.id_ctrl":          "read",
@@ -73,6 +74,7 @@ var StreamingMethods = map[string]bool{
 	"nvme.sanitize":             true,
 	"nvme.self_test":            true,
 	"nvme.telemetry_log":        true,
+	"nvme.watch":                true,
 	"nvme.zns.report_zones":     true,
 }
 
@@ -1043,6 +1045,38 @@ type NvmeTelemetryLogParams struct {
 	DataArea      *int64 `json:"data_area,omitempty"`
 }
 
+// NvmeWatchParams are the params of nvme.watch.
+// devices: controllers to watch (a namespace names its controller); default every controller,
+// including those a rescan lists later
+// interval_ms: poll interval, default 5000
+// events: kinds of event wanted (default every kind); the snapshot always comes
+type NvmeWatchParams struct {
+	Devices    []string `json:"devices,omitempty"`
+	IntervalMs *int64   `json:"interval_ms,omitempty"`
+	Events     []string `json:"events,omitempty"`
+}
+
+// WatchEvent: One item of an nvme.watch stream: the snapshot (kind "snapshot", with time and
+// devices) or an event (device, kind, before, after, time, and details per kind).
+type WatchEvent struct {
+	Kind               string            `json:"kind"`
+	Time               string            `json:"time"`
+	Device             *string           `json:"device,omitempty"`
+	Before             json.RawMessage   `json:"before,omitempty"`
+	After              json.RawMessage   `json:"after,omitempty"`
+	Devices            []json.RawMessage `json:"devices,omitempty"`
+	Set                []string          `json:"set,omitempty"`
+	Cleared            []string          `json:"cleared,omitempty"`
+	Nsid               *int64            `json:"nsid,omitempty"`
+	Change             *string           `json:"change,omitempty"`
+	Level              *int64            `json:"level,omitempty"`
+	Temperature        *int64            `json:"temperature,omitempty"`
+	OverTempThreshold  *int64            `json:"over_temp_threshold,omitempty"`
+	UnderTempThreshold *int64            `json:"under_temp_threshold,omitempty"`
+	SpareThresh        *int64            `json:"spare_thresh,omitempty"`
+	BelowThreshold     *bool             `json:"below_threshold,omitempty"`
+}
+
 // NvmeZnsAppendParams are the params of nvme.zns.append.
 // device: a zoned namespace
 // slba: the zone's start LBA (ZSLBA)
@@ -1215,6 +1249,7 @@ type ServerStatsResult struct {
 	Errors           int64           `json:"errors"`
 	InFlight         int64           `json:"in_flight"`
 	Methods          json.RawMessage `json:"methods,omitempty"`
+	Queues           json.RawMessage `json:"queues,omitempty"`
 }
 
 // SimFaultStatus: An NVMe status a simulator fault completes matching commands with (sct 0 with sc
@@ -1236,6 +1271,15 @@ type SimFaultMatch struct {
 	Count  *int64  `json:"count,omitempty"`
 }
 
+// SimFaultParamsHealth is an object of the schema.
+type SimFaultParamsHealth struct {
+	CriticalWarning any `json:"critical_warning,omitempty"`
+	Temperature     any `json:"temperature,omitempty"`
+	AvailSpare      any `json:"avail_spare,omitempty"`
+	PercentUsed     any `json:"percent_used,omitempty"`
+	MediaErrors     any `json:"media_errors,omitempty"`
+}
+
 // SimFaultParams are the params of sim.fault.
 // device: a simulated controller, or one of its namespaces
 // clear: true: drop every fault (a removal stays) before applying the others
@@ -1244,15 +1288,17 @@ type SimFaultMatch struct {
 // hang: matching commands are held, never completing by themselves: the call times out (--timeout-
 // ms), which aborts the command (Command Abort Requested in the Error log) and moves the device's
 // queue on. A held command uses no worker thread
+// health: overrides SMART / Health log values (test only); null drops one override
 // removed: true: the controller is removed (commands fail with DeviceNotFound, nvme.rescan unlists
 // it); never undone. false changes nothing
 type SimFaultParams struct {
-	Device  string          `json:"device"`
-	Clear   *bool           `json:"clear,omitempty"`
-	DelayUs *int64          `json:"delay_us,omitempty"`
-	Status  *SimFaultStatus `json:"status,omitempty"`
-	Hang    *SimFaultMatch  `json:"hang,omitempty"`
-	Removed *bool           `json:"removed,omitempty"`
+	Device  string                `json:"device"`
+	Clear   *bool                 `json:"clear,omitempty"`
+	DelayUs *int64                `json:"delay_us,omitempty"`
+	Status  *SimFaultStatus       `json:"status,omitempty"`
+	Hang    *SimFaultMatch        `json:"hang,omitempty"`
+	Health  *SimFaultParamsHealth `json:"health,omitempty"`
+	Removed *bool                 `json:"removed,omitempty"`
 }
 
 // SimFaultResultFaults is an object of the schema.
@@ -1266,8 +1312,10 @@ type SimFaultResultFaults struct {
 
 // SimFaultResult is an object of the schema.
 type SimFaultResult struct {
-	Device string               `json:"device"`
-	Faults SimFaultResultFaults `json:"faults"`
+	Device   string               `json:"device"`
+	Health   json.RawMessage      `json:"health"`
+	Commands int64                `json:"commands"`
+	Faults   SimFaultResultFaults `json:"faults"`
 }
 
 // MiConfigGet calls mi.config_get: Configuration Get (NVMe-MI): SMBus/I2C frequency (1: 100 kHz,
@@ -1788,6 +1836,36 @@ func (c *Client) NvmeTelemetryLog(ctx context.Context, p NvmeTelemetryLogParams)
 // cancels the stream on the server.
 func (c *Client) NvmeTelemetryLogStream(ctx context.Context, p NvmeTelemetryLogParams) *Stream[json.RawMessage, RawLog] {
 	return OpenStream[json.RawMessage, RawLog](ctx, c, "nvme.telemetry_log", p)
+}
+
+// NvmeWatch calls nvme.watch: Streams changes of the watched controllers' health and topology
+// until cancelled (rpc.cancel or disconnecting; there is no other end). Always streamed: the first
+// rpc.stream notification holds one item, the snapshot {kind: "snapshot", time, devices: [...]}
+// (each controller's identity, SMART values, temperature thresholds, firmware slot and
+// namespaces), so no separate read is needed; each later notification holds the events of one poll
+// of one controller, in order: {device, kind, before, after, time} plus details per kind. Kinds:
+// critical_warning (bits set or cleared: set, cleared), temperature (before/after "normal", "over"
+// or "under" the composite thresholds of the Temperature Threshold feature), available_spare
+// (crossing spare_thresh), percentage_used (crossing 80, 90 or 100: level), media_errors
+// (increased), namespace (change attached, detached or capacity, as the daemon's topology lists
+// it), firmware (running slot or revision), controller ("present"/"absent": hot removal, or listed
+// or unlisted by a rescan). One poller per controller is shared by all watchers (the shortest
+// interval asked wins): the SMART / Health and Firmware Slot logs, and the composite temperature
+// thresholds every 16th poll, through the controller's FIFO like any command; a read refused with
+// an error status is not retried, so polling does not fill the Error log. A client more than 1024
+// events behind (while the daemon holds unsent answers past --write-buffer) gets -32013 with
+// data.limit "watch-backlog": events are never dropped silently.
+//
+// Method nvme.watch; class read; backends: sim, passthru, mi.
+func (c *Client) NvmeWatch(ctx context.Context, p NvmeWatchParams) (json.RawMessage, error) {
+	return c.Call(ctx, "nvme.watch", p)
+}
+
+// NvmeWatchStream calls nvme.watch with "stream": true: range over All() for the items of its
+// rpc.stream notifications, then Result() gives the summary. Breaking out of the loop cancels the
+// stream on the server.
+func (c *Client) NvmeWatchStream(ctx context.Context, p NvmeWatchParams) *Stream[WatchEvent, json.RawMessage] {
+	return OpenStream[WatchEvent, json.RawMessage](ctx, c, "nvme.watch", p)
 }
 
 // NvmeZnsAppend calls nvme.zns.append: Zone Append: writes data at the zone's write pointer and

@@ -46,6 +46,7 @@ METHOD_CLASSES = {
     'nvme.set_feature': 'write',
     'nvme.smart_log': 'read',
     'nvme.telemetry_log': 'read',
+    'nvme.watch': 'read',
     'nvme.zns.append': 'write',
     'nvme.zns.changed_zones': 'read',
     'nvme.zns.id_ctrl': 'read',
@@ -1170,6 +1171,86 @@ class Methods:
             params['data_area'] = data_area
         return self.stream('nvme.telemetry_log', **params)
 
+    def nvme_watch(self, *, devices: Optional[List[str]] = None, interval_ms: Optional[int] = None, events: Optional[List[Literal['critical_warning', 'temperature', 'available_spare', 'percentage_used', 'media_errors', 'namespace', 'firmware', 'controller']]] = None) -> Any:
+        """Streams changes of the watched controllers' health and topology until cancelled
+        (rpc.cancel or disconnecting; there is no other end). Always streamed: the first
+        rpc.stream notification holds one item, the snapshot {kind: "snapshot", time, devices:
+        [...]} (each controller's identity, SMART values, temperature thresholds, firmware slot
+        and namespaces), so no separate read is needed; each later notification holds the events
+        of one poll of one controller, in order: {device, kind, before, after, time} plus
+        details per kind. Kinds: critical_warning (bits set or cleared: set, cleared),
+        temperature (before/after "normal", "over" or "under" the composite thresholds of the
+        Temperature Threshold feature), available_spare (crossing spare_thresh), percentage_used
+        (crossing 80, 90 or 100: level), media_errors (increased), namespace (change attached,
+        detached or capacity, as the daemon's topology lists it), firmware (running slot or
+        revision), controller ("present"/"absent": hot removal, or listed or unlisted by a
+        rescan). One poller per controller is shared by all watchers (the shortest interval
+        asked wins): the SMART / Health and Firmware Slot logs, and the composite temperature
+        thresholds every 16th poll, through the controller's FIFO like any command; a read
+        refused with an error status is not retried, so polling does not fill the Error log. A
+        client more than 1024 events behind (while the daemon holds unsent answers past --write-
+        buffer) gets -32013 with data.limit "watch-backlog": events are never dropped silently.
+
+        Args:
+            devices: controllers to watch (a namespace names its controller); default every
+                controller, including those a rescan lists later (optional; minItems 1; maxItems
+                1024)
+            interval_ms: poll interval, default 5000 (optional; minimum 100; maximum 86400000)
+            events: kinds of event wanted (default every kind); the snapshot always comes
+                (optional; minItems 1)
+
+        Returns: end.
+        Method nvme.watch; class read; backends: sim, passthru, mi.
+        """
+        params: Dict[str, Any] = {}
+        if devices is not None:
+            params['devices'] = devices
+        if interval_ms is not None:
+            params['interval_ms'] = interval_ms
+        if events is not None:
+            params['events'] = events
+        return self.call('nvme.watch', **params)
+
+    def nvme_watch_stream(self, *, devices: Optional[List[str]] = None, interval_ms: Optional[int] = None, events: Optional[List[Literal['critical_warning', 'temperature', 'available_spare', 'percentage_used', 'media_errors', 'namespace', 'firmware', 'controller']]] = None) -> "Stream":
+        """Streams changes of the watched controllers' health and topology until cancelled
+        (rpc.cancel or disconnecting; there is no other end). Always streamed: the first
+        rpc.stream notification holds one item, the snapshot {kind: "snapshot", time, devices:
+        [...]} (each controller's identity, SMART values, temperature thresholds, firmware slot
+        and namespaces), so no separate read is needed; each later notification holds the events
+        of one poll of one controller, in order: {device, kind, before, after, time} plus
+        details per kind. Kinds: critical_warning (bits set or cleared: set, cleared),
+        temperature (before/after "normal", "over" or "under" the composite thresholds of the
+        Temperature Threshold feature), available_spare (crossing spare_thresh), percentage_used
+        (crossing 80, 90 or 100: level), media_errors (increased), namespace (change attached,
+        detached or capacity, as the daemon's topology lists it), firmware (running slot or
+        revision), controller ("present"/"absent": hot removal, or listed or unlisted by a
+        rescan). One poller per controller is shared by all watchers (the shortest interval
+        asked wins): the SMART / Health and Firmware Slot logs, and the composite temperature
+        thresholds every 16th poll, through the controller's FIFO like any command; a read
+        refused with an error status is not retried, so polling does not fill the Error log. A
+        client more than 1024 events behind (while the daemon holds unsent answers past --write-
+        buffer) gets -32013 with data.limit "watch-backlog": events are never dropped silently.
+
+        Args:
+            devices: controllers to watch (a namespace names its controller); default every
+                controller, including those a rescan lists later (optional; minItems 1; maxItems
+                1024)
+            interval_ms: poll interval, default 5000 (optional; minimum 100; maximum 86400000)
+            events: kinds of event wanted (default every kind); the snapshot always comes
+                (optional; minItems 1)
+
+        Returns: a Stream over the items; .summary is the end.
+        Method nvme.watch; class read; backends: sim, passthru, mi.
+        """
+        params: Dict[str, Any] = {}
+        if devices is not None:
+            params['devices'] = devices
+        if interval_ms is not None:
+            params['interval_ms'] = interval_ms
+        if events is not None:
+            params['events'] = events
+        return self.stream('nvme.watch', **params)
+
     def nvme_zns_append(self, *, device: str, slba: int, data: str) -> Any:
         """Zone Append: writes data at the zone's write pointer and answers the LBA the controller
         assigned (CQE dwords 0-1). Class write: it adds data, it does not overwrite any.
@@ -1414,7 +1495,7 @@ class Methods:
         params: Dict[str, Any] = {}
         return self.call('server.stats', **params)
 
-    def sim_fault(self, *, device: str, clear: Optional[bool] = None, delay_us: Optional[int] = None, status: Optional[Dict[str, Any]] = None, hang: Optional[Dict[str, Any]] = None, removed: Optional[bool] = None) -> Any:
+    def sim_fault(self, *, device: str, clear: Optional[bool] = None, delay_us: Optional[int] = None, status: Optional[Dict[str, Any]] = None, hang: Optional[Dict[str, Any]] = None, health: Optional[Dict[str, Any]] = None, removed: Optional[bool] = None) -> Any:
         """Test only: injects faults into a simulated controller (docs/simulator.md, Faults), at
         once, without waiting for the device's queue. Served only under --simulate: otherwise
         MethodNotFound and absent from rpc.discover. Each kind named replaces that kind; clear
@@ -1433,6 +1514,8 @@ class Methods:
                 (--timeout-ms), which aborts the command (Command Abort Requested in the Error
                 log) and moves the device's queue on. A held command uses no worker thread
                 (optional; schema SimFaultMatch)
+            health: overrides SMART / Health log values (test only); null drops one override
+                (optional)
             removed: true: the controller is removed (commands fail with DeviceNotFound,
                 nvme.rescan unlists it); never undone. false changes nothing (optional)
 
@@ -1449,6 +1532,8 @@ class Methods:
             params['status'] = status
         if hang is not None:
             params['hang'] = hang
+        if health is not None:
+            params['health'] = health
         if removed is not None:
             params['removed'] = removed
         return self.call('sim.fault', **params)

@@ -30,8 +30,10 @@ static json_t *fault_spec(const json_t *params)
 {
 	json_t *spec = json_copy((json_t *)params);
 
-	if (spec)
+	if (spec) {
 		json_object_del(spec, "device");
+		json_object_del(spec, "health");
+	}
 	return spec;
 }
 
@@ -44,11 +46,15 @@ void nr_m_sim_fault(struct nr_call *call)
 {
 	struct nr_sim_ctrl *ctrl = call->dev.ctrl->backend_ctrl;
 	json_t *spec = fault_spec(call->params);
-	json_t *faults = NULL;
+	json_t *health = json_object_get(call->params, "health");
+	json_t *faults = NULL, *health_now = NULL;
+	uint64_t commands = 0;
 	char err[256];
 	int rc = spec ? nr_sim_fault_set(ctrl, spec, "params", err, sizeof(err)) : -ENOMEM;
 
 	json_decref(spec);
+	if (rc == 0 && health)
+		rc = nr_sim_health_set(ctrl, health, "params.health", err, sizeof(err));
 	if (rc == -EINVAL) {
 		fault_invalid(call, err);
 		return;
@@ -56,8 +62,13 @@ void nr_m_sim_fault(struct nr_call *call)
 	if (rc == 0)
 		faults = nr_sim_fault_json(ctrl);
 	if (faults)
-		nr_call_result(call, json_pack("{s:s, s:o}", "device", call->dev.ctrl->name,
-					       "faults", faults));
-	else
+		health_now = nr_sim_health_json(ctrl, &commands);
+	if (health_now)
+		nr_call_result(call, json_pack("{s:s, s:o, s:o, s:I}", "device",
+					       call->dev.ctrl->name, "faults", faults, "health",
+					       health_now, "commands", (json_int_t)commands));
+	else {
+		json_decref(faults);
 		nr_call_fail(call, NR_E_INTERNAL, "out of memory");
+	}
 }

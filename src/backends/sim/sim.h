@@ -90,4 +90,18 @@ int nr_sim_fault_set(struct nr_sim_ctrl *ctrl, const json_t *spec, const char *p
  * hang holds now. New reference, NULL when out of memory. Any thread. */
 json_t *nr_sim_fault_json(struct nr_sim_ctrl *ctrl);
 
+/*
+ * Test only (sim.fault's "health"): overrides SMART / Health values of @ctrl
+ * from @spec (borrowed): critical_warning (bits ORed into the log's own),
+ * temperature (composite, Kelvin), avail_spare, percent_used,
+ * media_errors; null drops an override. Returns 0, or -EINVAL with "PATH:
+ * reason" in @err. Any thread.
+ */
+int nr_sim_health_set(struct nr_sim_ctrl *ctrl, const json_t *spec, const char *path, char *err,
+		      size_t err_len);
+
+/* @ctrl's health overrides as an object and the commands it has received
+ * (*@commands). New reference, NULL when out of memory. Any thread. */
+json_t *nr_sim_health_json(struct nr_sim_ctrl *ctrl, uint64_t *commands);
+
 #endif

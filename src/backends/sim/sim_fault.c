@@ -45,6 +45,7 @@ int sim_fault_apply(struct nr_sim_ctrl *ctrl, const struct nr_cmd *cmd, uint16_t
 
 	*status = 0;
 	pthread_mutex_lock(&ctrl->fault_lock);
+	ctrl->commands++;
 	if (ctrl->faults_armed) {
 		delay_us = f->delay_us;
 		if (f->removed)

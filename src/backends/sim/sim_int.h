@@ -209,6 +209,25 @@ struct sim_faults {
 	bool removed;
 };
 
+/* SMART / Health values sim.fault's "health" overrides (test only): each
+ * applies when its bit of @set is on; the rest keep the simulator's values. */
+enum {
+	SIM_HEALTH_CW = 1u << 0,
+	SIM_HEALTH_TEMP = 1u << 1,
+	SIM_HEALTH_SPARE = 1u << 2,
+	SIM_HEALTH_USED = 1u << 3,
+	SIM_HEALTH_MEDIA = 1u << 4,
+};
+
+struct sim_health {
+	uint8_t set;
+	uint8_t critical_warning; /* ORed into the log's own bits */
+	uint16_t temp_kelvin;	  /* composite temperature */
+	uint8_t avail_spare;
+	uint8_t percent_used;
+	uint64_t media_errors;
+};
+
 /* A fault description as parsed: which kinds it names. */
 struct sim_fault_spec {
 	struct sim_faults faults;
@@ -248,8 +267,10 @@ struct nr_sim_ctrl {
 	 * (sim.fault, abort, probe) never waits for a long command. */
 	pthread_mutex_t fault_lock;
 	struct sim_faults faults;
-	bool faults_armed;	/* nr_sim_faults_arm or sim.fault ran */
-	uint32_t held;		/* commands a hang holds */
+	bool faults_armed; /* nr_sim_faults_arm or sim.fault ran */
+	uint32_t held;	   /* commands a hang holds */
+	uint64_t commands; /* commands submitted to it (sim.fault reports them) */
+	struct sim_health health;
 	struct nr_cmd held_cmd; /* the newest one: its SQE for the Error log */
 };
 
@@ -294,6 +315,11 @@ int sim_fault_abort(struct nr_sim_ctrl *ctrl);
 int sim_fault_probe(struct nr_sim_ctrl *ctrl);
 /* Any thread: whether a delay fault makes the next command sleep. */
 bool sim_fault_sleeps(struct nr_sim_ctrl *ctrl);
+
+/* sim_health.c: applies sim.fault's health overrides to a SMART log; the
+ * caller holds subsys->lock (the fault lock is taken inside it, never the
+ * other way round). */
+void sim_health_apply(struct nr_sim_ctrl *ctrl, struct nvme_smart_log *log);
 
 /* sim_identify.c */
 int sim_identify(struct nr_sim_ctrl *ctrl, struct nr_cmd *cmd);

@@ -153,6 +153,7 @@ static uint16_t log_smart(const struct log_req *req, uint8_t *buf, size_t *len)
 	le128_put_u64(log->power_on_hours, sim_poh(ctrl));
 	le128_put_u64(log->num_err_log_entries, ctrl->err_count);
 	log->temp_sensor[0] = htole16(SIM_TEMP_KELVIN);
+	sim_health_apply(req->ctrl, log);
 	*len = sizeof(*log);
 	return 0;
 }

@@ -500,6 +500,7 @@ func init() {
 		nsVerb("detach-ns", "nvme.ns_detach", "Namespace Attachment: detach (destructive)", true))
 	verbs = append(verbs, longVerbs()...)
 	verbs = append(verbs, otherVerbs()...)
+	verbs = append(verbs, watchVerbs()...)
 	sort.Slice(verbs, func(i, j int) bool { return verbs[i].name < verbs[j].name })
 }
 
