@@ -350,9 +350,12 @@ static void poller_submit(struct watch_poller *p)
 	child->dev.ctrl = p->ctrl;
 	nr_ctrl_ref(p->ctrl);
 	p->polls++;
+	/* Set first: on a backend that runs inline, poll_done has run (and may
+	 * have freed @p) by the time nr_exec_submit returns 0. */
+	p->in_flight = true;
 	rc = nr_exec_submit(child, p->ctrl, poll_work, poll_done);
-	if (rc == 0)
-		p->in_flight = true;
+	if (rc != 0)
+		p->in_flight = false;
 	nr_call_unref(child); /* the FIFO holds it while it runs */
 	if (rc == -ENODEV) {
 		json_t *events = json_array(), *time = watch_time_now();
