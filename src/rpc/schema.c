@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <regex.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,9 @@ extern const size_t nr_openrpc_doc_len;
 struct pattern {
 	const char *source; /* borrowed from the document */
 	regex_t regex;
+	bool simple; /* one class with a length: the fields below match it */
+	uint8_t class_bits[32];
+	size_t min_len, max_len;
 };
 
 struct nr_schema {
@@ -87,21 +91,93 @@ const json_t *nr_schema_resolve_ref(const struct nr_schema *schema, const char *
 	    ref + sizeof(prefix) - 1);
 }
 
-regex_t *nr_schema_pattern(struct nr_schema *schema, const char *source)
+static const struct pattern *pattern_find(const struct nr_schema *schema, const char *source)
 {
 	for (size_t i = 0; i < schema->pattern_count; i++) {
 		if (schema->patterns[i].source == source ||
 		    strcmp(schema->patterns[i].source, source) == 0)
-			return &schema->patterns[i].regex;
+			return &schema->patterns[i];
 	}
 	return NULL;
+}
+
+static void class_set(struct pattern *p, unsigned char c)
+{
+	p->class_bits[c >> 3] |= (uint8_t)(1u << (c & 7));
+}
+
+/* Reads "[...]" at @s (ranges a-z and single characters; a '-' first or
+ * last is itself). Returns the text after ']', or NULL for anything else. */
+static const char *class_parse(struct pattern *p, const char *s)
+{
+	if (*s++ != '[' || *s == '^' || *s == ']')
+		return NULL;
+	for (; *s && *s != ']'; s++) {
+		if (*s == '[' || *s == '\\')
+			return NULL;
+		if (s[1] == '-' && s[2] && s[2] != ']') {
+			for (unsigned c = (unsigned char)s[0]; c <= (unsigned char)s[2]; c++)
+				class_set(p, (unsigned char)c);
+			s += 2;
+		} else {
+			class_set(p, (unsigned char)*s);
+		}
+	}
+	return *s == ']' ? s + 1 : NULL;
+}
+
+/* Recognises "^[...]{m,n}$", "^[...]{n}$", "^[...]+$" and "^[...]*$". */
+static void pattern_simplify(struct pattern *p)
+{
+	const char *s = p->source;
+	unsigned long lo, hi;
+	char *end;
+
+	if (*s++ != '^' || !(s = class_parse(p, s)))
+		return;
+	if (strcmp(s, "+$") == 0 || strcmp(s, "*$") == 0) {
+		p->min_len = *s == '+';
+		p->max_len = SIZE_MAX;
+		p->simple = true;
+		return;
+	}
+	if (*s++ != '{')
+		return;
+	lo = strtoul(s, &end, 10);
+	hi = lo;
+	if (*end == ',')
+		hi = strtoul(end + 1, &end, 10);
+	if (end == s || strcmp(end, "}$") != 0 || hi < lo)
+		return;
+	p->min_len = lo;
+	p->max_len = hi;
+	p->simple = true;
+}
+
+bool nr_schema_pattern_match(const struct nr_schema *schema, const char *source, const char *text,
+			     size_t len)
+{
+	const struct pattern *p = pattern_find(schema, source);
+
+	if (!p)
+		return true; /* every pattern was compiled at load */
+	if (!p->simple)
+		return regexec(&p->regex, text, 0, NULL, 0) == 0;
+	if (len < p->min_len || len > p->max_len)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)text[i];
+		if (!(p->class_bits[c >> 3] >> (c & 7) & 1))
+			return false;
+	}
+	return true;
 }
 
 static int pattern_add(struct nr_schema *schema, const char *source, char *err, size_t err_len)
 {
 	struct pattern *p;
 
-	if (nr_schema_pattern(schema, source))
+	if (pattern_find(schema, source))
 		return 0;
 	if (schema->pattern_count == MAX_PATTERNS) {
 		snprintf(err, err_len, "more than %d patterns", MAX_PATTERNS);
@@ -113,6 +189,7 @@ static int pattern_add(struct nr_schema *schema, const char *source, char *err, 
 		return -EINVAL;
 	}
 	p->source = source;
+	pattern_simplify(p);
 	schema->pattern_count++;
 	return 0;
 }

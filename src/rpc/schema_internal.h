@@ -10,7 +10,11 @@
 /* The component a "#/components/schemas/N" reference names (borrowed), or NULL. */
 const json_t *nr_schema_resolve_ref(const struct nr_schema *schema, const char *ref);
 
-/* The compiled form of a pattern seen at load, or NULL. */
-regex_t *nr_schema_pattern(struct nr_schema *schema, const char *source);
+/* Whether @text (@len bytes, no NUL inside) matches the pattern @source seen
+ * at load. A pattern of one character class with a length, "^[...]{m,n}$",
+ * "^[...]+$" or "^[...]*$", is matched by a byte table (the device name
+ * every call carries); any other by its compiled POSIX regex. */
+bool nr_schema_pattern_match(const struct nr_schema *schema, const char *source, const char *text,
+			     size_t len);
 
 #endif

@@ -11,6 +11,13 @@
 
 #include "rpc/schema_internal.h"
 
+/* Where a value sits: formatted ("params.controllers[2]") only when it fails. */
+struct vpath {
+	const struct vpath *parent;
+	const char *key; /* NULL: an array element */
+	size_t index;
+};
+
 struct vctx {
 	struct nr_schema *schema;
 	char *field;
@@ -19,11 +26,29 @@ struct vctx {
 	size_t reason_len;
 };
 
-static int fail(struct vctx *v, const char *path, const char *fmt, ...)
+/* Writes @path at @out (@len bytes, NUL-terminated); returns the length. */
+static size_t path_format(const struct vpath *path, char *out, size_t len)
+{
+	size_t n = path->parent ? path_format(path->parent, out, len) : 0;
+	int w;
+
+	if (n >= len)
+		return n;
+	if (path->key)
+		w = snprintf(out + n, len - n, "%s%s", path->parent ? "." : "", path->key);
+	else
+		w = snprintf(out + n, len - n, "[%zu]", path->index);
+	return n + (w > 0 ? (size_t)w : 0);
+}
+
+static int fail(struct vctx *v, const struct vpath *path, const char *fmt, ...)
 {
 	va_list ap;
 
-	snprintf(v->field, v->field_len, "%s", path);
+	if (v->field_len) {
+		v->field[0] = '\0';
+		path_format(path, v->field, v->field_len);
+	}
 	va_start(ap, fmt);
 	vsnprintf(v->reason, v->reason_len, fmt, ap);
 	va_end(ap);
@@ -49,7 +74,8 @@ static bool type_matches(const char *want, const json_t *value)
 	return strcmp(want, "number") == 0 && json_is_integer(value);
 }
 
-static int check_type(struct vctx *v, const json_t *type, const json_t *value, const char *path)
+static int check_type(struct vctx *v, const json_t *type, const json_t *value,
+		      const struct vpath *path)
 {
 	size_t i;
 	json_t *item;
@@ -70,7 +96,8 @@ static int check_type(struct vctx *v, const json_t *type, const json_t *value, c
 	return fail(v, path, "has the wrong type (%s)", type_of(value));
 }
 
-static int check_enum(struct vctx *v, const json_t *choices, const json_t *value, const char *path)
+static int check_enum(struct vctx *v, const json_t *choices, const json_t *value,
+		      const struct vpath *path)
 {
 	size_t i;
 	json_t *item;
@@ -88,14 +115,13 @@ static int check_enum(struct vctx *v, const json_t *choices, const json_t *value
 	return fail(v, path, "must be one of: %s", list);
 }
 
-static int check_number(struct vctx *v, const json_t *node, const json_t *value, const char *path)
+static int check_number(struct vctx *v, const json_t *node, const json_t *value,
+			const struct vpath *path)
 {
 	json_t *min = json_object_get(node, "minimum");
 	json_t *max = json_object_get(node, "maximum");
 	double x = json_number_value(value);
 
-	if (!json_is_number(value))
-		return 0;
 	if (json_is_integer(value) && json_is_integer(min) &&
 	    json_integer_value(value) < json_integer_value(min))
 		return fail(v, path, "must be >= %" JSON_INTEGER_FORMAT, json_integer_value(min));
@@ -108,36 +134,32 @@ static int check_number(struct vctx *v, const json_t *node, const json_t *value,
 	return 0;
 }
 
-static int check_string(struct vctx *v, const json_t *node, const json_t *value, const char *path)
+static int check_string(struct vctx *v, const json_t *node, const json_t *value,
+			const struct vpath *path)
 {
 	json_t *min = json_object_get(node, "minLength");
 	json_t *max = json_object_get(node, "maxLength");
 	json_t *pattern = json_object_get(node, "pattern");
-	size_t len;
+	size_t len = json_string_length(value);
 
-	if (!json_is_string(value))
-		return 0;
-	len = json_string_length(value);
 	if (min && (json_int_t)len < json_integer_value(min))
 		return fail(v, path, "must be at least %" JSON_INTEGER_FORMAT " characters",
 			    json_integer_value(min));
 	if (max && (json_int_t)len > json_integer_value(max))
 		return fail(v, path, "must be at most %" JSON_INTEGER_FORMAT " characters",
 			    json_integer_value(max));
-	if (pattern) {
-		regex_t *re = nr_schema_pattern(v->schema, json_string_value(pattern));
-		if (strlen(json_string_value(value)) != len ||
-		    (re && regexec(re, json_string_value(value), 0, NULL, 0) != 0))
-			return fail(v, path, "must match %s", json_string_value(pattern));
-	}
+	if (pattern && (strlen(json_string_value(value)) != len ||
+			!nr_schema_pattern_match(v->schema, json_string_value(pattern),
+						 json_string_value(value), len)))
+		return fail(v, path, "must match %s", json_string_value(pattern));
 	return 0;
 }
 
-static int validate_node(struct vctx *v, const json_t *node, const json_t *value, const char *path,
-			 int depth);
+static int validate_node(struct vctx *v, const json_t *node, const json_t *value,
+			 const struct vpath *path, int depth);
 
-static int check_object(struct vctx *v, const json_t *node, const json_t *value, const char *path,
-			int depth)
+static int check_object(struct vctx *v, const json_t *node, const json_t *value,
+			const struct vpath *path, int depth)
 {
 	json_t *props = json_object_get(node, "properties");
 	json_t *extra = json_object_get(node, "additionalProperties");
@@ -145,42 +167,36 @@ static int check_object(struct vctx *v, const json_t *node, const json_t *value,
 	const char *key;
 	json_t *member;
 	size_t i;
-	char sub[256];
 	int rc;
 
-	if (!json_is_object(value))
-		return 0;
 	json_array_foreach (required, i, member) {
-		snprintf(sub, sizeof(sub), "%s.%s", path, json_string_value(member));
-		if (!json_object_get(value, json_string_value(member)))
-			return fail(v, sub, "is required");
+		struct vpath sub = {path, json_string_value(member), 0};
+		if (!json_object_get(value, sub.key))
+			return fail(v, &sub, "is required");
 	}
 	json_object_foreach ((json_t *)value, key, member) {
 		const json_t *child = json_object_get(props, key);
-		snprintf(sub, sizeof(sub), "%s.%s", path, key);
+		struct vpath sub = {path, key, 0};
 		if (!child && json_is_false(extra))
-			return fail(v, sub, "is not a known parameter");
+			return fail(v, &sub, "is not a known parameter");
 		child = child ? child : (json_is_object(extra) ? extra : NULL);
-		rc = child ? validate_node(v, child, member, sub, depth + 1) : 0;
+		rc = child ? validate_node(v, child, member, &sub, depth + 1) : 0;
 		if (rc)
 			return rc;
 	}
 	return 0;
 }
 
-static int check_array(struct vctx *v, const json_t *node, const json_t *value, const char *path,
-		       int depth)
+static int check_array(struct vctx *v, const json_t *node, const json_t *value,
+		       const struct vpath *path, int depth)
 {
 	json_t *items = json_object_get(node, "items");
 	json_t *min = json_object_get(node, "minItems");
 	json_t *max = json_object_get(node, "maxItems");
 	size_t i;
 	json_t *item;
-	char sub[256];
 	int rc;
 
-	if (!json_is_array(value))
-		return 0;
 	if (min && (json_int_t)json_array_size(value) < json_integer_value(min))
 		return fail(v, path, "needs at least %" JSON_INTEGER_FORMAT " items",
 			    json_integer_value(min));
@@ -188,16 +204,16 @@ static int check_array(struct vctx *v, const json_t *node, const json_t *value, 
 		return fail(v, path, "takes at most %" JSON_INTEGER_FORMAT " items",
 			    json_integer_value(max));
 	json_array_foreach (value, i, item) {
-		snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
-		rc = items ? validate_node(v, items, item, sub, depth + 1) : 0;
+		struct vpath sub = {path, NULL, i};
+		rc = items ? validate_node(v, items, item, &sub, depth + 1) : 0;
 		if (rc)
 			return rc;
 	}
 	return 0;
 }
 
-static int validate_node(struct vctx *v, const json_t *node, const json_t *value, const char *path,
-			 int depth)
+static int validate_node(struct vctx *v, const json_t *node, const json_t *value,
+			 const struct vpath *path, int depth)
 {
 	json_t *ref = json_object_get(node, "$ref");
 	json_t *type = json_object_get(node, "type");
@@ -219,11 +235,20 @@ static int validate_node(struct vctx *v, const json_t *node, const json_t *value
 		return rc;
 	if (constant && !json_equal(constant, (json_t *)value))
 		return fail(v, path, "has the wrong value");
-	if ((rc = check_number(v, node, value, path)) || (rc = check_string(v, node, value, path)))
-		return rc;
-	if ((rc = check_object(v, node, value, path, depth)))
-		return rc;
-	return check_array(v, node, value, path, depth);
+	/* Only the keywords of the value's own type are looked up. */
+	switch (json_typeof(value)) {
+	case JSON_INTEGER:
+	case JSON_REAL:
+		return check_number(v, node, value, path);
+	case JSON_STRING:
+		return check_string(v, node, value, path);
+	case JSON_OBJECT:
+		return check_object(v, node, value, path, depth);
+	case JSON_ARRAY:
+		return check_array(v, node, value, path, depth);
+	default:
+		return 0;
+	}
 }
 
 int nr_schema_validate(struct nr_schema *schema, const json_t *node, const json_t *value,
@@ -231,6 +256,7 @@ int nr_schema_validate(struct nr_schema *schema, const json_t *node, const json_
 		       size_t reason_len)
 {
 	struct vctx v = {schema, field, field_len, reason, reason_len};
+	struct vpath root = {NULL, path, 0};
 
-	return validate_node(&v, node, value, path, 0);
+	return validate_node(&v, node, value, &root, 0);
 }
