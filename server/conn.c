@@ -89,13 +89,16 @@ static bool conn_value(void *opaque, const char *text, size_t len)
 
 	if (conn->state == CONN_CLOSING)
 		return true;
-	value = nr_rpc_text_load(text, len, &err);
-	if (!value) {
-		nr_session_send_error(&conn->session, err.code, err.reason, NULL);
-		return err.code == NR_E_PARSE;
+	/* The plain form of a request is read without a jansson tree. */
+	if (!nr_session_handle_text(&conn->session, text, len)) {
+		value = nr_rpc_text_load(text, len, &err);
+		if (!value) {
+			nr_session_send_error(&conn->session, err.code, err.reason, NULL);
+			return err.code == NR_E_PARSE;
+		}
+		nr_session_handle(&conn->session, value);
+		json_decref(value);
 	}
-	nr_session_handle(&conn->session, value);
-	json_decref(value);
 	/* A client that sends faster than it reads stops being read. */
 	if (conn_backlogged(conn) || conn->state == CONN_CLOSING)
 		conn->framer.hold = true;

@@ -13,7 +13,9 @@
 
 #include "util/buf.h"
 #include "util/log.h"
+#include "rpc/envelope.h"
 #include "rpc/rpc_error.h"
+#include "rpc/rpc_text.h"
 
 static const char *const call_state_names[] = {
     [NR_CALL_NEW] = "new",	 [NR_CALL_QUEUED] = "queued", [NR_CALL_RUNNING] = "running",
@@ -749,15 +751,42 @@ static json_t *permission_problem(const struct nr_service *svc, const struct nr_
 	return nr_rpc_error_object(NR_E_PERMISSION_DENIED, reason, data);
 }
 
+/* A request as dispatch reads it, from a jansson tree or from the text. */
+struct envelope {
+	json_t *id;	     /* borrowed; NULL when absent */
+	const char *problem; /* why it is not a valid request, or NULL */
+	const char *name;    /* the method, NUL-terminated */
+	size_t name_len;     /* its length as sent: less than strlen means U+0000 */
+	json_t *params;	     /* borrowed; NULL when absent */
+};
+
+static void dispatch_envelope(struct nr_session *session, const struct envelope *env,
+			      struct nr_batch *batch);
+
 static void dispatch(struct nr_session *session, json_t *req, struct nr_batch *batch)
 {
+	json_t *method = json_object_get(req, "method");
+	struct envelope env = {
+	    .id = json_object_get(req, "id"),
+	    .problem = json_is_object(req) ? envelope_problem(req) : "not a request object",
+	    .name = json_string_value(method),
+	    .name_len = json_string_length(method),
+	    .params = json_object_get(req, "params"),
+	};
+
+	dispatch_envelope(session, &env, batch);
+}
+
+static void dispatch_envelope(struct nr_session *session, const struct envelope *env,
+			      struct nr_batch *batch)
+{
 	struct nr_service *svc = session->svc;
-	json_t *id = json_object_get(req, "id");
-	const char *problem = json_is_object(req) ? envelope_problem(req) : "not a request object";
+	json_t *id = env->id;
+	const char *problem = env->problem;
 	/* Only a valid request without an id is a notification: an invalid one
 	 * is answered with id null (JSON-RPC 2.0, section 5). */
 	bool notification = !problem && !id;
-	const char *name = json_string_value(json_object_get(req, "method"));
+	const char *name = env->name;
 	const struct nr_schema_method *sm;
 	const struct nr_method *m;
 	json_t *params, *error;
@@ -775,7 +804,7 @@ static void dispatch(struct nr_session *session, json_t *req, struct nr_batch *b
 		       nr_rpc_error_object(NR_E_INVALID_REQUEST, problem, NULL));
 		return;
 	}
-	if (strlen(name) != json_string_length(json_object_get(req, "method"))) {
+	if (strlen(name) != env->name_len) {
 		reject(session, batch, id, notification,
 		       nr_rpc_error_object(NR_E_METHOD_NOT_FOUND, "the method name contains U+0000",
 					   NULL));
@@ -796,8 +825,7 @@ static void dispatch(struct nr_session *session, json_t *req, struct nr_batch *b
 					   json_pack("{s:s}", "method", name)));
 		return;
 	}
-	params = json_object_get(req, "params");
-	params = json_incref(params ? params : svc->no_params);
+	params = json_incref(env->params ? env->params : svc->no_params);
 	/* Authorization goes by what this call does: its params may raise the
 	 * method's class (rae: false clears an event). */
 	error = params_problem(svc, sm, params);
@@ -839,6 +867,34 @@ static void batch_too_large(struct nr_session *session, size_t size)
 	nr_session_send_error(
 	    session, NR_E_INVALID_REQUEST, reason,
 	    json_pack("{s:s, s:i}", "limit", "max-batch", "value", (json_int_t)max));
+}
+
+bool nr_session_handle_text(struct nr_session *session, const char *text, size_t len)
+{
+	struct nr_envelope_text et;
+	struct nr_rpc_text_error err;
+	struct envelope env = {0};
+	char name[128];
+
+	if (nr_envelope_scan(text, len, &et) != 0 || et.method_len >= sizeof(name))
+		return false;
+	if (et.params && !(env.params = nr_rpc_text_load(et.params, et.params_len, &err)))
+		return false; /* the full parse gives the error as for the whole text */
+	memcpy(name, et.method, et.method_len);
+	name[et.method_len] = '\0';
+	env.name = name;
+	env.name_len = et.method_len;
+	if (et.has_id)
+		env.id = et.id_is_string ? json_stringn_nocheck(et.id, et.id_len)
+					 : json_integer(strtoll(et.id, NULL, 10));
+	if (et.has_id && !env.id) {
+		json_decref(env.params);
+		return false;
+	}
+	dispatch_envelope(session, &env, NULL);
+	json_decref(env.id);
+	json_decref(env.params);
+	return true;
 }
 
 void nr_session_handle(struct nr_session *session, json_t *value)

@@ -135,6 +135,14 @@ const struct nr_method *nr_method_at(size_t index);
  */
 void nr_session_handle(struct nr_session *session, json_t *value);
 
+/*
+ * The same for one request in its JSON text, read without a jansson tree
+ * when it has the plain form (rpc/envelope.h). Returns false, having done
+ * nothing, when it does not: the caller parses @text in full and calls
+ * nr_session_handle.
+ */
+bool nr_session_handle_text(struct nr_session *session, const char *text, size_t len);
+
 /* Sends an error with id null (framing errors, limits): @code, a @reason
  * sentence and @data (stolen, may be NULL) as in nr_rpc_error_object. */
 void nr_session_send_error(struct nr_session *session, int code, const char *reason, json_t *data);

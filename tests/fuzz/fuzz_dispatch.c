@@ -1,13 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Fuzzes what a connection does with each JSON text, in process: the text
- * loader (nr_rpc_text_load), then the envelope, validation and dispatch
- * (nr_session_handle) against a simulated subsystem, running the loop until
+ * Fuzzes what a connection does with each JSON text, in process: the plain
+ * envelope read from the text (nr_session_handle_text), else the text loader
+ * (nr_rpc_text_load) and nr_session_handle, then validation and dispatch
+ * against a simulated subsystem, running the loop until
  * every call ended. Input: lines, each one text, served in order on one
  * session as uid 0 (so write and destructive methods run too). Each input
  * gets a fresh simulator and topology, so inputs do not depend on each
  * other. Every answer must be a JSON-RPC 2.0 response (or a batch of them,
  * or a stream notification), and a session must end with no live call.
+ * Whatever the envelope scan accepts, the full parser must read the same:
+ * equal method, id and params.
  */
 #include <jansson.h>
 #include <stdint.h>
@@ -17,6 +20,7 @@
 #include <uv.h>
 
 #include "rpc/call.h"
+#include "rpc/envelope.h"
 #include "rpc/rpc_error.h"
 #include "rpc/rpc_text.h"
 #include "backends/sim/sim.h"
@@ -111,12 +115,62 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
+/* A span's text as a JSON string, or parsed as params. */
+static json_t *span_json(const struct nr_envelope_text *et, const char *span, size_t len)
+{
+	struct nr_rpc_text_error err;
+
+	if (span == et->params)
+		return nr_rpc_text_load(span, len, &err);
+	return json_stringn_nocheck(span, len);
+}
+
+/* What the envelope scan reads of @text equals what the full parser reads. */
+static void envelope_agrees(const char *text, size_t len)
+{
+	struct nr_envelope_text et;
+	struct nr_rpc_text_error err;
+	json_t *full, *method, *params = NULL, *id = NULL;
+
+	if (nr_envelope_scan(text, len, &et) != 0)
+		return;
+	if (et.params && !(params = span_json(&et, et.params, et.params_len)))
+		return; /* the fast path gives up: the full path answers */
+	full = nr_rpc_text_load(text, len, &err);
+	if (!full)
+		abort(); /* accepted what the full parser rejects */
+	method = span_json(&et, et.method, et.method_len);
+	if (et.has_id)
+		id = et.id_is_string ? span_json(&et, et.id, et.id_len)
+				     : json_integer(strtoll(et.id, NULL, 10));
+	if (!json_equal(method, json_object_get(full, "method")) ||
+	    (params && !json_equal(params, json_object_get(full, "params"))) ||
+	    (!params && json_object_get(full, "params")) ||
+	    (id && !json_equal(id, json_object_get(full, "id"))) ||
+	    (!id && json_object_get(full, "id")) ||
+	    !json_is_string(json_object_get(full, "jsonrpc")) ||
+	    strcmp(json_string_value(json_object_get(full, "jsonrpc")), "2.0") != 0)
+		abort();
+	json_decref(method);
+	json_decref(params);
+	json_decref(id);
+	json_decref(full);
+}
+
 /* Serves one text as a connection does, then runs the loop until it is done. */
 static void serve(struct fuzz_session *s, const char *text, size_t len)
 {
 	struct nr_rpc_text_error err;
-	json_t *value = nr_rpc_text_load(text, len, &err);
+	json_t *value;
 
+	envelope_agrees(text, len);
+	if (nr_session_handle_text(&s->session, text, len)) {
+		uv_run(&loop, UV_RUN_DEFAULT);
+		if (s->session.live != 0 || s->session.calls)
+			abort();
+		return;
+	}
+	value = nr_rpc_text_load(text, len, &err);
 	if (!value) {
 		if (err.code != NR_E_PARSE && err.code != NR_E_INVALID_REQUEST)
 			abort();
