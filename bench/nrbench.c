@@ -21,8 +21,11 @@
 
 #include "nrbench.h"
 
-#define TARGET_PING_RATIO 0.60
+/* rpc.ping against the echo ceiling at 4 connections (issue 12): depth 1 and
+ * depth 16 (pipelined) have their own targets. */
 #define TARGET_PING_CONNS 4
+#define TARGET_PING_RATIO_D1 0.60
+#define TARGET_PING_RATIO_D16 0.35
 #define TARGET_ZONES_PER_S 500000.0
 #define TARGET_PEAK_MIB 64.0
 #define TARGET_FLAT_FACTOR 1.25
@@ -231,15 +234,15 @@ static void print_ping_table(const struct bench_opts *o, const struct bench_ping
 	       "     req/s   p50 us   p99 us   srv   cli   oth | daemon/echo\n");
 	for (int i = 0; i < NR_PING_ROWS; i++) {
 		double ratio = echo[i].rps > 0 ? daemon[i].rps / echo[i].rps : 0;
-		bool ok =
-		    echo[i].ok && daemon[i].ok && daemon[i].rps > 0 && ratio >= TARGET_PING_RATIO;
+		double target = ping_depths[i] > 1 ? TARGET_PING_RATIO_D16 : TARGET_PING_RATIO_D1;
+		bool ok = echo[i].ok && daemon[i].ok && daemon[i].rps > 0 && ratio >= target;
 
 		printf("%5d %5d |", ping_conns[i], ping_depths[i]);
 		print_ping_cells(&echo[i]);
 		print_ping_cells(&daemon[i]);
 		printf("   %5.2f", ratio);
 		if (ping_conns[i] == TARGET_PING_CONNS)
-			printf("  %s", mark(ok));
+			printf("  >= %.2f %s", target, mark(ok));
 		if (echo[i].other_cpu > BUSY_OTHER_CPU || daemon[i].other_cpu > BUSY_OTHER_CPU)
 			printf("  (disturbed)");
 		printf("\n");
@@ -248,8 +251,9 @@ static void print_ping_table(const struct bench_opts *o, const struct bench_ping
 		print_ping_notes("echo", i, &echo[i]);
 		print_ping_notes("daemon", i, &daemon[i]);
 	}
-	printf("target: >= %.2f of echo at %d connections\n\n", TARGET_PING_RATIO,
-	       TARGET_PING_CONNS);
+	printf("target: at %d connections >= %.2f of echo at depth 1, >= %.2f at depth 16 "
+	       "(issue 12)\n\n",
+	       TARGET_PING_CONNS, TARGET_PING_RATIO_D1, TARGET_PING_RATIO_D16);
 }
 
 static void bench_ping(const struct bench_opts *o)
