@@ -16,7 +16,9 @@ void nr_m_rpc_discover(struct nr_call *call)
 
 void nr_m_rpc_ping(struct nr_call *call)
 {
-	nr_call_result(call, json_string("pong"));
+	static const char pong[] = "\"pong\"";
+
+	nr_call_result_text(call, pong, sizeof(pong) - 1);
 }
 
 void nr_m_rpc_cancel(struct nr_call *call)

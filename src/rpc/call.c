@@ -104,12 +104,37 @@ static void deliver(struct nr_session *session, struct nr_batch *batch, char *te
 
 /* Dumps @value compactly into @stack when it fits, else into a malloc'd
  * buffer (*heap, to free). Returns the text (not NUL-terminated) or NULL. */
+/* An integer's decimal text at @out (room for 21 bytes); returns its length. */
+static size_t integer_text(json_int_t value, char *out)
+{
+	char digits[20];
+	unsigned long long magnitude =
+	    value < 0 ? 0ull - (unsigned long long)value : (unsigned long long)value;
+	size_t n = 0, len = 0;
+
+	do {
+		digits[n++] = (char)('0' + magnitude % 10);
+		magnitude /= 10;
+	} while (magnitude);
+	if (value < 0)
+		out[len++] = '-';
+	while (n)
+		out[len++] = digits[--n];
+	return len;
+}
+
 static const char *dump_value(const json_t *value, char *stack, size_t cap, char **heap,
 			      size_t *len)
 {
-	size_t need = json_dumpb(value, stack, cap, JSON_COMPACT | JSON_ENCODE_ANY);
+	size_t need;
 
 	*heap = NULL;
+	/* Most ids are integers: no trip through jansson's dumper. */
+	if (json_is_integer(value) && cap >= 21) {
+		*len = integer_text(json_integer_value(value), stack);
+		return stack;
+	}
+	need = json_dumpb(value, stack, cap, JSON_COMPACT | JSON_ENCODE_ANY);
 	*len = need;
 	if (need == 0)
 		return NULL;
@@ -142,7 +167,12 @@ static char *envelope_text(const json_t *id, const char *key, const char *value_
 		p += sizeof(head) - 1;
 		memcpy(p, id_text, id_len);
 		p += id_len;
-		p += sprintf(p, ",\"%s\":", key);
+		*p++ = ',';
+		*p++ = '"';
+		memcpy(p, key, key_len);
+		p += key_len;
+		*p++ = '"';
+		*p++ = ':';
 		memcpy(p, value_text, value_len);
 		p += value_len;
 		*p++ = '}';
