@@ -845,7 +845,7 @@ static void dispatch_envelope(struct nr_session *session, const struct envelope 
 		return;
 	}
 	sm = nr_schema_method(svc->schema, name);
-	m = nr_method_find(name);
+	m = sm ? svc->handlers[schema_index(svc->schema, sm)] : NULL;
 	/* A test-only method does not exist for a daemon that is not simulating. */
 	if (sm && sm->test_only && !svc->have_sim)
 		sm = NULL;

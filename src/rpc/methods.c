@@ -144,10 +144,13 @@ int nr_service_init(struct nr_service *svc, uv_loop_t *loop, char *err, size_t e
 		return rc;
 	svc->stats.methods =
 	    calloc(nr_schema_method_count(svc->schema), sizeof(*svc->stats.methods));
+	svc->handlers = calloc(nr_schema_method_count(svc->schema), sizeof(*svc->handlers));
 	svc->topology = nr_topology_new();
 	svc->no_params = json_object();
-	if (!svc->stats.methods || !svc->topology || !svc->no_params)
+	if (!svc->stats.methods || !svc->handlers || !svc->topology || !svc->no_params)
 		return -ENOMEM;
+	for (size_t i = 0; i < nr_schema_method_count(svc->schema); i++)
+		svc->handlers[i] = nr_method_find(nr_schema_method_at(svc->schema, i)->name);
 	return 0;
 }
 
@@ -159,6 +162,8 @@ void nr_service_fini(struct nr_service *svc)
 	nr_policy_free(svc->policy);
 	svc->policy = NULL;
 	free(svc->stats.methods);
+	free(svc->handlers);
+	svc->handlers = NULL;
 	svc->topology = NULL;
 	svc->schema = NULL;
 	svc->stats.methods = NULL;

@@ -95,6 +95,9 @@ struct nr_service {
 	struct nr_topology *topology;
 	struct nr_limits limits;
 	struct nr_stats stats;
+	/* The handler of each schema method, by its index: one hash lookup of
+	 * the name (the schema's) finds both. */
+	const struct nr_method **handlers;
 	uint64_t start_ms;
 	bool have_sim;
 	struct nr_mi *mi; /* the NVMe-MI backend, NULL when not configured */
