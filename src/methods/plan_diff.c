@@ -213,15 +213,18 @@ static void plan_remove(struct differ *d, json_t *cur, const char *why)
 static void plan_create(struct differ *d, json_int_t nsid, json_int_t size, json_int_t lba_size,
 			json_t *ctrls)
 {
-	json_t *none = json_array();
+	json_t *none = json_array(), *params;
 	char sentence[160];
 
 	snprintf(sentence, sizeof(sentence),
 		 "create namespace %lld: %lld bytes in blocks of %lld bytes", (long long)nsid,
 		 (long long)size, (long long)lba_size);
-	op_add(d, P_CREATE, "nvme.ns_create",
-	       json_pack("{s:I, s:I}", "nsze", size / lba_size, "lba_size", lba_size), NULL,
-	       ns_summary(nsid, size, lba_size, none), sentence);
+	params = json_pack("{s:I, s:I}", "nsze", size / lba_size, "lba_size", lba_size);
+	/* More than one controller: it must be shared (NMIC bit 0) to attach to them all. */
+	if (json_array_size(ctrls) > 1)
+		json_object_set_new(params, "nmic", json_integer(1));
+	op_add(d, P_CREATE, "nvme.ns_create", params, NULL, ns_summary(nsid, size, lba_size, none),
+	       sentence);
 	/* Where the controller's answer must put it: m_plan.c checks. */
 	json_object_set_new(
 	    json_array_get(d->phase[P_CREATE], json_array_size(d->phase[P_CREATE]) - 1), "nsid",
@@ -682,8 +685,8 @@ static int plan_firmware(struct differ *d)
 		 (long long)json_integer_value(slot),
 		 action ? json_string_value(action) : "replace_activate", revision);
 	op_add(d, P_FW, "nvme.fw_commit",
-	       json_pack("{s:I, s:O}", "slot", slot ? json_integer_value(slot) : 0, "action",
-			 action ? action : json_string("replace_activate")),
+	       json_pack("{s:I, s:s}", "slot", slot ? json_integer_value(slot) : 0, "action",
+			 action ? json_string_value(action) : "replace_activate"),
 	       json_pack("{s:O}", "revision", json_object_get(fw, "fr")),
 	       json_pack("{s:s}", "revision", revision), sentence);
 	diff_add(d, "firmware.revision", json_incref(json_object_get(fw, "fr")),
