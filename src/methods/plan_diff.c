@@ -164,15 +164,34 @@ static json_t *ids_minus(json_t *a, json_t *b)
 	return out;
 }
 
+/* "1, 2" into @buf: the controller IDs of @ids (the first ones, when many). */
+static const char *ids_text(json_t *ids, char *buf, size_t len)
+{
+	size_t used = 0;
+	json_t *id;
+	size_t i;
+
+	buf[0] = '\0';
+	json_array_foreach (ids, i, id) {
+		int n = snprintf(buf + used, len - used, "%s%lld", i ? ", " : "",
+				 (long long)json_integer_value(id));
+		if (n < 0 || (size_t)n >= len - used)
+			break;
+		used += (size_t)n;
+	}
+	return buf;
+}
+
 static void op_detach(struct differ *d, json_int_t nsid, json_t *ctrls, json_t *remaining,
 		      const char *why)
 {
-	char sentence[160];
+	char sentence[200], ids[96];
 
 	if (json_array_size(ctrls) == 0)
 		return;
-	snprintf(sentence, sizeof(sentence), "detach namespace %lld from controllers %s",
-		 (long long)nsid, why);
+	snprintf(sentence, sizeof(sentence), "detach namespace %lld from controller%s %s: %s",
+		 (long long)nsid, json_array_size(ctrls) > 1 ? "s" : "",
+		 ids_text(ctrls, ids, sizeof(ids)), why);
 	op_add(
 	    d, P_DETACH, "nvme.ns_detach",
 	    json_pack("{s:I, s:O}", "nsid", nsid, "controllers", ctrls),
@@ -183,12 +202,13 @@ static void op_detach(struct differ *d, json_int_t nsid, json_t *ctrls, json_t *
 static void op_attach(struct differ *d, json_int_t nsid, json_t *ctrls, json_t *before,
 		      json_t *after)
 {
-	char sentence[96];
+	char sentence[160], ids[96];
 
 	if (json_array_size(ctrls) == 0)
 		return;
-	snprintf(sentence, sizeof(sentence), "attach namespace %lld to controllers",
-		 (long long)nsid);
+	snprintf(sentence, sizeof(sentence), "attach namespace %lld to controller%s %s",
+		 (long long)nsid, json_array_size(ctrls) > 1 ? "s" : "",
+		 ids_text(ctrls, ids, sizeof(ids)));
 	op_add(d, P_ATTACH, "nvme.ns_attach",
 	       json_pack("{s:I, s:O}", "nsid", nsid, "controllers", ctrls),
 	       json_pack("{s:O}", "controllers", before), json_pack("{s:O}", "controllers", after),
@@ -202,7 +222,7 @@ static void plan_remove(struct differ *d, json_t *cur, const char *why)
 	json_t *empty = json_array();
 	char sentence[160];
 
-	op_detach(d, nsid, json_object_get(cur, "controllers"), empty, "before deleting it");
+	op_detach(d, nsid, json_object_get(cur, "controllers"), empty, "it is deleted next");
 	json_decref(empty);
 	snprintf(sentence, sizeof(sentence), "delete namespace %lld%s", (long long)nsid, why);
 	op_add(d, P_DELETE, "nvme.ns_delete", json_pack("{s:I}", "nsid", nsid), ns_summary_of(cur),
@@ -472,15 +492,29 @@ static void sort_creates(struct differ *d)
 	json_decref(sorted);
 }
 
-/* Returns whether the creates go before the deletes, or -EINVAL. */
+/* A controller that reports no capacity (TNVMCAP 0): the device decides
+ * whether the creates fit; the deletes go first when the NSIDs allow. */
+static int order_unknown_capacity(struct differ *d)
+{
+	if (nsids_predicted(d, true, false))
+		return 0;
+	return nsids_predicted(d, false, true) ? 1 : -EINVAL;
+}
+
+/* Returns whether the creates go before the deletes (1: they fit in the
+ * unallocated capacity and get their NSIDs so), 0 when the deletes must go
+ * first, or -EINVAL. */
 static int order_creates(struct differ *d)
 {
-	json_int_t free_bytes = int_of(json_object_get(d->state, "controller"), "unvmcap");
+	json_t *ctrl = json_object_get(d->state, "controller");
+	json_int_t free_bytes = int_of(ctrl, "unvmcap");
 	char reason[192];
 
 	sort_creates(d);
 	if (json_array_size(d->phase[P_CREATE]) == 0)
 		return 0;
+	if (int_of(ctrl, "tnvmcap") == 0)
+		return order_unknown_capacity(d);
 	if (d->need <= free_bytes && nsids_predicted(d, false, false))
 		return 1;
 	if (d->need > free_bytes + d->freed) {
