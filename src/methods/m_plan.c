@@ -8,9 +8,12 @@
  * validated, authorized, confirmed and audited as a client's own call
  * would be. It stops at the first failure. Loop thread.
  *
- * The apply call itself never hands a command to a device: a peer that goes
- * away (or rpc.cancel) ends it, the operation in flight completes as the
- * device decides (and is audited), and no further operation starts.
+ * Once its first operation is sent, the apply counts as a write that handed a
+ * command to a device (call->started): a peer that goes away orphans it and
+ * it runs to its end, audited; rpc.cancel is refused; shutting down waits for
+ * the operation in flight, and the next one is refused (Cancelled), so the
+ * apply answers with its report. Before that (while reading), it is
+ * cancelled like any call that reached no device.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -235,6 +238,8 @@ static void apply_next(struct plan_ctx *ctx)
 		ctx_release(ctx);
 		return;
 	}
+	/* Its outcome is the device's from now on (see the top of this file). */
+	ctx->call->started = true;
 	params = json_deep_copy(json_object_get(op, "params"));
 	if (op_class(op) == NR_CLASS_DESTRUCTIVE)
 		json_object_set(params, "confirm", json_object_get(ctx->call->params, "confirm"));

@@ -35,7 +35,9 @@ struct plan_read {
 	json_t *state;
 	struct read_step *steps;
 	size_t count, cap, next;
-	json_t *fail; /* the error that ended the read */
+	json_t *fail;  /* the error that ended the read */
+	bool sending;  /* inside nr_inner_call */
+	bool answered; /* and the answer came before it returned */
 	plan_read_done_fn done;
 	void *opaque;
 };
@@ -143,14 +145,31 @@ static json_t *lba_formats(json_t *id_ns)
 	return list;
 }
 
+static int store_id_ns(struct plan_read *r, json_t *arg, json_t *result, json_t *error);
+
+/* Identify of an allocated namespace (CNS 11h) is for the NVM command set: a
+ * zoned namespace is refused (QEMU: Invalid I/O Command Set). An attached one
+ * is read again through CNS 00h. */
+static int retry_active(struct plan_read *r, json_t *arg, json_t *error)
+{
+	json_int_t nsid = json_integer_value(json_object_get(arg, "nsid"));
+
+	if (!json_is_true(json_object_get(arg, "allocated")))
+		return fail_copy(r, error);
+	if (push(r, "nvme.id_ns", json_pack("{s:I}", "nsid", nsid), store_id_ns,
+		 json_pack("{s:I, s:b}", "nsid", nsid, "allocated", 0)))
+		return out_of_memory(r);
+	return 0;
+}
+
 static int store_id_ns(struct plan_read *r, json_t *arg, json_t *result, json_t *error)
 {
-	json_t *ns = ns_entry(r, json_integer_value(arg));
+	json_t *ns = ns_entry(r, json_integer_value(json_object_get(arg, "nsid")));
 	json_t *formats;
 	uint64_t flbas, index, lba_size;
 
 	if (error)
-		return fail_copy(r, error);
+		return retry_active(r, arg, error);
 	flbas = u64_of(result, "flbas");
 	index = (flbas & 0xf) | ((flbas >> 5) & 0x3) << 4;
 	formats = lba_formats(result);
@@ -178,7 +197,7 @@ static int push_ns_reads(struct plan_read *r, json_int_t nsid)
 
 	ns_entry(r, nsid);
 	if (push(r, "nvme.id_ns", json_pack("{s:I, s:b}", "nsid", nsid, "allocated", mgmt),
-		 store_id_ns, json_integer(nsid)))
+		 store_id_ns, json_pack("{s:I, s:b}", "nsid", nsid, "allocated", mgmt)))
 		return -ENOMEM;
 	if (!mgmt) /* an active namespace of a controller without management is its own */
 		return 0;
@@ -386,22 +405,32 @@ static void on_answer(void *opaque, json_t *result, json_t *error)
 	struct read_step *step = &r->steps[r->next++];
 
 	step->store(r, step->arg, result, error);
-	step_next(r);
+	if (r->sending)
+		r->answered = true; /* step_next's loop sends the next one */
+	else
+		step_next(r);
 }
 
 /* Sends the next read, or reports the state when none is left (or one
- * failed). Nothing of @r is touched after done. */
+ * failed). Reads answered at once (refused before reaching a device) are
+ * followed in a loop, not by recursion. Nothing of @r is touched after done. */
 static void step_next(struct plan_read *r)
 {
 	struct read_step *step;
 	int rc;
 
-	if (!r->fail && r->next < r->count) {
+	while (!r->fail && r->next < r->count) {
 		step = &r->steps[r->next];
+		r->sending = true;
+		r->answered = false;
 		rc = nr_inner_call(r->inner, step->method, json_incref(step->params), on_answer, r);
-		if (rc == 0)
+		r->sending = false;
+		if (rc) {
+			fail(r, nr_rpc_error_from_errno(rc, "reading the device's state"));
+			break;
+		}
+		if (!r->answered)
 			return;
-		fail(r, nr_rpc_error_from_errno(rc, "reading the device's state"));
 	}
 	r->done(r->opaque, r->fail ? NULL : r->state, r->fail);
 }

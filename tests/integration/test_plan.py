@@ -357,7 +357,9 @@ def test_apply_streams_one_item_per_operation(daemon):
         assert final["done"] == items
 
 
-def test_peer_gone_mid_apply_stops_after_the_operation_in_flight(daemon):
+def test_peer_gone_mid_apply_is_orphaned_and_runs_to_its_end(daemon):
+    """Once an operation reached the device the apply is the device's, as any multi-command
+    write: the peer seen gone (a stream item it cannot take) orphans it, and it finishes."""
     d = daemon(sim=sim([ns(1, GIB)]))
     desired = {"namespaces": [{"nsid": 2, "size": MIB}], "features": [{"fid": 4, "value": 350}]}
     with d.raw() as conn:
@@ -368,19 +370,38 @@ def test_peer_gone_mid_apply_stops_after_the_operation_in_flight(daemon):
     first = conn.recv()
     assert first["params"]["items"][0]["method"] == "nvme.ns_create"
     conn.close()
-    deadline = time.monotonic() + 10
-    while "method=nvme.ns_attach " not in d.stderr_text() and time.monotonic() < deadline:
+    deadline = time.monotonic() + 20
+    while "method=nvme.apply " not in d.stderr_text() and time.monotonic() < deadline:
         time.sleep(0.05)
     with d.raw() as conn:
         call(conn, "sim.fault", "clear", device="sim0", clear=True)
-        # The attach in flight completed (the device's outcome); the feature was never set.
-        got = plan(conn, desired)
-        assert [op["method"] for op in got["operations"]] == ["nvme.set_feature"]
-        assert call(conn, "nvme.get_feature", "g", device="sim0", fid=4)["value"] == 343
+        assert plan(conn, desired)["operations"] == []
         assert call(conn, "rpc.ping", "p") is not None
     log = d.stderr_text()
-    assert "method=nvme.set_feature " not in log
-    assert "method=nvme.apply device=sim0 outcome=Cancelled" in log, log
+    assert "method=nvme.set_feature device=sim0 outcome=ok" in log, log
+    assert "method=nvme.apply device=sim0 outcome=ok" in log, log
+
+
+def test_cancel_before_the_first_operation_cancels_and_after_it_is_refused(daemon):
+    d = daemon(sim=sim([ns(1, GIB)]))
+    desired = {"namespaces": [{"nsid": 2, "size": MIB}], "features": [{"fid": 4, "value": 350}]}
+    with d.raw() as conn:
+        call(conn, "sim.fault", "f", device="sim0", delay_us=200000)
+        conn.send(rpc("nvme.apply", id="a", device="sim0", desired=desired))
+        # Still reading the state: nothing reached the device for it yet.
+        got = conn.call(rpc("rpc.cancel", id="c", params={"id": "a"}))
+        msgs = [got, conn.recv()]
+        by_id = {m["id"]: m for m in msgs}
+        assert_error(by_id["a"], -32010, "Cancelled", id="a")
+        conn.send(rpc("nvme.apply", id="b", device="sim0", desired=desired, stream=True))
+        assert conn.recv()["params"]["items"][0]["method"] == "nvme.ns_create"
+        refused = assert_result(conn.call(rpc("rpc.cancel", id="c2", params={"id": "b"})), "c2")
+        assert refused["cancelled"] is False, refused
+        msg = conn.recv()
+        while msg.get("method") == "rpc.stream":
+            msg = conn.recv()
+        assert assert_result(msg, "b")["complete"]
+        call(conn, "sim.fault", "clear", device="sim0", clear=True)
 
 
 def test_peer_closing_during_the_reads_gets_its_applies_done(daemon):
@@ -402,3 +423,25 @@ def test_peer_closing_during_the_reads_gets_its_applies_done(daemon):
         assert call(conn, "nvme.get_feature", "g", device="sim0", fid=4)["value"] == 350
         assert not plan(conn, {"features": [{"fid": 4, "value": 350}]})["changes"]
     assert d.stderr_text().count("method=nvme.apply device=sim0 outcome=ok") == 3
+
+
+def test_sigterm_mid_apply_waits_for_the_operation_then_reports(daemon):
+    d = daemon(sim=sim([ns(1, GIB)]))
+    desired = {"namespaces": [{"nsid": 2, "size": MIB}], "features": [{"fid": 4, "value": 350}]}
+    with d.raw() as conn:
+        call(conn, "sim.fault", "f", device="sim0", delay_us=300000)
+        conn.send(rpc("nvme.apply", id=1, device="sim0", desired=desired, stream=True))
+        assert conn.recv()["params"]["items"][0]["method"] == "nvme.ns_create"
+        d.proc.send_signal(15)
+        # The attach in flight finishes on the device; the next operation is refused.
+        msg = conn.recv()
+        while msg.get("method") == "rpc.stream":
+            msg = conn.recv()
+        got = assert_result(msg, 1)
+        assert [op["method"] for op in got["done"]] == ["nvme.ns_create", "nvme.ns_attach"]
+        assert got["failed"]["method"] == "nvme.set_feature"
+        assert got["failed"]["error"]["code"] == -32010
+        assert not got["complete"] and got["not_attempted"] == []
+    # It exits by itself once the answer is out and the connection closed.
+    assert d.proc.wait(10) == 0, d.stderr_text()
+    assert "method=nvme.set_feature device=sim0 outcome=Cancelled" in d.stderr_text()
