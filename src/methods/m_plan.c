@@ -23,6 +23,7 @@
 #include "methods/plan.h"
 #include "rpc/policy.h"
 #include "rpc/rpc_error.h"
+#include "util/base64.h"
 
 struct plan_ctx {
 	struct nr_call *call; /* referenced while the plan or apply runs */
@@ -164,6 +165,7 @@ static json_t *unconfirmed(struct plan_ctx *ctx)
 /* ---- apply: running the operations -------------------------------------- */
 
 static void apply_next(struct plan_ctx *ctx);
+static void on_op(void *opaque, json_t *result, json_t *error);
 
 static void apply_answer(struct plan_ctx *ctx, json_t *failed)
 {
@@ -227,10 +229,113 @@ static void on_op(void *opaque, json_t *result, json_t *error)
 	apply_next(ctx);
 }
 
+/* Sends the current operation with @params (stolen). */
+static void send_op(struct plan_ctx *ctx, json_t *params)
+{
+	json_t *op = json_array_get(ctx->ops, ctx->next);
+	int rc;
+
+	if (op_class(op) == NR_CLASS_DESTRUCTIVE)
+		json_object_set(params, "confirm", json_object_get(ctx->call->params, "confirm"));
+	rc = nr_inner_call(ctx->inner, json_string_value(json_object_get(op, "method")), params,
+			   on_op, ctx);
+	if (rc) {
+		json_t *error = nr_rpc_error_from_errno(rc, "nvme.apply");
+		on_op(ctx, NULL, error);
+		json_decref(error);
+	}
+}
+
+/* Reading a firmware image named by file, on a worker thread. */
+struct fw_read {
+	uv_work_t req;
+	struct plan_ctx *ctx;
+	char *dir, *name;
+	uint8_t *data;
+	size_t len;
+	int rc;
+};
+
+static void fw_read_work(uv_work_t *req)
+{
+	struct fw_read *fr = req->data;
+
+	fr->rc = plan_fw_read(fr->dir, fr->name, &fr->data, &fr->len);
+}
+
+/* The download's params with the image read in place of its path, or NULL. */
+static json_t *fw_params(struct plan_ctx *ctx, const struct fw_read *fr)
+{
+	json_t *params =
+	    json_deep_copy(json_object_get(json_array_get(ctx->ops, ctx->next), "params"));
+	char *text = malloc(NR_BASE64_ENCODED_LEN(fr->len) + 1);
+	size_t len;
+
+	if (!params || !text) {
+		json_decref(params);
+		free(text);
+		return NULL;
+	}
+	len = nr_base64_encode(fr->data, fr->len, text);
+	json_object_del(params, "path");
+	json_object_set_new(params, "image", json_stringn(text, len));
+	free(text);
+	return params;
+}
+
+static void fw_read_done(uv_work_t *req, int status)
+{
+	struct fw_read *fr = req->data;
+	json_t *params = NULL, *error = NULL;
+
+	if (status == 0 && fr->rc == 0)
+		params = fw_params(fr->ctx, fr);
+	if (!params)
+		error = nr_rpc_error_from_errno(status	 ? status
+						: fr->rc ? fr->rc
+							 : -ENOMEM,
+						"reading the firmware image");
+	if (params)
+		send_op(fr->ctx, params);
+	else
+		on_op(fr->ctx, NULL, error);
+	json_decref(error);
+	free(fr->data);
+	free(fr->dir);
+	free(fr->name);
+	free(fr);
+}
+
+/* Reads the image of the current operation's path, then sends it. */
+static void fw_read_start(struct plan_ctx *ctx, json_t *path)
+{
+	struct fw_read *fr = calloc(1, sizeof(*fr));
+	const char *dir = ctx->call->svc->firmware_dir;
+	json_t *error;
+
+	if (fr && dir) {
+		fr->req.data = fr;
+		fr->ctx = ctx;
+		fr->dir = strdup(dir);
+		fr->name = strdup(json_string_value(path));
+	}
+	if (fr && fr->dir && fr->name &&
+	    uv_queue_work(ctx->call->svc->loop, &fr->req, fw_read_work, fw_read_done) == 0)
+		return;
+	if (fr) {
+		free(fr->dir);
+		free(fr->name);
+	}
+	free(fr);
+	error = nr_rpc_error_from_errno(dir ? -ENOMEM : -ENOENT, "reading the firmware image");
+	on_op(ctx, NULL, error);
+	json_decref(error);
+}
+
 static void apply_next(struct plan_ctx *ctx)
 {
-	json_t *op = json_array_get(ctx->ops, ctx->next), *params;
-	int rc;
+	json_t *op = json_array_get(ctx->ops, ctx->next);
+	json_t *path = json_object_get(json_object_get(op, "params"), "path");
 
 	if (nr_call_ended(ctx->call) || !op) {
 		if (!op && !nr_call_ended(ctx->call))
@@ -240,15 +345,10 @@ static void apply_next(struct plan_ctx *ctx)
 	}
 	/* Its outcome is the device's from now on (see the top of this file). */
 	ctx->call->started = true;
-	params = json_deep_copy(json_object_get(op, "params"));
-	if (op_class(op) == NR_CLASS_DESTRUCTIVE)
-		json_object_set(params, "confirm", json_object_get(ctx->call->params, "confirm"));
-	rc = nr_inner_call(ctx->inner, json_string_value(json_object_get(op, "method")), params,
-			   on_op, ctx);
-	if (rc) {
-		nr_call_error(ctx->call, nr_rpc_error_from_errno(rc, "nvme.apply"));
-		ctx_release(ctx);
-	}
+	if (path)
+		fw_read_start(ctx, path);
+	else
+		send_op(ctx, json_deep_copy(json_object_get(op, "params")));
 }
 
 static void apply_start(struct plan_ctx *ctx)

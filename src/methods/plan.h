@@ -8,6 +8,7 @@
 #define NR_PLAN_H
 
 #include <jansson.h>
+#include <stdint.h>
 
 #include "methods/inner.h"
 #include "rpc/call.h"
@@ -38,6 +39,14 @@ void plan_read_free(struct plan_read *r);
  * gives the device name, its backend and its namespaces' names. */
 int plan_diff(const struct nr_service *svc, const struct nr_ctrl *ctrl, json_t *state,
 	      json_t *desired, json_t **ops, json_t **diff, json_t **error);
+
+/* Firmware images by file name in the configured directory (plan_fw.c). */
+#define PLAN_FW_MAX (64 << 20)
+/* Whether @name can be read as an image from @dir (NULL: none configured):
+ * 0, or -errno with why in @why. Loop thread (no read). */
+int plan_fw_check(const char *dir, const char *name, char *why, size_t why_len);
+/* Reads the image: 0 with *data (malloc'd) and *len, or -errno. Any thread. */
+int plan_fw_read(const char *dir, const char *name, uint8_t **data, size_t *len);
 
 /* The digest of @state: a new lowercase hex SHA-256 string of its
  * canonical text (keys sorted). */

@@ -699,22 +699,48 @@ static bool firmware_current(json_t *fw, const char *revision)
 	       (pending && strcmp(pending, revision) == 0);
 }
 
+/* The download's params: the image, or the file it is read from when apply
+ * runs (m_plan.c replaces path with image). NULL after recording why not. */
+static json_t *firmware_source(struct differ *d, json_t *want)
+{
+	json_t *image = json_object_get(want, "image"), *path = json_object_get(want, "path");
+	char why[160];
+
+	if (image && path) {
+		invalid(d, "give image or path, not both", PATH ".firmware.path");
+		return NULL;
+	}
+	if (!image && !path) {
+		invalid(d, "is required (or path): the controller runs another revision",
+			PATH ".firmware.image");
+		return NULL;
+	}
+	if (image)
+		return json_pack("{s:O}", "image", image);
+	if (plan_fw_check(d->svc->firmware_dir, json_string_value(path), why, sizeof(why))) {
+		invalid(d, why, PATH ".firmware.path");
+		return NULL;
+	}
+	return json_pack("{s:O}", "path", path);
+}
+
 static int plan_firmware(struct differ *d)
 {
 	json_t *want = json_object_get(d->desired, "firmware");
 	json_t *fw = json_object_get(d->state, "firmware");
 	const char *revision = json_string_value(json_object_get(want, "revision"));
 	json_t *slot = json_object_get(want, "slot"), *action = json_object_get(want, "action");
+	json_t *source;
 	char sentence[160];
 
 	if (!want || firmware_current(fw, revision))
 		return 0;
-	if (!json_object_get(want, "image"))
-		return invalid(d, "is required: the controller runs another revision",
-			       PATH ".firmware.image");
-	op_add(d, P_FW, "nvme.fw_download",
-	       json_pack("{s:O}", "image", json_object_get(want, "image")), NULL, NULL,
-	       "download the firmware image");
+	source = firmware_source(d, want);
+	if (!source)
+		return -EINVAL;
+	op_add(d, P_FW, "nvme.fw_download", source, NULL, NULL,
+	       json_object_get(source, "path") ? "download the firmware image read from its file"
+					       : "download the firmware image");
 	snprintf(sentence, sizeof(sentence), "commit the image to slot %lld (%s): revision %s",
 		 (long long)json_integer_value(slot),
 		 action ? json_string_value(action) : "replace_activate", revision);

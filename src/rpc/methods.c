@@ -159,6 +159,7 @@ void nr_service_fini(struct nr_service *svc)
 	json_decref(svc->no_params);
 	nr_schema_free(svc->schema);
 	nr_policy_free(svc->policy);
+	free(svc->firmware_dir);
 	svc->policy = NULL;
 	free(svc->stats.methods);
 	svc->topology = NULL;

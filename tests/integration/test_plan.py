@@ -445,3 +445,44 @@ def test_sigterm_mid_apply_waits_for_the_operation_then_reports(daemon):
     # It exits by itself once the answer is out and the connection closed.
     assert d.proc.wait(10) == 0, d.stderr_text()
     assert "method=nvme.set_feature device=sim0 outcome=Cancelled" in d.stderr_text()
+
+
+def test_firmware_by_file_name_from_the_configured_directory(daemon, tmp_path):
+    fwdir = tmp_path / "firmware"
+    fwdir.mkdir()
+    (fwdir / "new.bin").write_bytes(base64.b64decode(FW_IMAGE))
+    (fwdir / "odd.bin").write_bytes(b"NRFW123")
+    (tmp_path / "secret").write_bytes(b"NRFWSECRET00")
+    (fwdir / "link.bin").symlink_to(tmp_path / "secret")
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"firmware": {"dir": str(fwdir)}}))
+    d = daemon(args=["--config", str(config)], sim=sim([ns(1, GIB)]))
+    want = {"firmware": {"revision": FW_REV, "path": "new.bin", "slot": 2}}
+    with d.raw() as conn:
+        for i, (path, field) in enumerate((
+                ("../secret", "params.desired.firmware.path"),  # the schema: a file name only
+                (".hidden", "params.desired.firmware.path"),
+                ("link.bin", "params.desired.firmware.path"),  # not followed
+                ("odd.bin", "params.desired.firmware.path"),  # not a multiple of 4 bytes
+                ("missing.bin", "params.desired.firmware.path"))):
+            resp = conn.call(rpc("nvme.plan", id=i, device="sim0",
+                                 desired={"firmware": {"revision": FW_REV, "path": path}}))
+            assert assert_error(resp, -32602, "InvalidParams", id=i)["field"] == field
+        ops = plan(conn, want)["operations"]
+        assert summary(ops)[0] == ("nvme.fw_download", {"device": "sim0", "path": "new.bin"})
+        got = call(conn, "nvme.apply", "a", device="sim0", desired=want, confirm=SIM_SN)
+        assert got["complete"], got
+        assert "image" not in got["done"][0]["params"]
+        log = call(conn, "nvme.fw_log", "log", device="sim0")
+        assert (log["next_slot"], log["frs2"]) == (2, FW_REV), log
+        assert plan(conn, want, "again")["operations"] == []
+
+
+def test_firmware_by_file_name_needs_a_configured_directory(daemon):
+    d = daemon(sim=sim([ns(1, GIB)]))
+    with d.raw() as conn:
+        resp = conn.call(rpc("nvme.plan", id=1, device="sim0",
+                             desired={"firmware": {"revision": FW_REV, "path": "a.bin"}}))
+        data = assert_error(resp, -32602, "InvalidParams", id=1)
+        assert data["field"] == "params.desired.firmware.path"
+        assert "no firmware directory" in data["reason"]

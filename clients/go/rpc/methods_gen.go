@@ -295,6 +295,7 @@ type DesiredStateFeaturesItem struct {
 type DesiredStateFirmware struct {
 	Revision string  `json:"revision"`
 	Image    *string `json:"image,omitempty"`
+	Path     *string `json:"path,omitempty"`
 	Slot     *int64  `json:"slot,omitempty"`
 	Action   *string `json:"action,omitempty"`
 }
