@@ -15,33 +15,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "methods/plan.h"
+#include "methods/plan_int.h"
 #include "nvme/topology.h"
 #include "rpc/rpc_error.h"
 #include "util/sha256.h"
 
-#define PATH "params.desired"
-#define ZONE_OPS_MAX 256 /* zones a plan resets or finishes one by one */
 #define NEW_NS_LBA_SIZE 512
 
-enum phase { P_DETACH, P_DELETE, P_CREATE, P_ATTACH, P_FORMAT, P_FEATURE, P_ZONE, P_FW, P_COUNT };
-
-struct differ {
-	struct nr_service *svc;
-	const struct nr_ctrl *ctrl;
-	json_t *state, *desired;
-	json_t *phase[P_COUNT]; /* operations per phase */
-	json_t *diff;
-	json_t *error; /* the first problem found */
-	json_int_t cntlid;
-	json_int_t need, freed; /* bytes the creates need, the deletes free */
-};
-
 /* Records an InvalidParams error for @path (printf-style); returns -EINVAL. */
-static int invalid(struct differ *d, const char *reason, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int invalid(struct differ *d, const char *reason, const char *fmt, ...)
+int plan_invalid(struct plan_differ *d, const char *reason, const char *fmt, ...)
 {
 	char path[256];
 	va_list ap;
@@ -54,16 +36,16 @@ static int invalid(struct differ *d, const char *reason, const char *fmt, ...)
 	return -EINVAL;
 }
 
-static json_int_t int_of(json_t *obj, const char *key)
+json_int_t plan_int(json_t *obj, const char *key)
 {
 	return json_integer_value(json_object_get(obj, key));
 }
 
 /* Why the controller cannot run @method: NULL when it can. */
-static const char *unsupported(struct differ *d, const char *method)
+static const char *unsupported(struct plan_differ *d, const char *method)
 {
 	const struct nr_schema_method *sm = nr_schema_method(d->svc->schema, method);
-	json_int_t oacs = int_of(json_object_get(d->state, "controller"), "oacs");
+	json_int_t oacs = plan_int(json_object_get(d->state, "controller"), "oacs");
 
 	if (!sm || !(sm->backends & nr_schema_backend_bit(d->ctrl->ops->name)))
 		return "the device's backend does not support this method";
@@ -82,8 +64,8 @@ static const char *unsupported(struct differ *d, const char *method)
  * (stolen, may be NULL for null). An operation the controller cannot run
  * gets the NotSupported error it will fail with.
  */
-static json_t *op_add(struct differ *d, enum phase phase, const char *method, json_t *params,
-		      json_t *before, json_t *after, const char *sentence)
+json_t *plan_op_add(struct plan_differ *d, enum plan_phase phase, const char *method,
+		    json_t *params, json_t *before, json_t *after, const char *sentence)
 {
 	const struct nr_schema_method *sm = nr_schema_method(d->svc->schema, method);
 	const char *why = unsupported(d, method);
@@ -106,7 +88,7 @@ static json_t *op_add(struct differ *d, enum phase phase, const char *method, js
 	return op;
 }
 
-static void diff_add(struct differ *d, const char *path, json_t *before, json_t *after)
+void plan_diff_add(struct plan_differ *d, const char *path, json_t *before, json_t *after)
 {
 	json_array_append_new(d->diff, json_pack("{s:s, s:o, s:o}", "path", path, "before",
 						 before ? before : json_null(), "after",
@@ -115,13 +97,13 @@ static void diff_add(struct differ *d, const char *path, json_t *before, json_t 
 
 /* ---- namespaces -------------------------------------------------------- */
 
-static json_t *ns_current(struct differ *d, json_int_t nsid)
+static json_t *ns_current(struct plan_differ *d, json_int_t nsid)
 {
 	json_t *ns;
 	size_t i;
 
 	json_array_foreach (json_object_get(d->state, "namespaces"), i, ns) {
-		if (int_of(ns, "nsid") == nsid)
+		if (plan_int(ns, "nsid") == nsid)
 			return ns;
 	}
 	return NULL;
@@ -135,7 +117,7 @@ static json_t *ns_summary(json_int_t nsid, json_int_t size, json_int_t lba_size,
 
 static json_t *ns_summary_of(json_t *cur)
 {
-	return ns_summary(int_of(cur, "nsid"), int_of(cur, "size"), int_of(cur, "lba_size"),
+	return ns_summary(plan_int(cur, "nsid"), plan_int(cur, "size"), plan_int(cur, "lba_size"),
 			  json_object_get(cur, "controllers"));
 }
 
@@ -182,7 +164,7 @@ static const char *ids_text(json_t *ids, char *buf, size_t len)
 	return buf;
 }
 
-static void op_detach(struct differ *d, json_int_t nsid, json_t *ctrls, json_t *remaining,
+static void op_detach(struct plan_differ *d, json_int_t nsid, json_t *ctrls, json_t *remaining,
 		      const char *why)
 {
 	char sentence[200], ids[96];
@@ -192,14 +174,14 @@ static void op_detach(struct differ *d, json_int_t nsid, json_t *ctrls, json_t *
 	snprintf(sentence, sizeof(sentence), "detach namespace %lld from controller%s %s: %s",
 		 (long long)nsid, json_array_size(ctrls) > 1 ? "s" : "",
 		 ids_text(ctrls, ids, sizeof(ids)), why);
-	op_add(
+	plan_op_add(
 	    d, P_DETACH, "nvme.ns_detach",
 	    json_pack("{s:I, s:O}", "nsid", nsid, "controllers", ctrls),
 	    json_pack("{s:O}", "controllers", json_object_get(ns_current(d, nsid), "controllers")),
 	    json_pack("{s:O}", "controllers", remaining), sentence);
 }
 
-static void op_attach(struct differ *d, json_int_t nsid, json_t *ctrls, json_t *before,
+static void op_attach(struct plan_differ *d, json_int_t nsid, json_t *ctrls, json_t *before,
 		      json_t *after)
 {
 	char sentence[160], ids[96];
@@ -209,29 +191,29 @@ static void op_attach(struct differ *d, json_int_t nsid, json_t *ctrls, json_t *
 	snprintf(sentence, sizeof(sentence), "attach namespace %lld to controller%s %s",
 		 (long long)nsid, json_array_size(ctrls) > 1 ? "s" : "",
 		 ids_text(ctrls, ids, sizeof(ids)));
-	op_add(d, P_ATTACH, "nvme.ns_attach",
-	       json_pack("{s:I, s:O}", "nsid", nsid, "controllers", ctrls),
-	       json_pack("{s:O}", "controllers", before), json_pack("{s:O}", "controllers", after),
-	       sentence);
+	plan_op_add(d, P_ATTACH, "nvme.ns_attach",
+		    json_pack("{s:I, s:O}", "nsid", nsid, "controllers", ctrls),
+		    json_pack("{s:O}", "controllers", before),
+		    json_pack("{s:O}", "controllers", after), sentence);
 }
 
 /* Detaches @cur from every controller, then deletes it. */
-static void plan_remove(struct differ *d, json_t *cur, const char *why)
+static void plan_remove(struct plan_differ *d, json_t *cur, const char *why)
 {
-	json_int_t nsid = int_of(cur, "nsid");
+	json_int_t nsid = plan_int(cur, "nsid");
 	json_t *empty = json_array();
 	char sentence[160];
 
 	op_detach(d, nsid, json_object_get(cur, "controllers"), empty, "it is deleted next");
 	json_decref(empty);
 	snprintf(sentence, sizeof(sentence), "delete namespace %lld%s", (long long)nsid, why);
-	op_add(d, P_DELETE, "nvme.ns_delete", json_pack("{s:I}", "nsid", nsid), ns_summary_of(cur),
-	       NULL, sentence);
-	d->freed += int_of(cur, "nvmcap") ? int_of(cur, "nvmcap") : int_of(cur, "size");
+	plan_op_add(d, P_DELETE, "nvme.ns_delete", json_pack("{s:I}", "nsid", nsid),
+		    ns_summary_of(cur), NULL, sentence);
+	d->freed += plan_int(cur, "nvmcap") ? plan_int(cur, "nvmcap") : plan_int(cur, "size");
 }
 
-static void plan_create(struct differ *d, json_int_t nsid, json_int_t size, json_int_t lba_size,
-			json_t *ctrls)
+static void plan_create(struct plan_differ *d, json_int_t nsid, json_int_t size,
+			json_int_t lba_size, json_t *ctrls)
 {
 	json_t *none = json_array(), *params;
 	char sentence[160];
@@ -243,8 +225,8 @@ static void plan_create(struct differ *d, json_int_t nsid, json_int_t size, json
 	/* More than one controller: it must be shared (NMIC bit 0) to attach to them all. */
 	if (json_array_size(ctrls) > 1)
 		json_object_set_new(params, "nmic", json_integer(1));
-	op_add(d, P_CREATE, "nvme.ns_create", params, NULL, ns_summary(nsid, size, lba_size, none),
-	       sentence);
+	plan_op_add(d, P_CREATE, "nvme.ns_create", params, NULL,
+		    ns_summary(nsid, size, lba_size, none), sentence);
 	/* Where the controller's answer must put it: m_plan.c checks. */
 	json_object_set_new(
 	    json_array_get(d->phase[P_CREATE], json_array_size(d->phase[P_CREATE]) - 1), "nsid",
@@ -261,46 +243,48 @@ static json_int_t lbaf_of(json_t *cur, json_int_t lba_size)
 	size_t i;
 
 	json_array_foreach (json_object_get(cur, "lbafs"), i, lbaf) {
-		if (int_of(lbaf, "lba_size") == lba_size && int_of(lbaf, "ms") == 0)
+		if (plan_int(lbaf, "lba_size") == lba_size && plan_int(lbaf, "ms") == 0)
 			return (json_int_t)i;
 	}
 	return -1;
 }
 
-static int plan_format(struct differ *d, size_t i, json_t *cur, json_int_t lba_size, json_t *ctrls)
+static int plan_format(struct plan_differ *d, size_t i, json_t *cur, json_int_t lba_size,
+		       json_t *ctrls)
 {
-	json_int_t nsid = int_of(cur, "nsid"), lbaf = lbaf_of(cur, lba_size);
+	json_int_t nsid = plan_int(cur, "nsid"), lbaf = lbaf_of(cur, lba_size);
 	json_t *cntlid = json_integer(d->cntlid);
 	char sentence[160];
 	bool reachable = id_in(ctrls, cntlid);
 
 	json_decref(cntlid);
 	if (lbaf < 0)
-		return invalid(d, "the namespace offers no metadata-free LBA format of that size",
-			       PATH ".namespaces[%zu].lba_size", i);
+		return plan_invalid(d,
+				    "the namespace offers no metadata-free LBA format of that size",
+				    PLAN_PATH ".namespaces[%zu].lba_size", i);
 	if (!reachable)
-		return invalid(d, "formatting needs the namespace attached to this controller",
-			       PATH ".namespaces[%zu].controllers", i);
+		return plan_invalid(d, "formatting needs the namespace attached to this controller",
+				    PLAN_PATH ".namespaces[%zu].controllers", i);
 	snprintf(sentence, sizeof(sentence),
 		 "format namespace %lld to LBA format %lld (%lld-byte blocks): its data is lost",
 		 (long long)nsid, (long long)lbaf, (long long)lba_size);
-	op_add(d, P_FORMAT, "nvme.format", json_pack("{s:I, s:I}", "nsid", nsid, "lbaf", lbaf),
-	       json_pack("{s:I}", "lba_size", int_of(cur, "lba_size")),
-	       json_pack("{s:I}", "lba_size", lba_size), sentence);
+	plan_op_add(d, P_FORMAT, "nvme.format", json_pack("{s:I, s:I}", "nsid", nsid, "lbaf", lbaf),
+		    json_pack("{s:I}", "lba_size", plan_int(cur, "lba_size")),
+		    json_pack("{s:I}", "lba_size", lba_size), sentence);
 	return 0;
 }
 
 /* An existing namespace kept: its size, format and attachments. */
-static int plan_keep(struct differ *d, size_t i, json_t *want, json_t *cur, json_t *ctrls)
+static int plan_keep(struct plan_differ *d, size_t i, json_t *want, json_t *cur, json_t *ctrls)
 {
 	json_int_t size =
-	    json_object_get(want, "size") ? int_of(want, "size") : int_of(cur, "size");
-	json_int_t lba =
-	    json_object_get(want, "lba_size") ? int_of(want, "lba_size") : int_of(cur, "lba_size");
-	json_int_t nsid = int_of(cur, "nsid");
+	    json_object_get(want, "size") ? plan_int(want, "size") : plan_int(cur, "size");
+	json_int_t lba = json_object_get(want, "lba_size") ? plan_int(want, "lba_size")
+							   : plan_int(cur, "lba_size");
+	json_int_t nsid = plan_int(cur, "nsid");
 	json_t *have = json_object_get(cur, "controllers"), *gone, *added;
 
-	if (size != int_of(cur, "size")) {
+	if (size != plan_int(cur, "size")) {
 		plan_remove(d, cur,
 			    ": its size changes, so it is created again and its data is lost");
 		plan_create(d, nsid, size, lba, ctrls);
@@ -312,15 +296,16 @@ static int plan_keep(struct differ *d, size_t i, json_t *want, json_t *cur, json
 	op_attach(d, nsid, added, have, ctrls);
 	json_decref(gone);
 	json_decref(added);
-	if (lba != int_of(cur, "lba_size"))
+	if (lba != plan_int(cur, "lba_size"))
 		return plan_format(d, i, cur, lba, ctrls);
 	return 0;
 }
 
-static int check_ns_entry(struct differ *d, size_t i, json_t *want, json_t *cur, json_t **ctrls)
+static int check_ns_entry(struct plan_differ *d, size_t i, json_t *want, json_t *cur,
+			  json_t **ctrls)
 {
-	json_int_t lba = json_object_get(want, "lba_size") ? int_of(want, "lba_size")
-			 : cur				   ? int_of(cur, "lba_size")
+	json_int_t lba = json_object_get(want, "lba_size") ? plan_int(want, "lba_size")
+			 : cur				   ? plan_int(cur, "lba_size")
 							   : NEW_NS_LBA_SIZE;
 	json_t *size = json_object_get(want, "size");
 
@@ -329,11 +314,11 @@ static int check_ns_entry(struct differ *d, size_t i, json_t *want, json_t *cur,
 	else
 		*ctrls = json_pack("[I]", d->cntlid);
 	if (!cur && !size)
-		return invalid(d, "is required to create the namespace",
-			       PATH ".namespaces[%zu].size", i);
+		return plan_invalid(d, "is required to create the namespace",
+				    PLAN_PATH ".namespaces[%zu].size", i);
 	if (size && json_integer_value(size) % lba)
-		return invalid(d, "must be a multiple of the LBA size",
-			       PATH ".namespaces[%zu].size", i);
+		return plan_invalid(d, "must be a multiple of the LBA size",
+				    PLAN_PATH ".namespaces[%zu].size", i);
 	return 0;
 }
 
@@ -344,7 +329,7 @@ static bool ns_present(json_t *want)
 	return !state || strcmp(json_string_value(state), "absent") != 0;
 }
 
-static size_t ops_count(struct differ *d)
+static size_t ops_count(struct plan_differ *d)
 {
 	size_t n = 0;
 
@@ -354,24 +339,24 @@ static size_t ops_count(struct differ *d)
 }
 
 /* A present namespace: created, kept as is, or changed. */
-static int plan_ns_present(struct differ *d, size_t i, json_t *want, json_t *cur)
+static int plan_ns_present(struct plan_differ *d, size_t i, json_t *want, json_t *cur)
 {
 	json_t *ctrls = NULL;
 	json_int_t lba =
-	    json_object_get(want, "lba_size") ? int_of(want, "lba_size") : NEW_NS_LBA_SIZE;
+	    json_object_get(want, "lba_size") ? plan_int(want, "lba_size") : NEW_NS_LBA_SIZE;
 	int rc = check_ns_entry(d, i, want, cur, &ctrls);
 
 	if (rc == 0 && cur)
 		rc = plan_keep(d, i, want, cur, ctrls);
 	else if (rc == 0)
-		plan_create(d, int_of(want, "nsid"), int_of(want, "size"), lba, ctrls);
+		plan_create(d, plan_int(want, "nsid"), plan_int(want, "size"), lba, ctrls);
 	json_decref(ctrls);
 	return rc;
 }
 
-static int plan_ns_entry(struct differ *d, size_t i, json_t *want)
+static int plan_ns_entry(struct plan_differ *d, size_t i, json_t *want)
 {
-	json_int_t nsid = int_of(want, "nsid");
+	json_int_t nsid = plan_int(want, "nsid");
 	json_t *cur = ns_current(d, nsid);
 	size_t before = ops_count(d);
 	char path[48];
@@ -380,18 +365,18 @@ static int plan_ns_entry(struct differ *d, size_t i, json_t *want)
 	if (!ns_present(want)) {
 		if (cur) {
 			plan_remove(d, cur, "");
-			diff_add(d, path, ns_summary_of(cur), NULL);
+			plan_diff_add(d, path, ns_summary_of(cur), NULL);
 		}
 		return 0;
 	}
 	if (plan_ns_present(d, i, want, cur))
 		return -EINVAL;
 	if (ops_count(d) > before)
-		diff_add(d, path, cur ? ns_summary_of(cur) : NULL, json_deep_copy(want));
+		plan_diff_add(d, path, cur ? ns_summary_of(cur) : NULL, json_deep_copy(want));
 	return 0;
 }
 
-static int check_ns_unique(struct differ *d, json_t *list)
+static int check_ns_unique(struct plan_differ *d, json_t *list)
 {
 	json_t *a, *b;
 	size_t i, j;
@@ -399,25 +384,26 @@ static int check_ns_unique(struct differ *d, json_t *list)
 	json_array_foreach (list, i, a) {
 		for (j = 0; j < i; j++) {
 			b = json_array_get(list, j);
-			if (int_of(a, "nsid") == int_of(b, "nsid"))
-				return invalid(d, "names the same nsid as an earlier entry",
-					       PATH ".namespaces[%zu].nsid", i);
+			if (plan_int(a, "nsid") == plan_int(b, "nsid"))
+				return plan_invalid(d, "names the same nsid as an earlier entry",
+						    PLAN_PATH ".namespaces[%zu].nsid", i);
 		}
-		if (int_of(a, "nsid") > int_of(json_object_get(d->state, "controller"), "nn"))
-			return invalid(d, "is above the controller's number of namespaces (nn)",
-				       PATH ".namespaces[%zu].nsid", i);
+		if (plan_int(a, "nsid") > plan_int(json_object_get(d->state, "controller"), "nn"))
+			return plan_invalid(d,
+					    "is above the controller's number of namespaces (nn)",
+					    PLAN_PATH ".namespaces[%zu].nsid", i);
 	}
 	return 0;
 }
 
 /* The desired index of the entry for @nsid. */
-static size_t desired_index(struct differ *d, json_int_t nsid)
+static size_t desired_index(struct plan_differ *d, json_int_t nsid)
 {
 	json_t *want;
 	size_t i;
 
 	json_array_foreach (json_object_get(d->desired, "namespaces"), i, want) {
-		if (int_of(want, "nsid") == nsid)
+		if (plan_int(want, "nsid") == nsid)
 			break;
 	}
 	return i;
@@ -428,7 +414,7 @@ static size_t desired_index(struct differ *d, json_int_t nsid)
  * lowest free one. @deleted_first: the deletes have freed theirs. Records
  * the problem when @report.
  */
-static bool nsids_predicted(struct differ *d, bool deleted_first, bool report)
+static bool nsids_predicted(struct plan_differ *d, bool deleted_first, bool report)
 {
 	json_t *op, *taken = json_array(), *ns, *id;
 	size_t i;
@@ -440,23 +426,24 @@ static bool nsids_predicted(struct differ *d, bool deleted_first, bool report)
 		json_array_foreach (d->phase[P_DELETE], i, op) {
 			for (size_t j = 0; j < json_array_size(taken); j++) {
 				if (json_integer_value(json_array_get(taken, j)) ==
-				    int_of(json_object_get(op, "params"), "nsid"))
+				    plan_int(json_object_get(op, "params"), "nsid"))
 					json_array_remove(taken, j--);
 			}
 		}
 	}
 	json_array_foreach (d->phase[P_CREATE], i, op) {
-		json_int_t want = int_of(op, "nsid"), next = 1;
+		json_int_t want = plan_int(op, "nsid"), next = 1;
 		for (id = json_integer(next); id_in(taken, id); json_integer_set(id, ++next))
 			;
 		json_array_append_new(taken, id);
 		if (next != want) {
 			ok = false;
 			if (report)
-				invalid(d,
-					"a new namespace gets the lowest free NSID: list new "
-					"namespaces so that they fill the lowest free NSIDs",
-					PATH ".namespaces[%zu].nsid", desired_index(d, want));
+				plan_invalid(d,
+					     "a new namespace gets the lowest free NSID: list new "
+					     "namespaces so that they fill the lowest free NSIDs",
+					     PLAN_PATH ".namespaces[%zu].nsid",
+					     desired_index(d, want));
 			break;
 		}
 	}
@@ -466,13 +453,14 @@ static bool nsids_predicted(struct differ *d, bool deleted_first, bool report)
 
 static int op_nsid_cmp(const void *a, const void *b)
 {
-	json_int_t x = int_of(*(json_t *const *)a, "nsid"), y = int_of(*(json_t *const *)b, "nsid");
+	json_int_t x = plan_int(*(json_t *const *)a, "nsid"),
+		   y = plan_int(*(json_t *const *)b, "nsid");
 
 	return (x > y) - (x < y);
 }
 
 /* Creates in NSID order, as the controller allocates them. */
-static void sort_creates(struct differ *d)
+static void sort_creates(struct plan_differ *d)
 {
 	size_t n = json_array_size(d->phase[P_CREATE]);
 	json_t **ops = calloc(n ? n : 1, sizeof(*ops)), *sorted = json_array();
@@ -494,7 +482,7 @@ static void sort_creates(struct differ *d)
 
 /* A controller that reports no capacity (TNVMCAP 0): the device decides
  * whether the creates fit; the deletes go first when the NSIDs allow. */
-static int order_unknown_capacity(struct differ *d)
+static int order_unknown_capacity(struct plan_differ *d)
 {
 	if (nsids_predicted(d, true, false))
 		return 0;
@@ -504,16 +492,16 @@ static int order_unknown_capacity(struct differ *d)
 /* Returns whether the creates go before the deletes (1: they fit in the
  * unallocated capacity and get their NSIDs so), 0 when the deletes must go
  * first, or -EINVAL. */
-static int order_creates(struct differ *d)
+static int order_creates(struct plan_differ *d)
 {
 	json_t *ctrl = json_object_get(d->state, "controller");
-	json_int_t free_bytes = int_of(ctrl, "unvmcap");
+	json_int_t free_bytes = plan_int(ctrl, "unvmcap");
 	char reason[192];
 
 	sort_creates(d);
 	if (json_array_size(d->phase[P_CREATE]) == 0)
 		return 0;
-	if (int_of(ctrl, "tnvmcap") == 0)
+	if (plan_int(ctrl, "tnvmcap") == 0)
 		return order_unknown_capacity(d);
 	if (d->need <= free_bytes && nsids_predicted(d, false, false))
 		return 1;
@@ -523,12 +511,12 @@ static int order_creates(struct differ *d)
 			 "%lld after the deletions",
 			 (long long)d->need, (long long)free_bytes,
 			 (long long)(free_bytes + d->freed));
-		return invalid(d, reason, PATH ".namespaces");
+		return plan_invalid(d, reason, PLAN_PATH ".namespaces");
 	}
 	return nsids_predicted(d, true, true) ? 0 : -EINVAL;
 }
 
-static int plan_namespaces(struct differ *d)
+static int plan_namespaces(struct plan_differ *d)
 {
 	json_t *list = json_object_get(d->desired, "namespaces"), *want;
 	size_t i;
@@ -542,227 +530,15 @@ static int plan_namespaces(struct differ *d)
 	return order_creates(d);
 }
 
-/* ---- features, zones, firmware ----------------------------------------- */
-
-static int feature_check(struct differ *d, size_t i, json_t *want, json_t *have)
-{
-	json_t *fields = json_object_get(want, "fields"), *value;
-	const char *key;
-
-	if (!json_object_get(want, "value") == !fields)
-		return invalid(d, "give value or fields, one of them", PATH ".features[%zu].value",
-			       i);
-	if (json_object_get(have, "error"))
-		return 0;
-	json_object_foreach (fields, key, value) {
-		if (!json_is_integer(value))
-			return invalid(d, "must be an integer", PATH ".features[%zu].fields.%s", i,
-				       key);
-		if (!json_object_get(json_object_get(have, "fields"), key))
-			return invalid(d, "is not a field of this feature",
-				       PATH ".features[%zu].fields.%s", i, key);
-	}
-	for (size_t j = 0; j < i; j++) {
-		json_t *other = json_array_get(json_object_get(d->desired, "features"), j);
-		if (int_of(other, "fid") == int_of(want, "fid") &&
-		    int_of(other, "nsid") == int_of(want, "nsid"))
-			return invalid(d, "names the same feature as an earlier entry",
-				       PATH ".features[%zu].fid", i);
-	}
-	return 0;
-}
-
-/* Whether the feature @have (current state) differs from @want. */
-static bool feature_differs(json_t *want, json_t *have)
-{
-	json_t *fields = json_object_get(want, "fields"), *value;
-	json_t *saved = json_object_get(have, "saved");
-	const char *key;
-
-	if (json_object_get(have, "error"))
-		return true;
-	if (saved && json_integer_value(saved) != int_of(have, "value"))
-		return true; /* save: the saved value must follow */
-	if (!fields)
-		return int_of(want, "value") != int_of(have, "value");
-	json_object_foreach (fields, key, value) {
-		if (json_integer_value(value) !=
-		    json_integer_value(json_object_get(json_object_get(have, "fields"), key)))
-			return true;
-	}
-	return false;
-}
-
-static int plan_features(struct differ *d)
-{
-	json_t *list = json_object_get(d->desired, "features"), *want, *have, *params, *op;
-	char sentence[160], path[64];
-	size_t i;
-
-	json_array_foreach (list, i, want) {
-		have = json_array_get(json_object_get(d->state, "features"), i);
-		if (feature_check(d, i, want, have))
-			return -EINVAL;
-		if (!feature_differs(want, have))
-			continue;
-		params = json_deep_copy(want);
-		snprintf(sentence, sizeof(sentence), "set feature %lld (%s)%s",
-			 (long long)int_of(want, "fid"),
-			 json_string_value(json_object_get(have, "name")) ?: "unknown",
-			 json_is_true(json_object_get(want, "save")) ? ", saved" : "");
-		op = op_add(d, P_FEATURE, "nvme.set_feature", params,
-			    json_pack("{s:O*, s:O*}", "value", json_object_get(have, "value"),
-				      "fields", json_object_get(have, "fields")),
-			    json_deep_copy(want), sentence);
-		if (json_object_get(have, "error") && !json_object_get(op, "error"))
-			json_object_set(op, "error", json_object_get(have, "error"));
-		snprintf(path, sizeof(path), "features[fid=%lld]", (long long)int_of(want, "fid"));
-		diff_add(d, path, json_incref(json_object_get(have, "value")),
-			 json_deep_copy(want));
-	}
-	return 0;
-}
-
-static void zone_ops(struct differ *d, json_t *want, json_t *have, const char *ns)
-{
-	const char *action = json_string_value(json_object_get(want, "action"));
-	json_t *slbas = json_object_get(have, "slbas"), *slba, *op;
-	char sentence[160];
-	size_t i;
-
-	if (!json_object_get(want, "state")) {
-		snprintf(sentence, sizeof(sentence), "%s every zone of %s (%zu or more %s)", action,
-			 ns, json_array_size(slbas), "zones to act on");
-		op = op_add(d, P_ZONE, "nvme.zns.mgmt_send",
-			    json_pack("{s:s, s:s, s:b}", "device", ns, "action", action, "all", 1),
-			    json_pack("{s:I}", "zones", (json_int_t)json_array_size(slbas)),
-			    json_pack("{s:i}", "zones", 0), sentence);
-		if (json_object_get(have, "error"))
-			json_object_set(op, "error", json_object_get(have, "error"));
-		return;
-	}
-	json_array_foreach (slbas, i, slba) {
-		snprintf(sentence, sizeof(sentence), "%s the zone of %s at LBA %lld", action, ns,
-			 (long long)json_integer_value(slba));
-		op_add(d, P_ZONE, "nvme.zns.mgmt_send",
-		       json_pack("{s:s, s:s, s:O}", "device", ns, "action", action, "slba", slba),
-		       json_pack("{s:O}", "state", json_object_get(want, "state")), NULL, sentence);
-	}
-}
-
-static const char *ns_name(const struct nr_ctrl *ctrl, json_int_t nsid)
-{
-	for (size_t i = 0; i < ctrl->ns_count; i++) {
-		if (ctrl->namespaces[i]->nsid == (uint32_t)nsid)
-			return ctrl->namespaces[i]->name;
-	}
-	return "?";
-}
-
-static int plan_zones(struct differ *d)
-{
-	json_t *list = json_object_get(d->desired, "zones"), *want, *have;
-	char path[64];
-	size_t i;
-
-	json_array_foreach (list, i, want) {
-		have = json_array_get(json_object_get(d->state, "zones"), i);
-		if (json_array_size(json_object_get(have, "slbas")) == 0 &&
-		    !json_object_get(have, "error"))
-			continue;
-		if (json_object_get(want, "state") &&
-		    json_array_size(json_object_get(have, "slbas")) > ZONE_OPS_MAX)
-			return invalid(d,
-				       "more than 256 zones are in this state: leave state out "
-				       "to act on every zone at once",
-				       PATH ".zones[%zu].state", i);
-		zone_ops(d, want, have, ns_name(d->ctrl, int_of(want, "nsid")));
-		snprintf(path, sizeof(path), "zones[nsid=%lld].%s", (long long)int_of(want, "nsid"),
-			 json_string_value(json_object_get(want, "action")));
-		diff_add(d, path,
-			 json_integer((json_int_t)json_array_size(json_object_get(have, "slbas"))),
-			 json_integer(0));
-	}
-	return 0;
-}
-
-/* Whether @revision runs, or is the one the next reset activates. */
-static bool firmware_current(json_t *fw, const char *revision)
-{
-	json_int_t next = int_of(fw, "next_slot");
-	const char *pending =
-	    next > 0
-		? json_string_value(json_array_get(json_object_get(fw, "slots"), (size_t)next - 1))
-		: NULL;
-
-	return strcmp(json_string_value(json_object_get(fw, "fr")) ?: "", revision) == 0 ||
-	       (pending && strcmp(pending, revision) == 0);
-}
-
-/* The download's params: the image, or the file it is read from when apply
- * runs (m_plan.c replaces path with image). NULL after recording why not. */
-static json_t *firmware_source(struct differ *d, json_t *want)
-{
-	json_t *image = json_object_get(want, "image"), *path = json_object_get(want, "path");
-	char why[160];
-
-	if (image && path) {
-		invalid(d, "give image or path, not both", PATH ".firmware.path");
-		return NULL;
-	}
-	if (!image && !path) {
-		invalid(d, "is required (or path): the controller runs another revision",
-			PATH ".firmware.image");
-		return NULL;
-	}
-	if (image)
-		return json_pack("{s:O}", "image", image);
-	if (plan_fw_check(d->svc->firmware_dir, json_string_value(path), why, sizeof(why))) {
-		invalid(d, why, PATH ".firmware.path");
-		return NULL;
-	}
-	return json_pack("{s:O}", "path", path);
-}
-
-static int plan_firmware(struct differ *d)
-{
-	json_t *want = json_object_get(d->desired, "firmware");
-	json_t *fw = json_object_get(d->state, "firmware");
-	const char *revision = json_string_value(json_object_get(want, "revision"));
-	json_t *slot = json_object_get(want, "slot"), *action = json_object_get(want, "action");
-	json_t *source;
-	char sentence[160];
-
-	if (!want || firmware_current(fw, revision))
-		return 0;
-	source = firmware_source(d, want);
-	if (!source)
-		return -EINVAL;
-	op_add(d, P_FW, "nvme.fw_download", source, NULL, NULL,
-	       json_object_get(source, "path") ? "download the firmware image read from its file"
-					       : "download the firmware image");
-	snprintf(sentence, sizeof(sentence), "commit the image to slot %lld (%s): revision %s",
-		 (long long)json_integer_value(slot),
-		 action ? json_string_value(action) : "replace_activate", revision);
-	op_add(d, P_FW, "nvme.fw_commit",
-	       json_pack("{s:I, s:s}", "slot", slot ? json_integer_value(slot) : 0, "action",
-			 action ? json_string_value(action) : "replace_activate"),
-	       json_pack("{s:O}", "revision", json_object_get(fw, "fr")),
-	       json_pack("{s:s}", "revision", revision), sentence);
-	diff_add(d, "firmware.revision", json_incref(json_object_get(fw, "fr")),
-		 json_string(revision));
-	return 0;
-}
-
 /* ---- the plan ---------------------------------------------------------- */
 
-static json_t *ordered(struct differ *d, bool creates_first)
+static json_t *ordered(struct plan_differ *d, bool creates_first)
 {
-	static const enum phase deletes_first_order[] = {P_DETACH, P_DELETE,  P_CREATE, P_ATTACH,
-							 P_FORMAT, P_FEATURE, P_ZONE,	P_FW};
-	static const enum phase creates_first_order[] = {P_DETACH, P_CREATE,  P_ATTACH, P_DELETE,
-							 P_FORMAT, P_FEATURE, P_ZONE,	P_FW};
-	const enum phase *order = creates_first ? creates_first_order : deletes_first_order;
+	static const enum plan_phase deletes_first_order[] = {
+	    P_DETACH, P_DELETE, P_CREATE, P_ATTACH, P_FORMAT, P_FEATURE, P_ZONE, P_FW};
+	static const enum plan_phase creates_first_order[] = {
+	    P_DETACH, P_CREATE, P_ATTACH, P_DELETE, P_FORMAT, P_FEATURE, P_ZONE, P_FW};
+	const enum plan_phase *order = creates_first ? creates_first_order : deletes_first_order;
 	json_t *ops = json_array();
 
 	for (int i = 0; i < P_COUNT; i++)
@@ -773,16 +549,16 @@ static json_t *ordered(struct differ *d, bool creates_first)
 int plan_diff(const struct nr_service *svc, const struct nr_ctrl *ctrl, json_t *state,
 	      json_t *desired, json_t **ops, json_t **diff, json_t **error)
 {
-	struct differ d = {.svc = (struct nr_service *)svc,
-			   .ctrl = ctrl,
-			   .state = state,
-			   .desired = desired,
-			   .diff = json_array()};
+	struct plan_differ d = {.svc = (struct nr_service *)svc,
+				.ctrl = ctrl,
+				.state = state,
+				.desired = desired,
+				.diff = json_array()};
 	int rc;
 
 	*ops = NULL;
 	*diff = NULL;
-	d.cntlid = int_of(json_object_get(state, "controller"), "cntlid");
+	d.cntlid = plan_int(json_object_get(state, "controller"), "cntlid");
 	for (int i = 0; i < P_COUNT; i++)
 		d.phase[i] = json_array();
 	rc = plan_namespaces(&d);
