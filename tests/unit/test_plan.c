@@ -85,10 +85,29 @@ Test(inner, a_refusal_is_the_error_object)
 	nr_inner_free(inner);
 }
 
+Test(inner, a_device_call_run_inline_is_reported_once)
+{
+	struct nr_inner *inner = nr_inner_new(&svc, &(struct nr_peer){.uid = 0});
+	struct answer a = {0};
+
+	svc.limits.inline_runs = 32; /* the simulator's command runs from its submission */
+	cr_assert_eq(
+	    nr_inner_call(inner, "nvme.id_ctrl", json_pack("{s:s}", "device", "sim0"), on_done, &a),
+	    0);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	cr_assert_eq(a.calls, 1);
+	cr_assert_str_eq(json_string_value(json_object_get(a.result, "sn")), "NRSIM0000000001");
+	cr_assert_not(nr_inner_busy(inner));
+	json_decref(a.result);
+	nr_inner_free(inner);
+}
+
 Test(inner, a_device_call_answers_later_and_one_at_a_time)
 {
 	struct nr_inner *inner = nr_inner_new(&svc, &(struct nr_peer){.uid = 0});
 	struct answer a = {0}, b = {0};
+
+	svc.limits.inline_runs = 0; /* every command through the pool */
 
 	cr_assert_eq(
 	    nr_inner_call(inner, "nvme.id_ctrl", json_pack("{s:s}", "device", "sim0"), on_done, &a),
