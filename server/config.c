@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const section_keys[] = {"mi", "policy", "socket"};
+static const char *const section_keys[] = {"firmware", "mi", "policy", "socket"};
 
 static int unknown_key(const json_t *doc, char *err, size_t err_len)
 {
@@ -19,7 +19,8 @@ static int unknown_key(const json_t *doc, char *err, size_t err_len)
 		for (size_t i = 0; i < sizeof(section_keys) / sizeof(section_keys[0]); i++)
 			known |= strcmp(key, section_keys[i]) == 0;
 		if (!known) {
-			snprintf(err, err_len, "%s: unknown key (mi, policy, socket)", key);
+			snprintf(err, err_len, "%s: unknown key (firmware, mi, policy, socket)",
+				 key);
 			return -EINVAL;
 		}
 	}
@@ -101,6 +102,32 @@ static void socket_defaults(struct nr_config *cfg)
 	}
 }
 
+/* "firmware": {"dir": "/absolute/path"}: where nvme.apply may read images. */
+static int parse_firmware(const json_t *section, struct nr_config *cfg, char *err, size_t err_len)
+{
+	const json_t *dir = json_object_get(section, "dir");
+	const char *key;
+	json_t *value;
+
+	if (!json_is_object(section)) {
+		snprintf(err, err_len, "firmware: must be an object");
+		return -EINVAL;
+	}
+	json_object_foreach ((json_t *)section, key, value) {
+		if (strcmp(key, "dir") != 0) {
+			snprintf(err, err_len, "firmware.%s: unknown key (dir)", key);
+			return -EINVAL;
+		}
+	}
+	if (!json_is_string(dir) || json_string_value(dir)[0] != '/' ||
+	    strlen(json_string_value(dir)) != json_string_length(dir)) {
+		snprintf(err, err_len, "firmware.dir: must be an absolute path");
+		return -EINVAL;
+	}
+	cfg->firmware_dir = strdup(json_string_value(dir));
+	return cfg->firmware_dir ? 0 : -ENOMEM;
+}
+
 static int parse_doc(const json_t *doc, const struct nr_schema *schema, struct nr_config *cfg,
 		     char *err, size_t err_len)
 {
@@ -120,6 +147,8 @@ static int parse_doc(const json_t *doc, const struct nr_schema *schema, struct n
 	if (rc == 0)
 		rc = nr_policy_parse(json_object_get(doc, "policy"), schema, &cfg->policy, err,
 				     err_len);
+	if (rc == 0 && json_object_get(doc, "firmware"))
+		rc = parse_firmware(json_object_get(doc, "firmware"), cfg, err, err_len);
 	if (rc == 0 && socket)
 		rc = parse_socket(socket, cfg, err, err_len);
 	else if (rc == 0)
@@ -157,6 +186,8 @@ void nr_config_fini(struct nr_config *cfg)
 {
 	nr_policy_free(cfg->policy);
 	free(cfg->mi_text);
+	free(cfg->firmware_dir);
+	cfg->firmware_dir = NULL;
 	cfg->policy = NULL;
 	cfg->mi_text = NULL;
 }

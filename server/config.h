@@ -26,7 +26,8 @@ struct nr_config {
 	struct nr_mi_config mi;
 	char *mi_text; /* the "mi" section as canonical text, to tell a change on reload */
 	struct nr_policy *policy;
-	gid_t socket_gid; /* (gid_t)-1: unchanged (root's) */
+	char *firmware_dir; /* "firmware": {"dir"}: absolute, or NULL */
+	gid_t socket_gid;   /* (gid_t)-1: unchanged (root's) */
 	mode_t socket_mode;
 };
 

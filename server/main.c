@@ -297,6 +297,8 @@ static int config_start(struct nr_service *svc, const char *file)
 	}
 	svc->policy = config.policy;
 	config.policy = NULL; /* the service's now */
+	svc->firmware_dir = config.firmware_dir;
+	config.firmware_dir = NULL;
 	rc = nr_mi_new(svc, &config.mi);
 	if (rc == 0 && (config.mi.endpoint_count > 0 || config.mi.dbus))
 		nr_mi_scan(svc->mi, NULL);
@@ -341,6 +343,9 @@ static void config_reload(struct nr_service *svc)
 	nr_policy_free(svc->policy);
 	svc->policy = fresh.policy;
 	fresh.policy = NULL;
+	free(svc->firmware_dir);
+	svc->firmware_dir = fresh.firmware_dir;
+	fresh.firmware_dir = NULL;
 	config.socket_mode = fresh.socket_mode;
 	config.socket_gid = fresh.socket_gid;
 	/* config.mi_text stays the running one (MI changes wait for a restart). */

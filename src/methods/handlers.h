@@ -73,6 +73,10 @@ void nr_m_nvme_io_passthru(struct nr_call *call);
 /* Health and topology events, streamed until cancelled (m_watch.c). */
 void nr_m_nvme_watch(struct nr_call *call);
 
+/* Desired state: plan and apply (m_plan.c). */
+void nr_m_nvme_plan(struct nr_call *call);
+void nr_m_nvme_apply(struct nr_call *call);
+
 /* Features (m_feature.c). */
 void nr_m_nvme_get_feature(struct nr_call *call);
 void nr_m_nvme_set_feature(struct nr_call *call);

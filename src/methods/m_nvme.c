@@ -91,7 +91,12 @@ void nr_m_nvme_id_ns(struct nr_call *call)
 	job = nr_job_new(call, sizeof(struct nvme_id_ns), 0, id_ns_encode, "Identify Namespace");
 	if (!job)
 		return;
-	nr_cmd_identify(&job->cmd, NR_CNS_NS, NR_CSI_NVM, nsid, 0, job->buf, job->buf_len);
+	/* allocated: CNS 11h, which also describes a namespace no controller has attached. */
+	nr_cmd_identify(&job->cmd,
+			json_is_true(json_object_get(call->params, "allocated"))
+			    ? NVME_IDENTIFY_CNS_ALLOCATED_NS
+			    : NR_CNS_NS,
+			NR_CSI_NVM, nsid, 0, job->buf, job->buf_len);
 	nr_job_submit(call);
 }
 

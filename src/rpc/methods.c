@@ -16,6 +16,7 @@ static const struct nr_method method_table[] = {
     {"mi.read_data", NR_CLASS_READ, false, nr_m_mi_read_data},
     {"mi.scan", NR_CLASS_WRITE, false, nr_m_mi_scan},
     {"nvme.admin_passthru", NR_CLASS_DESTRUCTIVE, false, nr_m_nvme_admin_passthru},
+    {"nvme.apply", NR_CLASS_WRITE, true, nr_m_nvme_apply},
     {"nvme.changed_ns_list", NR_CLASS_READ, false, nr_m_nvme_changed_ns_list},
     {"nvme.effects_log", NR_CLASS_READ, false, nr_m_nvme_effects_log},
     {"nvme.error_log", NR_CLASS_READ, false, nr_m_nvme_error_log},
@@ -39,6 +40,7 @@ static const struct nr_method method_table[] = {
     {"nvme.ns_detach", NR_CLASS_DESTRUCTIVE, false, nr_m_nvme_ns_detach},
     {"nvme.ns_rescan", NR_CLASS_WRITE, false, nr_m_nvme_ns_rescan},
     {"nvme.persistent_event_log", NR_CLASS_READ, true, nr_m_nvme_persistent_event_log},
+    {"nvme.plan", NR_CLASS_READ, false, nr_m_nvme_plan},
     {"nvme.rescan", NR_CLASS_WRITE, false, nr_m_nvme_rescan},
     {"nvme.reset", NR_CLASS_DESTRUCTIVE, false, nr_m_nvme_reset},
     {"nvme.sanitize", NR_CLASS_DESTRUCTIVE, true, nr_m_nvme_sanitize},
@@ -160,6 +162,7 @@ void nr_service_fini(struct nr_service *svc)
 	json_decref(svc->no_params);
 	nr_schema_free(svc->schema);
 	nr_policy_free(svc->policy);
+	free(svc->firmware_dir);
 	svc->policy = NULL;
 	free(svc->stats.methods);
 	free(svc->handlers);

@@ -30,6 +30,7 @@ static const struct code_info code_table[] = {
     {NR_E_TRANSPORT, "TransportError", "Transport error"},
     {NR_E_CANCELLED, "Cancelled", "Cancelled"},
     {NR_E_RESULT_TOO_LARGE, "ResultTooLarge", "Result too large"},
+    {NR_E_STATE_CHANGED, "StateChanged", "State changed"},
     {NR_E_SERVER_BUSY, "ServerBusy", "Server busy"},
 };
 

@@ -22,8 +22,8 @@ enum nr_rpc_code {
 	NR_E_TRANSPORT = -32009,
 	NR_E_CANCELLED = -32010,
 	NR_E_RESULT_TOO_LARGE = -32011,
-	/* -32012 is kept for StateChanged (nvme.apply). */
-	NR_E_SERVER_BUSY = -32013, /* a per-client or server limit: data.limit names it */
+	NR_E_STATE_CHANGED = -32012, /* nvme.apply: the device changed since the plan */
+	NR_E_SERVER_BUSY = -32013,   /* a per-client or server limit: data.limit names it */
 };
 
 /* Symbolic name of a code ("InvalidParams"); "ServerError" when unknown. */

@@ -107,6 +107,8 @@ struct nr_service {
 	void (*host_rescan)(struct nr_call *call, json_t *result);
 	json_t *no_params;	  /* shared {} for requests without params; never modified */
 	bool shutting_down;	  /* nr_session_shutdown was called: no new device work */
+	char *firmware_dir;	  /* owned: nvme.apply reads firmware images named by
+				   * file from here ("firmware" in the config); NULL: none */
 	struct nr_policy *policy; /* who may call what; NULL: the default (root everything,
 				   * others read); replaced whole on reload */
 	/* Called when a write or destructive call ends or is refused (NULL: no

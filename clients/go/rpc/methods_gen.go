@@ -19,6 +19,7 @@ var MethodClasses = map[string]string{
 	"mi.read_data":              "read",
 	"mi.scan":                   "write",
 	"nvme.admin_passthru":       "destructive",
+	"nvme.apply":                "write",
 	"nvme.changed_ns_list":      "read",
 	"nvme.effects_log":          "read",
 	"nvme.error_log":            "read",
@@ -42,6 +43,7 @@ var MethodClasses = map[string]string{
 	"nvme.ns_detach":            "destructive",
 	"nvme.ns_rescan":            "write",
 	"nvme.persistent_event_log": "read",
+	"nvme.plan":                 "read",
 	"nvme.rescan":               "write",
 	"nvme.reset":                "destructive",
 	"nvme.sanitize":             "destructive",
@@ -68,6 +70,7 @@ var MethodClasses = map[string]string{
 
 // StreamingMethods lists the methods marked x-streaming.
 var StreamingMethods = map[string]bool{
+	"nvme.apply":                true,
 	"nvme.format":               true,
 	"nvme.get_log":              true,
 	"nvme.persistent_event_log": true,
@@ -97,6 +100,7 @@ var (
 	ErrTransportError       = &Sentinel{Code: -32009, Name: "TransportError"}
 	ErrCancelled            = &Sentinel{Code: -32010, Name: "Cancelled"}
 	ErrResultTooLarge       = &Sentinel{Code: -32011, Name: "ResultTooLarge"}
+	ErrStateChanged         = &Sentinel{Code: -32012, Name: "StateChanged"}
 	ErrServerBusy           = &Sentinel{Code: -32013, Name: "ServerBusy"}
 )
 
@@ -118,6 +122,7 @@ var errorNames = map[int]string{
 	-32009: "TransportError",
 	-32010: "Cancelled",
 	-32011: "ResultTooLarge",
+	-32012: "StateChanged",
 	-32013: "ServerBusy",
 }
 
@@ -266,6 +271,87 @@ type NvmeAdminPassthruResult struct {
 	Cdw0   int64  `json:"cdw0"`
 	Status int64  `json:"status"`
 	Data   string `json:"data"`
+}
+
+// DesiredStateNamespacesItem is an object of the schema.
+type DesiredStateNamespacesItem struct {
+	Nsid        int64   `json:"nsid"`
+	State       *string `json:"state,omitempty"`
+	Size        *int64  `json:"size,omitempty"`
+	LbaSize     *int64  `json:"lba_size,omitempty"`
+	Controllers []int64 `json:"controllers,omitempty"`
+}
+
+// DesiredStateFeaturesItem is an object of the schema.
+type DesiredStateFeaturesItem struct {
+	Fid    int64          `json:"fid"`
+	Nsid   *int64         `json:"nsid,omitempty"`
+	Value  *int64         `json:"value,omitempty"`
+	Fields map[string]any `json:"fields,omitempty"`
+	Save   *bool          `json:"save,omitempty"`
+}
+
+// DesiredStateFirmware is an object of the schema.
+type DesiredStateFirmware struct {
+	Revision string  `json:"revision"`
+	Image    *string `json:"image,omitempty"`
+	Path     *string `json:"path,omitempty"`
+	Slot     *int64  `json:"slot,omitempty"`
+	Action   *string `json:"action,omitempty"`
+}
+
+// DesiredStateZonesItem is an object of the schema.
+type DesiredStateZonesItem struct {
+	Nsid   int64   `json:"nsid"`
+	Action string  `json:"action"`
+	State  *string `json:"state,omitempty"`
+}
+
+// DesiredState: What a controller should look like (docs/desired-state.md). Every member is
+// optional; what is left out is left alone. Namespaces are keyed by nsid: a namespace the
+// controller creates gets the lowest free NSID, so new entries must fill the lowest free NSIDs.
+type DesiredState struct {
+	Namespaces []DesiredStateNamespacesItem `json:"namespaces,omitempty"`
+	Features   []DesiredStateFeaturesItem   `json:"features,omitempty"`
+	Firmware   *DesiredStateFirmware        `json:"firmware,omitempty"`
+	Zones      []DesiredStateZonesItem      `json:"zones,omitempty"`
+}
+
+// NvmeApplyParams are the params of nvme.apply.
+// device: a controller
+// confirm: the controller's serial number: needed when an operation is destructive
+// plan_digest: nvme.plan's: refuse (StateChanged) when the device changed since
+type NvmeApplyParams struct {
+	Device     string       `json:"device"`
+	Desired    DesiredState `json:"desired"`
+	Confirm    *string      `json:"confirm,omitempty"`
+	PlanDigest *string      `json:"plan_digest,omitempty"`
+}
+
+// PlanOperation is an object of the schema.
+type PlanOperation struct {
+	Index    int64           `json:"index"`
+	Method   string          `json:"method"`
+	Params   json.RawMessage `json:"params"`
+	Class    string          `json:"class"`
+	Sentence string          `json:"sentence"`
+	Before   json.RawMessage `json:"before"`
+	After    json.RawMessage `json:"after"`
+	Nsid     *int64          `json:"nsid,omitempty"`
+	Error    json.RawMessage `json:"error,omitempty"`
+	Status   *string         `json:"status,omitempty"`
+	Result   json.RawMessage `json:"result,omitempty"`
+}
+
+// NvmeApplyResult is an object of the schema.
+type NvmeApplyResult struct {
+	Device       string            `json:"device"`
+	PlanDigest   string            `json:"plan_digest"`
+	Done         []PlanOperation   `json:"done"`
+	Failed       json.RawMessage   `json:"failed"`
+	NotAttempted []PlanOperation   `json:"not_attempted"`
+	Complete     bool              `json:"complete"`
+	Diff         []json.RawMessage `json:"diff"`
 }
 
 // NvmeChangedNsListParams are the params of nvme.changed_ns_list.
@@ -596,9 +682,12 @@ type IdCtrl struct {
 
 // NvmeIdNsParams are the params of nvme.id_ns.
 // nsid: required when device is a controller; defaults to the namespace's own
+// allocated: true: Identify an allocated namespace (CNS 11h, needs namespace management), attached
+// to a controller or not
 type NvmeIdNsParams struct {
-	Device string `json:"device"`
-	Nsid   *int64 `json:"nsid,omitempty"`
+	Device    string `json:"device"`
+	Nsid      *int64 `json:"nsid,omitempty"`
+	Allocated *bool  `json:"allocated,omitempty"`
 }
 
 // IdNsLbafsItem: LBA Format: metadata size, LBA data size as a power of two, relative performance
@@ -869,6 +958,29 @@ type NvmeNsRescanResult struct {
 type NvmePersistentEventLogParams struct {
 	Device string  `json:"device"`
 	Action *string `json:"action,omitempty"`
+}
+
+// NvmePlanParams are the params of nvme.plan.
+// device: a controller
+type NvmePlanParams struct {
+	Device  string       `json:"device"`
+	Desired DesiredState `json:"desired"`
+}
+
+// NvmePlanResultDiffItem is an object of the schema.
+type NvmePlanResultDiffItem struct {
+	Path   string          `json:"path"`
+	Before json.RawMessage `json:"before"`
+	After  json.RawMessage `json:"after"`
+}
+
+// NvmePlanResult is an object of the schema.
+type NvmePlanResult struct {
+	Device     string                   `json:"device"`
+	Operations []PlanOperation          `json:"operations"`
+	Diff       []NvmePlanResultDiffItem `json:"diff"`
+	PlanDigest string                   `json:"plan_digest"`
+	Changes    bool                     `json:"changes"`
 }
 
 // NvmeResetParams are the params of nvme.reset.
@@ -1409,6 +1521,31 @@ func (c *Client) NvmeAdminPassthru(ctx context.Context, p NvmeAdminPassthruParam
 	return &r, nil
 }
 
+// NvmeApply calls nvme.apply: Desired state: plans as nvme.plan does, then runs the operations in
+// order as calls of their methods (each validated, authorized, confirmed and audited as its own
+// call), stopping at the first failure: the result tells what was done, what failed (with its
+// error) and what was not attempted. Before running any: StateChanged when plan_digest is given
+// and the state read differs; NotSupported when an operation cannot run on this controller;
+// PermissionDenied when the policy refuses one; ConfirmationRequired when one is destructive and
+// confirm is not the serial number. With stream, one rpc.stream item per operation as it ends.
+// docs/desired-state.md.
+//
+// Method nvme.apply; class write; backends: sim, passthru, mi.
+func (c *Client) NvmeApply(ctx context.Context, p NvmeApplyParams) (*NvmeApplyResult, error) {
+	var r NvmeApplyResult
+	if err := c.CallInto(ctx, "nvme.apply", p, &r); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+// NvmeApplyStream calls nvme.apply with "stream": true: range over All() for the items of its
+// rpc.stream notifications, then Result() gives the summary. Breaking out of the loop cancels the
+// stream on the server.
+func (c *Client) NvmeApplyStream(ctx context.Context, p NvmeApplyParams) *Stream[json.RawMessage, NvmeApplyResult] {
+	return OpenStream[json.RawMessage, NvmeApplyResult](ctx, c, "nvme.apply", p)
+}
+
 // NvmeChangedNsList calls nvme.changed_ns_list: Changed Namespace List log (04h). Reading it
 // leaves the Namespace Attribute Changed event in place unless rae is false (write-class).
 //
@@ -1547,8 +1684,8 @@ func (c *Client) NvmeIdCtrl(ctx context.Context, p NvmeIdCtrlParams) (*IdCtrl, e
 	return &r, nil
 }
 
-// NvmeIdNs calls nvme.id_ns: Identify Namespace (CNS 00h), decoded with nvme-cli's key names,
-// lbafs included.
+// NvmeIdNs calls nvme.id_ns: Identify Namespace (CNS 00h, or 11h with allocated), decoded with
+// nvme-cli's key names, lbafs included.
 //
 // Method nvme.id_ns; class read; backends: sim, passthru, mi.
 func (c *Client) NvmeIdNs(ctx context.Context, p NvmeIdNsParams) (*IdNs, error) {
@@ -1704,6 +1841,21 @@ func (c *Client) NvmePersistentEventLog(ctx context.Context, p NvmePersistentEve
 // out of the loop cancels the stream on the server.
 func (c *Client) NvmePersistentEventLogStream(ctx context.Context, p NvmePersistentEventLogParams) *Stream[json.RawMessage, json.RawMessage] {
 	return OpenStream[json.RawMessage, json.RawMessage](ctx, c, "nvme.persistent_event_log", p)
+}
+
+// NvmePlan calls nvme.plan: Desired state: the ordered operations (each a call of another method,
+// with its params, class, a sentence and before/after values) that would take the controller from
+// its current state to desired, and the diff; none when it matches. plan_digest identifies the
+// state read, for nvme.apply. Reads go through the caller's policy like its own calls.
+// docs/desired-state.md.
+//
+// Method nvme.plan; class read; backends: sim, passthru, mi.
+func (c *Client) NvmePlan(ctx context.Context, p NvmePlanParams) (*NvmePlanResult, error) {
+	var r NvmePlanResult
+	if err := c.CallInto(ctx, "nvme.plan", p, &r); err != nil {
+		return nil, err
+	}
+	return &r, nil
 }
 
 // NvmeRescan calls nvme.rescan: Rescans this host's NVMe devices (sysfs, then Identify) on a

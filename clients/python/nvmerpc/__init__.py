@@ -9,7 +9,7 @@ from .errors import (ERROR_CLASSES, Cancelled, ConfirmationRequired, ConnectionC
                      DeviceBusy, DeviceNotFound, InternalError, InvalidParams,
                      InvalidRequest, MethodNotFound, MiStatus, NotSupported, NvmeStatus,
                      ParseError, PermissionDenied, ProtocolError, ResultTooLarge, RpcError,
-                     ServerBusy, Timeout, TransportError, error_from_response)
+                     ServerBusy, StateChanged, Timeout, TransportError, error_from_response)
 from .client import DEFAULT_SOCKET, Client, Stream
 from .transport import ProcessTransport, SocketTransport, StreamTransport, Transport
 
@@ -19,5 +19,5 @@ __all__ = [
     "ProtocolError", "ParseError", "InvalidRequest", "MethodNotFound", "InvalidParams",
     "InternalError", "DeviceNotFound", "DeviceBusy", "Timeout", "NvmeStatus", "MiStatus",
     "NotSupported", "PermissionDenied", "ConfirmationRequired", "TransportError", "Cancelled",
-    "ResultTooLarge", "ServerBusy",
+    "ResultTooLarge", "StateChanged", "ServerBusy",
 ]

@@ -14,6 +14,7 @@ METHOD_CLASSES = {
     'mi.read_data': 'read',
     'mi.scan': 'write',
     'nvme.admin_passthru': 'destructive',
+    'nvme.apply': 'write',
     'nvme.changed_ns_list': 'read',
     'nvme.effects_log': 'read',
     'nvme.error_log': 'read',
@@ -37,6 +38,7 @@ METHOD_CLASSES = {
     'nvme.ns_detach': 'destructive',
     'nvme.ns_rescan': 'write',
     'nvme.persistent_event_log': 'read',
+    'nvme.plan': 'read',
     'nvme.rescan': 'write',
     'nvme.reset': 'destructive',
     'nvme.sanitize': 'destructive',
@@ -237,6 +239,68 @@ class Methods:
         if confirm is not None:
             params['confirm'] = confirm
         return self.call('nvme.admin_passthru', **params)
+
+    def nvme_apply(self, *, device: str, desired: Dict[str, Any], confirm: Optional[str] = None, plan_digest: Optional[str] = None) -> Any:
+        """Desired state: plans as nvme.plan does, then runs the operations in order as calls of
+        their methods (each validated, authorized, confirmed and audited as its own call),
+        stopping at the first failure: the result tells what was done, what failed (with its
+        error) and what was not attempted. Before running any: StateChanged when plan_digest is
+        given and the state read differs; NotSupported when an operation cannot run on this
+        controller; PermissionDenied when the policy refuses one; ConfirmationRequired when one
+        is destructive and confirm is not the serial number. With stream, one rpc.stream item
+        per operation as it ends. docs/desired-state.md.
+
+        Args:
+            device: a controller (required; schema DeviceName; pattern
+                '^[A-Za-z0-9:,/._-]{1,64}$')
+            desired: (required; schema DesiredState)
+            confirm: the controller's serial number: needed when an operation is destructive
+                (optional; maxLength 20)
+            plan_digest: nvme.plan's: refuse (StateChanged) when the device changed since
+                (optional; pattern '^[0-9a-f]{64}$')
+
+        Returns: applied.
+        Method nvme.apply; class write; backends: sim, passthru, mi.
+        """
+        params: Dict[str, Any] = {}
+        params['device'] = device
+        params['desired'] = desired
+        if confirm is not None:
+            params['confirm'] = confirm
+        if plan_digest is not None:
+            params['plan_digest'] = plan_digest
+        return self.call('nvme.apply', **params)
+
+    def nvme_apply_stream(self, *, device: str, desired: Dict[str, Any], confirm: Optional[str] = None, plan_digest: Optional[str] = None) -> "Stream":
+        """Desired state: plans as nvme.plan does, then runs the operations in order as calls of
+        their methods (each validated, authorized, confirmed and audited as its own call),
+        stopping at the first failure: the result tells what was done, what failed (with its
+        error) and what was not attempted. Before running any: StateChanged when plan_digest is
+        given and the state read differs; NotSupported when an operation cannot run on this
+        controller; PermissionDenied when the policy refuses one; ConfirmationRequired when one
+        is destructive and confirm is not the serial number. With stream, one rpc.stream item
+        per operation as it ends. docs/desired-state.md.
+
+        Args:
+            device: a controller (required; schema DeviceName; pattern
+                '^[A-Za-z0-9:,/._-]{1,64}$')
+            desired: (required; schema DesiredState)
+            confirm: the controller's serial number: needed when an operation is destructive
+                (optional; maxLength 20)
+            plan_digest: nvme.plan's: refuse (StateChanged) when the device changed since
+                (optional; pattern '^[0-9a-f]{64}$')
+
+        Returns: a Stream over the items; .summary is the applied.
+        Method nvme.apply; class write; backends: sim, passthru, mi.
+        """
+        params: Dict[str, Any] = {}
+        params['device'] = device
+        params['desired'] = desired
+        if confirm is not None:
+            params['confirm'] = confirm
+        if plan_digest is not None:
+            params['plan_digest'] = plan_digest
+        return self.stream('nvme.apply', **params)
 
     def nvme_changed_ns_list(self, *, device: str, rae: Optional[bool] = None) -> Any:
         """Changed Namespace List log (04h). Reading it leaves the Namespace Attribute Changed
@@ -556,13 +620,16 @@ class Methods:
         params['device'] = device
         return self.call('nvme.id_ctrl', **params)
 
-    def nvme_id_ns(self, *, device: str, nsid: Optional[int] = None) -> Any:
-        """Identify Namespace (CNS 00h), decoded with nvme-cli's key names, lbafs included.
+    def nvme_id_ns(self, *, device: str, nsid: Optional[int] = None, allocated: Optional[bool] = None) -> Any:
+        """Identify Namespace (CNS 00h, or 11h with allocated), decoded with nvme-cli's key names,
+        lbafs included.
 
         Args:
             device: (required; schema DeviceName; pattern '^[A-Za-z0-9:,/._-]{1,64}$')
             nsid: required when device is a controller; defaults to the namespace's own
                 (optional; minimum 1; maximum 4294967295)
+            allocated: true: Identify an allocated namespace (CNS 11h, needs namespace
+                management), attached to a controller or not (optional)
 
         Returns: id_ns (schema IdNs).
         Method nvme.id_ns; class read; backends: sim, passthru, mi.
@@ -571,6 +638,8 @@ class Methods:
         params['device'] = device
         if nsid is not None:
             params['nsid'] = nsid
+        if allocated is not None:
+            params['allocated'] = allocated
         return self.call('nvme.id_ns', **params)
 
     def nvme_id_ns_csi(self, *, device: str, nsid: Optional[int] = None, csi: Optional[Literal[0, 2]] = None) -> Any:
@@ -877,6 +946,26 @@ class Methods:
         if action is not None:
             params['action'] = action
         return self.stream('nvme.persistent_event_log', **params)
+
+    def nvme_plan(self, *, device: str, desired: Dict[str, Any]) -> Any:
+        """Desired state: the ordered operations (each a call of another method, with its params,
+        class, a sentence and before/after values) that would take the controller from its
+        current state to desired, and the diff; none when it matches. plan_digest identifies the
+        state read, for nvme.apply. Reads go through the caller's policy like its own calls.
+        docs/desired-state.md.
+
+        Args:
+            device: a controller (required; schema DeviceName; pattern
+                '^[A-Za-z0-9:,/._-]{1,64}$')
+            desired: (required; schema DesiredState)
+
+        Returns: plan.
+        Method nvme.plan; class read; backends: sim, passthru, mi.
+        """
+        params: Dict[str, Any] = {}
+        params['device'] = device
+        params['desired'] = desired
+        return self.call('nvme.plan', **params)
 
     def nvme_rescan(self) -> Any:
         """Rescans this host's NVMe devices (sysfs, then Identify) on a worker thread and answers

@@ -41,13 +41,14 @@ ConfirmationRequired = _make("ConfirmationRequired", -32008)
 TransportError = _make("TransportError", -32009)
 Cancelled = _make("Cancelled", -32010)
 ResultTooLarge = _make("ResultTooLarge", -32011)
+StateChanged = _make("StateChanged", -32012)
 ServerBusy = _make("ServerBusy", -32013)
 
 ERROR_CLASSES = {cls.code: cls for cls in (
     ParseError, InvalidRequest, MethodNotFound, InvalidParams, InternalError,
     DeviceNotFound, DeviceBusy, Timeout, NvmeStatus, MiStatus, NotSupported,
     PermissionDenied, ConfirmationRequired, TransportError, Cancelled,
-    ResultTooLarge, ServerBusy)}
+    ResultTooLarge, StateChanged, ServerBusy)}
 
 
 class ConnectionClosed(ConnectionError):
