@@ -23,7 +23,7 @@ def test_id_ctrl_cost_against_raw_identify(guest, capsys):
     baselines = [d for d in os.environ.get("NR_QEMU_BENCH_BASELINE", "").split(":") if d]
     daemons = [os.path.abspath(d) for d in [DAEMON] + baselines]
     rows = qemu_bench.run_all(guest, os.path.abspath(IDBENCH), daemons)
-    assert {r["transport"] for r in rows} == {"pcie", "loop"}
+    assert {r["transport"] for r in rows} == {"pcie", "loop", "simulator"}
     with capsys.disabled():
         print("\n" + qemu_bench.table(rows))
     wrong = [f"{r['daemon']} {r['controller']}: {w}" for r in rows for w in qemu_bench.check(r)]
