@@ -19,7 +19,7 @@ SOCKET=${SOCKET:-/run/nvmerpcd.sock}
 # libclang_rt.fuzzer from libclang-rt-14-dev, which clang only recommends (not installed here).
 PACKAGES="build-essential cmake pkg-config clang-format libuv1-dev libjansson-dev libnvme-dev libjson-c-dev libdbus-1-dev
   libcriterion-dev socat python3 python3-pytest python3-jsonschema valgrind dbus-daemon
-  clang libclang-rt-14-dev prometheus"
+  clang libclang-rt-14-dev prometheus liburing-dev"
 
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
