@@ -85,18 +85,6 @@ static bool longop_progress(const struct longop *op, json_t **item)
 	return (op->log[0] & 0xf) != 0;
 }
 
-static void stream_item(struct nr_call *call, json_t *item)
-{
-	size_t need = json_dumpb(item, NULL, 0, JSON_COMPACT);
-	size_t len;
-	char *text = nr_call_stream_begin(call, need, &len);
-
-	if (!text)
-		return;
-	len += json_dumpb(item, text + len, need, JSON_COMPACT);
-	nr_call_stream_send(call, text, len);
-}
-
 static void longop_polled(struct nr_call *call, struct nr_job *job)
 {
 	struct longop *op = job->state;
@@ -105,7 +93,7 @@ static void longop_polled(struct nr_call *call, struct nr_job *job)
 
 	op->timer->busy = false;
 	if (call->stream && item)
-		stream_item(call, item);
+		nr_call_stream_item(call, item);
 	json_decref(item);
 	if (running || nr_call_ended(call))
 		return;
@@ -253,7 +241,7 @@ static json_t *format_encode(struct nr_call *call, struct nr_job *job)
 	json_t *done = json_pack("{s:i, s:s}", "percent", 100, "status", "done");
 
 	if (call->stream && done)
-		stream_item(call, done);
+		nr_call_stream_item(call, done);
 	json_decref(done);
 	const struct format_state *st = job->state;
 

@@ -36,6 +36,20 @@ bool nr_call_fail_cmd(struct nr_call *call, int rc, const struct nr_cmd *cmd, co
 	return true;
 }
 
+/* Answers @call with the text @desc writes of @buf (no jansson tree): the
+ * encode callback's NULL for "answered". */
+_Static_assert(NR_ID_NS_TEXT_MAX <= NR_ID_CTRL_TEXT_MAX &&
+		   NR_SMART_LOG_TEXT_MAX <= NR_ID_CTRL_TEXT_MAX,
+	       "answer_text holds the largest text");
+
+static json_t *answer_text(struct nr_call *call, const struct nr_enc_desc *desc, const void *buf)
+{
+	char text[NR_ID_CTRL_TEXT_MAX]; /* the largest of the structures' texts */
+
+	nr_call_result_text(call, text, nr_enc_text(text, desc, buf));
+	return NULL;
+}
+
 void nr_m_nvme_list(struct nr_call *call)
 {
 	nr_call_result(call, nr_topology_list(call->svc->topology));
@@ -54,10 +68,7 @@ void nr_m_nvme_rescan(struct nr_call *call)
 
 static json_t *id_ctrl_encode(struct nr_call *call, struct nr_job *job)
 {
-	char text[NR_ID_CTRL_TEXT_MAX];
-
-	nr_call_result_text(call, text, nr_enc_text(text, &nr_enc_id_ctrl_desc, job->buf));
-	return NULL;
+	return answer_text(call, &nr_enc_id_ctrl_desc, job->buf);
 }
 
 void nr_m_nvme_id_ctrl(struct nr_call *call)
@@ -73,10 +84,7 @@ void nr_m_nvme_id_ctrl(struct nr_call *call)
 
 static json_t *id_ns_encode(struct nr_call *call, struct nr_job *job)
 {
-	char text[NR_ID_NS_TEXT_MAX];
-
-	nr_call_result_text(call, text, nr_enc_text(text, &nr_enc_id_ns_desc, job->buf));
-	return NULL;
+	return answer_text(call, &nr_enc_id_ns_desc, job->buf);
 }
 
 void nr_m_nvme_id_ns(struct nr_call *call)
@@ -102,10 +110,7 @@ void nr_m_nvme_id_ns(struct nr_call *call)
 
 static json_t *smart_encode(struct nr_call *call, struct nr_job *job)
 {
-	char text[NR_SMART_LOG_TEXT_MAX];
-
-	nr_call_result_text(call, text, nr_enc_text(text, &nr_enc_smart_log_desc, job->buf));
-	return NULL;
+	return answer_text(call, &nr_enc_smart_log_desc, job->buf);
 }
 
 void nr_m_nvme_smart_log(struct nr_call *call)

@@ -180,18 +180,6 @@ static void apply_answer(struct plan_ctx *ctx, json_t *failed)
 				 "not_attempted", rest, "complete", !failed, "diff", ctx->diff));
 }
 
-static void stream_item(struct nr_call *call, json_t *item)
-{
-	size_t need = json_dumpb(item, NULL, 0, JSON_COMPACT);
-	size_t len;
-	char *text = nr_call_stream_begin(call, need, &len);
-
-	if (!text)
-		return;
-	len += json_dumpb(item, text + len, need, JSON_COMPACT);
-	nr_call_stream_send(call, text, len);
-}
-
 /* The error when a create's answer put the namespace elsewhere, or NULL. */
 static json_t *create_misplaced(json_t *op, json_t *result)
 {
@@ -216,7 +204,7 @@ static void on_op(void *opaque, json_t *result, json_t *error)
 	json_object_set_new(op, "status", json_string(error ? "failed" : "done"));
 	json_decref(misplaced);
 	if (ctx->call->stream && !nr_call_ended(ctx->call))
-		stream_item(ctx->call, op);
+		nr_call_stream_item(ctx->call, op);
 	if (error || nr_call_ended(ctx->call)) {
 		if (!nr_call_ended(ctx->call))
 			apply_answer(ctx, op);

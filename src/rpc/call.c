@@ -465,6 +465,18 @@ char *nr_call_stream_begin(struct nr_call *call, size_t items_len, size_t *len)
 	return text;
 }
 
+int nr_call_stream_item(struct nr_call *call, const json_t *item)
+{
+	size_t need = json_dumpb(item, NULL, 0, JSON_COMPACT);
+	size_t len;
+	char *text = nr_call_stream_begin(call, need, &len);
+
+	if (!text)
+		return -ENOMEM;
+	len += json_dumpb(item, text + len, need, JSON_COMPACT);
+	return nr_call_stream_send(call, text, len);
+}
+
 int nr_call_stream_send(struct nr_call *call, char *text, size_t len)
 {
 	assert(call->stream_open);

@@ -216,6 +216,9 @@ void nr_call_fail(struct nr_call *call, int code, const char *fmt, ...)
  */
 char *nr_call_stream_begin(struct nr_call *call, size_t items_len, size_t *len);
 int nr_call_stream_send(struct nr_call *call, char *text, size_t len);
+/* Sends one stream message holding the one item @item (borrowed). Returns 0
+ * or -errno. */
+int nr_call_stream_item(struct nr_call *call, const json_t *item);
 /* Whether the peer's unsent bytes exceed the bound: producers should pause. */
 bool nr_call_backlogged(const struct nr_call *call);
 /* Pauses until the peer drains, then calls @resume. */
