@@ -342,7 +342,8 @@ static void input_stop(struct nr_conn *conn)
  * answers into one write. When the framer was held (the peer does not read
  * its answers), the rest is kept for input_resume and input stops.
  */
-static void input_feed(struct nr_conn *conn, const char *data, size_t len)
+/* One pass of input_feed. Returns false when the connection failed. */
+static bool input_feed_once(struct nr_conn *conn, const char *data, size_t len)
 {
 	int rc;
 
@@ -351,7 +352,7 @@ static void input_feed(struct nr_conn *conn, const char *data, size_t len)
 	rc = nr_framer_feed(&conn->framer, data, len);
 	conn->in_read = false;
 	if (conn->state == CONN_CLOSING)
-		return;
+		return false;
 	if (rc == 0 && conn->framer.hold) {
 		conn->held_off = (size_t)(data - conn->read_buf) + conn->framer.fed;
 		conn->held_len = len - conn->framer.fed;
@@ -364,6 +365,28 @@ static void input_feed(struct nr_conn *conn, const char *data, size_t len)
 		rc = conn_flush(conn);
 	if (rc)
 		conn_fail(conn);
+	return rc == 0 && conn->state != CONN_CLOSING;
+}
+
+static void input_feed(struct nr_conn *conn, const char *data, size_t len)
+{
+	bool resumed = false;
+
+	while (input_feed_once(conn, data, len) && conn->input_held &&
+	       conn_queued(conn) <= conn->session.svc->limits.write_buffer / 2) {
+		/* The answers that held the input went out in the flush at once: no
+		 * write callback will come to resume it, so go on here. */
+		conn->input_held = false;
+		conn->framer.hold = false;
+		resumed = true;
+		data = conn->read_buf + conn->held_off;
+		len = conn->held_len;
+		conn->held_len = 0;
+		if (len == 0)
+			break;
+	}
+	if (resumed)
+		conn_input_start(conn);
 }
 
 static void input_resume(struct nr_conn *conn)

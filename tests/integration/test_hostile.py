@@ -547,3 +547,18 @@ def test_socket_path_too_long_is_refused_before_creating_anything(tmp_path):
     assert "a Unix socket path holds at most 107" in err, err
     assert list(long_dir.iterdir()) == []  # no lock, no truncated stray socket
     assert not any(p.is_socket() for p in tmp_path.iterdir())
+
+
+def test_batch_answer_over_write_buffer_written_at_once_keeps_connection_read(daemon):
+    """Regression: a batch whose answer is larger than --write-buffer held the input while
+    it was gathered; the answer then went out in one direct write, no write callback came
+    to resume reading, and the connection was never read again (its next request hung)."""
+    d = daemon(args=["--write-buffer", "4096"])
+    with d.raw(timeout=10) as conn:
+        batch = [rpc("rpc.ping", id=i) for i in range(200)]  # about 7 KiB of answers
+        conn.send(json.dumps(batch).encode() + b"\n" + line(rpc("rpc.ping", id="after")))
+        answers = conn.recv()
+        assert isinstance(answers, list) and len(answers) == 200, answers
+        assert assert_result(conn.recv(), "after") == "pong"
+        # And a request sent only now, after everything was written.
+        assert assert_result(conn.call(rpc("rpc.ping", id="later")), "later") == "pong"
