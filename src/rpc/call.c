@@ -13,7 +13,9 @@
 
 #include "util/buf.h"
 #include "util/log.h"
+#include "rpc/answer.h"
 #include "rpc/envelope.h"
+#include "rpc/request.h"
 #include "rpc/rpc_error.h"
 #include "rpc/rpc_text.h"
 
@@ -102,108 +104,6 @@ static void deliver(struct nr_session *session, struct nr_batch *batch, char *te
 		session_send_text(session, text, len);
 }
 
-/* Dumps @value compactly into @stack when it fits, else into a malloc'd
- * buffer (*heap, to free). Returns the text (not NUL-terminated) or NULL. */
-/* An integer's decimal text at @out (room for 21 bytes); returns its length. */
-static size_t integer_text(json_int_t value, char *out)
-{
-	char digits[20];
-	unsigned long long magnitude =
-	    value < 0 ? 0ull - (unsigned long long)value : (unsigned long long)value;
-	size_t n = 0, len = 0;
-
-	do {
-		digits[n++] = (char)('0' + magnitude % 10);
-		magnitude /= 10;
-	} while (magnitude);
-	if (value < 0)
-		out[len++] = '-';
-	while (n)
-		out[len++] = digits[--n];
-	return len;
-}
-
-static const char *dump_value(const json_t *value, char *stack, size_t cap, char **heap,
-			      size_t *len)
-{
-	size_t need;
-
-	*heap = NULL;
-	/* Most ids are integers: no trip through jansson's dumper. */
-	if (json_is_integer(value) && cap >= 21) {
-		*len = integer_text(json_integer_value(value), stack);
-		return stack;
-	}
-	need = json_dumpb(value, stack, cap, JSON_COMPACT | JSON_ENCODE_ANY);
-	*len = need;
-	if (need == 0)
-		return NULL;
-	if (need <= cap)
-		return stack;
-	*heap = json_dumps(value, JSON_COMPACT | JSON_ENCODE_ANY);
-	return *heap;
-}
-
-/*
- * Returns a new response text {"jsonrpc":"2.0","id":ID,"KEY":VALUE} for @id
- * (borrowed; NULL means null) around @value_text (@value_len bytes, the
- * value's compact JSON text); NULL on allocation failure.
- */
-static char *envelope_text(const json_t *id, const char *key, const char *value_text,
-			   size_t value_len, size_t *len)
-{
-	static const char head[] = "{\"jsonrpc\":\"2.0\",\"id\":";
-	char id_stack[128];
-	char *id_heap, *text = NULL, *p;
-	size_t id_len, key_len = strlen(key);
-	const char *id_text =
-	    dump_value(id ? id : json_null(), id_stack, sizeof(id_stack), &id_heap, &id_len);
-
-	if (id_text)
-		text = malloc(sizeof(head) + id_len + key_len + value_len + 8);
-	if (text) {
-		p = text;
-		memcpy(p, head, sizeof(head) - 1);
-		p += sizeof(head) - 1;
-		memcpy(p, id_text, id_len);
-		p += id_len;
-		*p++ = ',';
-		*p++ = '"';
-		memcpy(p, key, key_len);
-		p += key_len;
-		*p++ = '"';
-		*p++ = ':';
-		memcpy(p, value_text, value_len);
-		p += value_len;
-		*p++ = '}';
-		*p = '\0';
-		*len = (size_t)(p - text);
-	}
-	free(id_heap);
-	return text;
-}
-
-/*
- * Returns a new response text {"jsonrpc":"2.0","id":ID,"KEY":VALUE} for @id
- * (borrowed; NULL means null), @value stolen; NULL on allocation failure.
- * Written directly rather than through a jansson object: it is the per-call
- * cost of every answer.
- */
-static char *response_text(const json_t *id, const char *key, json_t *value, size_t *len)
-{
-	char value_stack[2048];
-	char *value_heap, *text = NULL;
-	size_t value_len;
-	const char *value_text =
-	    dump_value(value, value_stack, sizeof(value_stack), &value_heap, &value_len);
-
-	if (value_text)
-		text = envelope_text(id, key, value_text, value_len, len);
-	free(value_heap);
-	json_decref(value);
-	return text;
-}
-
 /* Answers a request that never became a call. @error is stolen. */
 static void reject(struct nr_session *session, struct nr_batch *batch, const json_t *id,
 		   bool notification, json_t *error)
@@ -216,7 +116,7 @@ static void reject(struct nr_session *session, struct nr_batch *batch, const jso
 	if (notification)
 		json_decref(error);
 	else
-		text = response_text(id, "error", error, &len);
+		text = nr_answer_json(id, "error", error, &len);
 	deliver(session, batch, text, len);
 }
 
@@ -322,7 +222,7 @@ static void call_answer(struct nr_call *call, const char *key, json_t *value, bo
 		len = call->ready_len;
 		call->ready_text = NULL;
 	} else if (call->id && value && call->session) {
-		text = response_text(call->id, key, value, &len);
+		text = nr_answer_json(call->id, key, value, &len);
 	} else {
 		json_decref(value);
 	}
@@ -399,7 +299,7 @@ void nr_call_result_text(struct nr_call *call, const char *text, size_t len)
 	if (nr_call_ended(call))
 		return;
 	if (call->id && call->session && !call->answered) {
-		call->ready_text = envelope_text(call->id, "result", text, len, &call->ready_len);
+		call->ready_text = nr_answer_text(call->id, "result", text, len, &call->ready_len);
 		if (!call->ready_text) {
 			nr_call_fail(call, NR_E_INTERNAL, "out of memory");
 			return;
@@ -595,84 +495,6 @@ size_t nr_session_shutdown(struct nr_session *session, bool force)
 
 /* ---- dispatch ---------------------------------------------------------- */
 
-static const char *const envelope_keys[] = {"jsonrpc", "id", "method", "params"};
-
-/* Returns NULL when @req is a well-formed request envelope, else why not. */
-static const char *envelope_problem(const json_t *req)
-{
-	const char *key;
-	json_t *value;
-	json_t *id = json_object_get(req, "id");
-	json_t *version = json_object_get(req, "jsonrpc");
-	json_t *params = json_object_get(req, "params");
-
-	if (!json_is_string(version) || strcmp(json_string_value(version), "2.0") != 0)
-		return "\"jsonrpc\" must be \"2.0\"";
-	if (!json_is_string(json_object_get(req, "method")))
-		return "\"method\" must be a string";
-	if (id && !json_is_string(id) && !json_is_integer(id) && !json_is_null(id))
-		return "\"id\" must be a string, an integer or null";
-	if (params && !json_is_object(params) && !json_is_array(params))
-		return "\"params\" must be an object (or an array, which this server rejects)";
-	json_object_foreach ((json_t *)req, key, value) {
-		bool known = false;
-		for (size_t i = 0; i < sizeof(envelope_keys) / sizeof(envelope_keys[0]); i++)
-			known |= strcmp(key, envelope_keys[i]) == 0;
-		if (!known)
-			return "unknown member in the request object";
-	}
-	return NULL;
-}
-
-/*
- * Whether a string in @value (at JSON path @path, @len bytes long in a
- * buffer of @cap) holds U+0000; @path then names it. The framer bounds the
- * nesting, so the recursion is shallow.
- */
-static bool nul_in_strings(const json_t *value, char *path, size_t len, size_t cap)
-{
-	const char *key;
-	json_t *member;
-	size_t i;
-
-	if (json_is_string(value))
-		return strlen(json_string_value(value)) != json_string_length(value);
-	json_object_foreach ((json_t *)value, key, member) {
-		snprintf(path + len, cap - len, ".%s", key);
-		if (nul_in_strings(member, path, strlen(path), cap))
-			return true;
-	}
-	json_array_foreach (value, i, member) {
-		snprintf(path + len, cap - len, "[%zu]", i);
-		if (nul_in_strings(member, path, strlen(path), cap))
-			return true;
-	}
-	path[len] = '\0';
-	return false;
-}
-
-/* Returns NULL if the params validate, else a new error object. */
-static json_t *params_problem(struct nr_service *svc, const struct nr_schema_method *sm,
-			      const json_t *params)
-{
-	char field[256];
-	char reason[256];
-
-	if (json_is_array(params))
-		return nr_rpc_error_invalid_params("params",
-						   "positional parameters are not supported: pass "
-						   "an object of named parameters");
-	if (!json_is_object(params))
-		return nr_rpc_error_invalid_params("params", "must be an object");
-	snprintf(field, sizeof(field), "params");
-	if (nul_in_strings(params, field, strlen(field), sizeof(field)))
-		return nr_rpc_error_invalid_params(field, "must not contain U+0000");
-	if (nr_schema_validate(svc->schema, sm->params_schema, params, "params", field,
-			       sizeof(field), reason, sizeof(reason)) == 0)
-		return NULL;
-	return nr_rpc_error_invalid_params(field, reason);
-}
-
 static struct nr_call *call_new(struct nr_session *session, struct nr_batch *batch,
 				const struct nr_method *m, size_t index, const json_t *id,
 				json_t *params)
@@ -756,43 +578,6 @@ static json_t *device_problem(struct nr_call *call, const struct nr_schema_metho
 	return NULL;
 }
 
-static json_t *too_many_calls(const struct nr_service *svc)
-{
-	char reason[96];
-
-	snprintf(reason, sizeof(reason), "this connection already has %u calls in flight",
-		 svc->limits.max_calls);
-	return nr_rpc_error_object(NR_E_SERVER_BUSY, reason,
-				   json_pack("{s:s, s:i}", "limit", "max-calls", "value",
-					     (json_int_t)svc->limits.max_calls));
-}
-
-/* Returns NULL when @peer may make a call of class @cls, else a new
- * PermissionDenied error naming the class needed and the parameter of
- * @params that raised the method's class to it (@why, NULL when none did). */
-static json_t *permission_problem(const struct nr_service *svc, const struct nr_peer *peer,
-				  const struct nr_method *m, const json_t *params,
-				  enum nr_class cls, const char *why)
-{
-	const char *method = m->name;
-	char reason[256];
-	char *value;
-	json_t *data;
-
-	if (nr_policy_allows(svc->policy, peer, method, m->cls, cls))
-		return NULL;
-	value = why ? json_dumps(json_object_get(params, why), JSON_ENCODE_ANY) : NULL;
-	data = json_pack("{s:i, s:s}", "uid", (int)peer->uid, "class", nr_class_name(cls));
-	if (why)
-		json_object_set_new(data, "param", json_sprintf("params.%s", why));
-	snprintf(reason, sizeof(reason),
-		 "%s%s%s%s%s is a %s call, which the policy does not allow uid %d", method,
-		 why ? " with " : "", why ? why : "", value ? " " : "", value ? value : "",
-		 nr_class_name(cls), (int)peer->uid);
-	free(value);
-	return nr_rpc_error_object(NR_E_PERMISSION_DENIED, reason, data);
-}
-
 /* A request as dispatch reads it, from a jansson tree or from the text. */
 struct envelope {
 	json_t *id;	     /* borrowed; NULL when absent */
@@ -810,7 +595,8 @@ static void dispatch(struct nr_session *session, json_t *req, struct nr_batch *b
 	json_t *method = json_object_get(req, "method");
 	struct envelope env = {
 	    .id = json_object_get(req, "id"),
-	    .problem = json_is_object(req) ? envelope_problem(req) : "not a request object",
+	    .problem =
+		json_is_object(req) ? nr_request_envelope_problem(req) : "not a request object",
 	    .name = json_string_value(method),
 	    .name_len = json_string_length(method),
 	    .params = json_object_get(req, "params"),
@@ -853,7 +639,7 @@ static void dispatch_envelope(struct nr_session *session, const struct envelope 
 		return;
 	}
 	if (session->live >= svc->limits.max_calls) {
-		reject(session, batch, id, notification, too_many_calls(svc));
+		reject(session, batch, id, notification, nr_request_too_many_calls(svc));
 		return;
 	}
 	sm = nr_schema_method(svc->schema, name);
@@ -870,10 +656,10 @@ static void dispatch_envelope(struct nr_session *session, const struct envelope 
 	params = json_incref(env->params ? env->params : svc->no_params);
 	/* Authorization goes by what this call does: its params may raise the
 	 * method's class (rae: false clears an event). */
-	error = params_problem(svc, sm, params);
+	error = nr_request_params_problem(svc, sm, params);
 	cls = error ? m->cls : nr_schema_call_class(svc->schema, sm, params, &why);
 	if (!error)
-		error = permission_problem(svc, &session->peer, m, params, cls, why);
+		error = nr_request_permission_problem(svc, &session->peer, m, params, cls, why);
 	if (error && cls != NR_CLASS_READ)
 		audit(svc, &session->peer, name, params,
 		      (int)json_integer_value(json_object_get(error, "code")), 0);

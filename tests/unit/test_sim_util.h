@@ -22,15 +22,6 @@
 
 #include "backends/sim/sim.h"
 
-#if defined(__has_include)
-#if __has_include(<valgrind/valgrind.h>)
-#include <valgrind/valgrind.h>
-#endif
-#endif
-#ifndef RUNNING_ON_VALGRIND
-#define RUNNING_ON_VALGRIND 0
-#endif
-
 #define DNR 0x4000u
 #define ST(sct, sc) (NR_STATUS(sct, sc) | DNR)
 #define ZONE_SIZE 2048u
@@ -51,12 +42,6 @@ static inline void teardown(void)
 {
 	nr_sim_free(sim);
 	sim = NULL;
-}
-
-/* Timing assertions are meaningless under valgrind or sanitizers. */
-static inline bool timing_checked(void)
-{
-	return !RUNNING_ON_VALGRIND && !getenv("NR_TEST_NO_TIMING");
 }
 
 static inline double now_s(void)
