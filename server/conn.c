@@ -368,14 +368,22 @@ static bool input_feed_once(struct nr_conn *conn, const char *data, size_t len)
 	return rc == 0 && conn->state != CONN_CLOSING;
 }
 
+/*
+ * Feeds @len bytes at @data. The answers gathered meanwhile may have gone out
+ * in the flush at once, and then no write callback comes to wake what waited
+ * for the peer to drain: the streams paused while they were gathered (a
+ * first chunk run on the loop thread) and the input held. Both go on here.
+ */
 static void input_feed(struct nr_conn *conn, const char *data, size_t len)
 {
 	bool resumed = false;
 
-	while (input_feed_once(conn, data, len) && conn->input_held &&
+	while (input_feed_once(conn, data, len) &&
 	       conn_queued(conn) <= conn->session.svc->limits.write_buffer / 2) {
-		/* The answers that held the input went out in the flush at once: no
-		 * write callback will come to resume it, so go on here. */
+		if (conn->session.drain_waiters)
+			nr_session_drained(&conn->session);
+		if (conn->state != CONN_OPEN || !conn->input_held)
+			break;
 		conn->input_held = false;
 		conn->framer.hold = false;
 		resumed = true;
@@ -421,6 +429,13 @@ static void input_end(struct nr_conn *conn)
 		conn_fail(conn);
 		return;
 	}
+	/* As in input_feed: the flush may have written at once what a stream
+	 * paused for. */
+	if (conn->session.drain_waiters &&
+	    conn_queued(conn) <= conn->session.svc->limits.write_buffer / 2)
+		nr_session_drained(&conn->session);
+	if (conn->state == CONN_CLOSING)
+		return;
 	conn_set_state(conn, CONN_DRAINING);
 	conn_idle(&conn->session);
 }

@@ -17,7 +17,7 @@ import time
 import pytest
 
 from conftest import (DAEMON, VALGRIND, assert_error, assert_result, fork_as_nobody, line,
-                      rpc, slow_fast_sim)
+                      rpc, sim_json, slow_fast_sim)
 
 PING = rpc("rpc.ping", id="ping")
 SANITIZED = os.environ.get("NR_SANITIZED") == "1"
@@ -562,3 +562,38 @@ def test_batch_answer_over_write_buffer_written_at_once_keeps_connection_read(da
         assert assert_result(conn.recv(), "after") == "pong"
         # And a request sent only now, after everything was written.
         assert assert_result(conn.call(rpc("rpc.ping", id="later")), "later") == "pong"
+
+
+def test_stream_paused_while_its_first_chunk_was_gathered_resumes(daemon):
+    """Regression: a stream's first chunk runs on the loop thread while the request is
+    read, so it is gathered with the other answers; over --write-buffer the stream
+    paused, the gathered text then went out in one direct write, no write callback came
+    to wake it, and the stream never ended (the soak's unanswered report_zones)."""
+    zoned = sim_json([{"nqn": "nqn.2026-11.io.nvmerpcd:paused", "controllers": [{"sn": "P1"}],
+                       "namespaces": [{"nsid": 1, "lba_size": 512,
+                                       "zoned": {"zone_size": 64, "nr_zones": 20000}}]}])
+    d = daemon(args=["--write-buffer", "4096", "--no-passthru"], sim=zoned)
+    with d.raw(timeout=10) as conn:
+        for round in range(3):
+            conn.send(rpc("nvme.zns.report_zones", id=round, device="sim0n1", stream=True))
+            items, final = 0, None
+            while final is None:
+                msg = conn.recv()
+                if msg.get("method") == "rpc.stream":
+                    items += len(msg["params"]["items"])
+                else:
+                    final = msg
+            assert assert_result(final, round)["nr_zones"] == items == 20000
+    # The same request as the last text before end of input (no newline): served when
+    # the input ends, then the connection drains once the stream is done.
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.settimeout(10)
+        sock.connect(d.socket)
+        sock.sendall(json.dumps(rpc("nvme.zns.report_zones", id="eof", device="sim0n1",
+                                    stream=True)).encode())
+        sock.shutdown(socket.SHUT_WR)
+        received = b""
+        while chunk := sock.recv(65536):
+            received += chunk
+    final = json.loads(received.splitlines()[-1])
+    assert assert_result(final, "eof")["nr_zones"] == 20000
