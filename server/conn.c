@@ -76,6 +76,13 @@ static size_t conn_unsent(struct nr_session *session)
 	return conn_queued(conn) + conn->gathered.len;
 }
 
+/* Whether what waits for the peer to drain (paused streams, held input) may
+ * go on: half the write bound or less is still queued. */
+static bool conn_drained(const struct nr_conn *conn)
+{
+	return conn_queued(conn) <= conn->session.svc->limits.write_buffer / 2;
+}
+
 static bool conn_backlogged(struct nr_conn *conn)
 {
 	return conn_unsent(&conn->session) > conn->session.svc->limits.write_buffer;
@@ -155,7 +162,7 @@ static void write_done(uv_write_t *req, int status)
 	if (conn->state == CONN_CLOSING)
 		return;
 	conn->active_at = conn_now(conn);
-	if (conn_queued(conn) <= conn->session.svc->limits.write_buffer / 2) {
+	if (conn_drained(conn)) {
 		nr_session_drained(&conn->session);
 		input_resume(conn);
 	}
@@ -378,8 +385,7 @@ static void input_feed(struct nr_conn *conn, const char *data, size_t len)
 {
 	bool resumed = false;
 
-	while (input_feed_once(conn, data, len) &&
-	       conn_queued(conn) <= conn->session.svc->limits.write_buffer / 2) {
+	while (input_feed_once(conn, data, len) && conn_drained(conn)) {
 		if (conn->session.drain_waiters)
 			nr_session_drained(&conn->session);
 		if (conn->state != CONN_OPEN || !conn->input_held)
@@ -431,8 +437,7 @@ static void input_end(struct nr_conn *conn)
 	}
 	/* As in input_feed: the flush may have written at once what a stream
 	 * paused for. */
-	if (conn->session.drain_waiters &&
-	    conn_queued(conn) <= conn->session.svc->limits.write_buffer / 2)
+	if (conn->session.drain_waiters && conn_drained(conn))
 		nr_session_drained(&conn->session);
 	if (conn->state == CONN_CLOSING)
 		return;
