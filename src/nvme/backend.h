@@ -7,10 +7,15 @@
 #define NR_BACKEND_H
 
 #include <jansson.h>
+#include <uv.h>
 
 #include "nvme/nvme_cmd.h"
 
 struct nr_call;
+
+/* Loop thread: @cmd, started by submit_async, is over; @rc is what submit
+ * would have returned for it. */
+typedef void (*nr_cmd_cb)(struct nr_cmd *cmd, int rc, void *arg);
 
 struct nr_backend_ops {
 	const char *name; /* "sim", "passthru", "mi": reported in nvme.list */
@@ -28,6 +33,19 @@ struct nr_backend_ops {
 	 * call's timeout, or its end).
 	 */
 	int (*submit)(void *ctrl, struct nr_cmd *cmd);
+	/*
+	 * Optional, loop thread: starts @cmd without blocking (Linux: NVMe
+	 * passthru through io_uring) and returns 0; @cb(@cmd, rc, @arg) comes
+	 * later on @loop's thread, never from inside this call, with what
+	 * submit would have returned. Saves the worker pool's two thread hops
+	 * for a command that is one device round trip. Returns -EOPNOTSUPP (or
+	 * another -errno) when @cmd cannot go this way: the exec layer then
+	 * sends it through submit on the pool. @cb may also report
+	 * -EOPNOTSUPP: the command did not reach the device (the kernel does
+	 * not take it this way) and the exec layer sends it through submit.
+	 */
+	int (*submit_async)(void *ctrl, uv_loop_t *loop, struct nr_cmd *cmd, nr_cmd_cb cb,
+			    void *arg);
 	/*
 	 * Optional: the exec layer gave up on the command the controller holds
 	 * (submit returned -EINPROGRESS): its call timed out or ended. The
