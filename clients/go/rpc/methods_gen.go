@@ -1351,17 +1351,25 @@ type ServerInfoResult struct {
 	Threads        int64    `json:"threads"`
 }
 
+// ServerStatsResultConnection: this connection's own counters
+type ServerStatsResultConnection struct {
+	Requests int64 `json:"requests"`
+	Errors   int64 `json:"errors"`
+	InFlight int64 `json:"in_flight"`
+}
+
 // ServerStatsResult is an object of the schema.
 type ServerStatsResult struct {
-	Scope            string          `json:"scope"`
-	Connections      *int64          `json:"connections,omitempty"`
-	ConnectionsTotal *int64          `json:"connections_total,omitempty"`
-	Requests         int64           `json:"requests"`
-	Notifications    *int64          `json:"notifications,omitempty"`
-	Errors           int64           `json:"errors"`
-	InFlight         int64           `json:"in_flight"`
-	Methods          json.RawMessage `json:"methods,omitempty"`
-	Queues           json.RawMessage `json:"queues,omitempty"`
+	Scope            string                       `json:"scope"`
+	Connection       *ServerStatsResultConnection `json:"connection,omitempty"`
+	Connections      *int64                       `json:"connections,omitempty"`
+	ConnectionsTotal *int64                       `json:"connections_total,omitempty"`
+	Requests         int64                        `json:"requests"`
+	Notifications    *int64                       `json:"notifications,omitempty"`
+	Errors           int64                        `json:"errors"`
+	InFlight         int64                        `json:"in_flight"`
+	Methods          json.RawMessage              `json:"methods,omitempty"`
+	Queues           json.RawMessage              `json:"queues,omitempty"`
 }
 
 // SimFaultStatus: An NVMe status a simulator fault completes matching commands with (sct 0 with sc
@@ -2152,10 +2160,10 @@ func (c *Client) ServerInfo(ctx context.Context) (*ServerInfoResult, error) {
 	return &r, nil
 }
 
-// ServerStats calls server.stats: Connection, request and error counters since start, and per-
-// method counts (scope server). They show other users' activity, so only peers the policy allows
-// write-class calls see them; any other peer gets its own connection's counters (scope connection:
-// requests, errors, in_flight).
+// ServerStats calls server.stats: Connection, request and error counters since start, per-method
+// counts and durations, and each controller's queue depth: the daemon-wide aggregates (no uid,
+// peer or params), for every peer the policy allows this read-class method (the unprivileged
+// exporter's daemon metrics); connection holds the caller's own counters.
 //
 // Method server.stats; class read; backends: none (served by the daemon).
 func (c *Client) ServerStats(ctx context.Context) (*ServerStatsResult, error) {

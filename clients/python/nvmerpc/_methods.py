@@ -1573,10 +1573,10 @@ class Methods:
         return self.call('server.info', **params)
 
     def server_stats(self) -> Any:
-        """Connection, request and error counters since start, and per-method counts (scope
-        server). They show other users' activity, so only peers the policy allows write-class
-        calls see them; any other peer gets its own connection's counters (scope connection:
-        requests, errors, in_flight).
+        """Connection, request and error counters since start, per-method counts and durations, and
+        each controller's queue depth: the daemon-wide aggregates (no uid, peer or params), for
+        every peer the policy allows this read-class method (the unprivileged exporter's daemon
+        metrics); connection holds the caller's own counters.
 
         Returns: stats.
         Method server.stats; class read; backends: none (served by the daemon).

@@ -272,7 +272,8 @@ func readSelfTest(ctx context.Context, cl *rpc.Client, dev string) *selfTest {
 	return st
 }
 
-// daemonStats is what server.stats says, for the daemon's own metrics.
+// daemonStats is what server.stats says, for the daemon's own metrics (read
+// class: the unprivileged exporter gets them).
 type daemonStats struct {
 	Connections int64
 	InFlight    int64
