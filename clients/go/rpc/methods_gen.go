@@ -66,6 +66,7 @@ var MethodClasses = map[string]string{
 	"server.info":               "read",
 	"server.stats":              "read",
 	"sim.fault":                 "write",
+	"sim.insert":                "write",
 }
 
 // StreamingMethods lists the methods marked x-streaming.
@@ -1410,7 +1411,7 @@ type SimFaultParamsHealth struct {
 // queue on. A held command uses no worker thread
 // health: overrides SMART / Health log values (test only); null drops one override
 // removed: true: the controller is removed (commands fail with DeviceNotFound, nvme.rescan unlists
-// it); never undone. false changes nothing
+// it) until sim.insert plugs it back in. false changes nothing
 type SimFaultParams struct {
 	Device  string                `json:"device"`
 	Clear   *bool                 `json:"clear,omitempty"`
@@ -1436,6 +1437,18 @@ type SimFaultResult struct {
 	Health   json.RawMessage      `json:"health"`
 	Commands int64                `json:"commands"`
 	Faults   SimFaultResultFaults `json:"faults"`
+}
+
+// SimInsertParams are the params of sim.insert.
+// controller: the simulated controller's name (sim<index>), removed by sim.fault's removed;
+// InvalidParams when there is none or it was not removed
+type SimInsertParams struct {
+	Controller string `json:"controller"`
+}
+
+// SimInsertResult is an object of the schema.
+type SimInsertResult struct {
+	Controller string `json:"controller"`
 }
 
 // MiConfigGet calls mi.config_get: Configuration Get (NVMe-MI): SMBus/I2C frequency (1: 100 kHz,
@@ -2183,6 +2196,21 @@ func (c *Client) ServerStats(ctx context.Context) (*ServerStatsResult, error) {
 func (c *Client) SimFault(ctx context.Context, p SimFaultParams) (*SimFaultResult, error) {
 	var r SimFaultResult
 	if err := c.CallInto(ctx, "sim.fault", p, &r); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+// SimInsert calls sim.insert: Test only: plugs a removed simulated controller back in
+// (docs/simulator.md, Faults): its removal is undone and the next nvme.rescan lists it again as a
+// fresh entry of the same name, so nvme.watch reports it added. It is named, not resolved: a
+// removed controller resolves no more. Served only under --simulate: otherwise MethodNotFound and
+// absent from rpc.discover.
+//
+// Method sim.insert; class write; backends: none (served by the daemon).
+func (c *Client) SimInsert(ctx context.Context, p SimInsertParams) (*SimInsertResult, error) {
+	var r SimInsertResult
+	if err := c.CallInto(ctx, "sim.insert", p, &r); err != nil {
 		return nil, err
 	}
 	return &r, nil

@@ -61,6 +61,7 @@ METHOD_CLASSES = {
     'server.info': 'read',
     'server.stats': 'read',
     'sim.fault': 'write',
+    'sim.insert': 'write',
 }
 
 
@@ -1606,7 +1607,8 @@ class Methods:
             health: overrides SMART / Health log values (test only); null drops one override
                 (optional)
             removed: true: the controller is removed (commands fail with DeviceNotFound,
-                nvme.rescan unlists it); never undone. false changes nothing (optional)
+                nvme.rescan unlists it) until sim.insert plugs it back in. false changes nothing
+                (optional)
 
         Returns: faults.
         Method sim.fault; class write; backends: sim.
@@ -1626,3 +1628,22 @@ class Methods:
         if removed is not None:
             params['removed'] = removed
         return self.call('sim.fault', **params)
+
+    def sim_insert(self, *, controller: str) -> Any:
+        """Test only: plugs a removed simulated controller back in (docs/simulator.md, Faults): its
+        removal is undone and the next nvme.rescan lists it again as a fresh entry of the same
+        name, so nvme.watch reports it added. It is named, not resolved: a removed controller
+        resolves no more. Served only under --simulate: otherwise MethodNotFound and absent from
+        rpc.discover.
+
+        Args:
+            controller: the simulated controller's name (sim<index>), removed by sim.fault's
+                removed; InvalidParams when there is none or it was not removed (required;
+                pattern '^sim[0-9]{1,5}$')
+
+        Returns: inserted.
+        Method sim.insert; class write; backends: none (served by the daemon).
+        """
+        params: Dict[str, Any] = {}
+        params['controller'] = controller
+        return self.call('sim.insert', **params)
