@@ -1180,6 +1180,7 @@ type WatchEvent struct {
 	Devices            []json.RawMessage `json:"devices,omitempty"`
 	Set                []string          `json:"set,omitempty"`
 	Cleared            []string          `json:"cleared,omitempty"`
+	Changed            []string          `json:"changed,omitempty"`
 	Nsid               *int64            `json:"nsid,omitempty"`
 	Change             *string           `json:"change,omitempty"`
 	Level              *int64            `json:"level,omitempty"`
@@ -2022,12 +2023,16 @@ func (c *Client) NvmeTelemetryLogStream(ctx context.Context, p NvmeTelemetryLogP
 // (crossing spare_thresh), percentage_used (crossing 80, 90 or 100: level), media_errors
 // (increased), namespace (change attached, detached or capacity, as the daemon's topology lists
 // it), firmware (running slot or revision), controller ("present"/"absent": hot removal, or listed
-// or unlisted by a rescan). One poller per controller is shared by all watchers (the shortest
-// interval asked wins): the SMART / Health and Firmware Slot logs, and the composite temperature
-// thresholds every 16th poll, through the controller's FIFO like any command; a read refused with
-// an error status is not retried, so polling does not fill the Error log. A client more than 1024
-// events behind (while the daemon holds unsent answers past --write-buffer) gets -32013 with
-// data.limit "watch-backlog": events are never dropped silently.
+// or unlisted by a rescan), mi_health (a controller reached over NVMe-MI: the NVM Subsystem Health
+// Data Structure {nss, sw, ctemp, pdlu, ccs} before and after, the fields that moved in changed;
+// the snapshot holds it as mi_health). One poller per controller is shared by all watchers (the
+// shortest interval asked wins): the SMART / Health and Firmware Slot logs, and the composite
+// temperature thresholds every 16th poll, through the controller's FIFO like any command; over
+// NVMe-MI each poll is the cheap Subsystem Health Status Poll, and the logs are read only on the
+// first poll and when its answer changed; a read refused with an error status is not retried, so
+// polling does not fill the Error log. A client more than 1024 events behind (while the daemon
+// holds unsent answers past --write-buffer) gets -32013 with data.limit "watch-backlog": events
+// are never dropped silently.
 //
 // Method nvme.watch; class read; backends: sim, passthru, mi.
 func (c *Client) NvmeWatch(ctx context.Context, p NvmeWatchParams) (json.RawMessage, error) {

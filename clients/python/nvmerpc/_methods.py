@@ -1261,7 +1261,7 @@ class Methods:
             params['data_area'] = data_area
         return self.stream('nvme.telemetry_log', **params)
 
-    def nvme_watch(self, *, devices: Optional[List[str]] = None, interval_ms: Optional[int] = None, events: Optional[List[Literal['critical_warning', 'temperature', 'available_spare', 'percentage_used', 'media_errors', 'namespace', 'firmware', 'controller']]] = None) -> Any:
+    def nvme_watch(self, *, devices: Optional[List[str]] = None, interval_ms: Optional[int] = None, events: Optional[List[Literal['critical_warning', 'temperature', 'available_spare', 'percentage_used', 'media_errors', 'namespace', 'firmware', 'controller', 'mi_health']]] = None) -> Any:
         """Streams changes of the watched controllers' health and topology until cancelled
         (rpc.cancel or disconnecting; there is no other end). Always streamed: the first
         rpc.stream notification holds one item, the snapshot {kind: "snapshot", time, devices:
@@ -1274,12 +1274,16 @@ class Methods:
         (crossing 80, 90 or 100: level), media_errors (increased), namespace (change attached,
         detached or capacity, as the daemon's topology lists it), firmware (running slot or
         revision), controller ("present"/"absent": hot removal, or listed or unlisted by a
-        rescan). One poller per controller is shared by all watchers (the shortest interval
-        asked wins): the SMART / Health and Firmware Slot logs, and the composite temperature
-        thresholds every 16th poll, through the controller's FIFO like any command; a read
-        refused with an error status is not retried, so polling does not fill the Error log. A
-        client more than 1024 events behind (while the daemon holds unsent answers past --write-
-        buffer) gets -32013 with data.limit "watch-backlog": events are never dropped silently.
+        rescan), mi_health (a controller reached over NVMe-MI: the NVM Subsystem Health Data
+        Structure {nss, sw, ctemp, pdlu, ccs} before and after, the fields that moved in
+        changed; the snapshot holds it as mi_health). One poller per controller is shared by all
+        watchers (the shortest interval asked wins): the SMART / Health and Firmware Slot logs,
+        and the composite temperature thresholds every 16th poll, through the controller's FIFO
+        like any command; over NVMe-MI each poll is the cheap Subsystem Health Status Poll, and
+        the logs are read only on the first poll and when its answer changed; a read refused
+        with an error status is not retried, so polling does not fill the Error log. A client
+        more than 1024 events behind (while the daemon holds unsent answers past --write-buffer)
+        gets -32013 with data.limit "watch-backlog": events are never dropped silently.
 
         Args:
             devices: controllers to watch (a namespace names its controller); default every
@@ -1301,7 +1305,7 @@ class Methods:
             params['events'] = events
         return self.call('nvme.watch', **params)
 
-    def nvme_watch_stream(self, *, devices: Optional[List[str]] = None, interval_ms: Optional[int] = None, events: Optional[List[Literal['critical_warning', 'temperature', 'available_spare', 'percentage_used', 'media_errors', 'namespace', 'firmware', 'controller']]] = None) -> "Stream":
+    def nvme_watch_stream(self, *, devices: Optional[List[str]] = None, interval_ms: Optional[int] = None, events: Optional[List[Literal['critical_warning', 'temperature', 'available_spare', 'percentage_used', 'media_errors', 'namespace', 'firmware', 'controller', 'mi_health']]] = None) -> "Stream":
         """Streams changes of the watched controllers' health and topology until cancelled
         (rpc.cancel or disconnecting; there is no other end). Always streamed: the first
         rpc.stream notification holds one item, the snapshot {kind: "snapshot", time, devices:
@@ -1314,12 +1318,16 @@ class Methods:
         (crossing 80, 90 or 100: level), media_errors (increased), namespace (change attached,
         detached or capacity, as the daemon's topology lists it), firmware (running slot or
         revision), controller ("present"/"absent": hot removal, or listed or unlisted by a
-        rescan). One poller per controller is shared by all watchers (the shortest interval
-        asked wins): the SMART / Health and Firmware Slot logs, and the composite temperature
-        thresholds every 16th poll, through the controller's FIFO like any command; a read
-        refused with an error status is not retried, so polling does not fill the Error log. A
-        client more than 1024 events behind (while the daemon holds unsent answers past --write-
-        buffer) gets -32013 with data.limit "watch-backlog": events are never dropped silently.
+        rescan), mi_health (a controller reached over NVMe-MI: the NVM Subsystem Health Data
+        Structure {nss, sw, ctemp, pdlu, ccs} before and after, the fields that moved in
+        changed; the snapshot holds it as mi_health). One poller per controller is shared by all
+        watchers (the shortest interval asked wins): the SMART / Health and Firmware Slot logs,
+        and the composite temperature thresholds every 16th poll, through the controller's FIFO
+        like any command; over NVMe-MI each poll is the cheap Subsystem Health Status Poll, and
+        the logs are read only on the first poll and when its answer changed; a read refused
+        with an error status is not retried, so polling does not fill the Error log. A client
+        more than 1024 events behind (while the daemon holds unsent answers past --write-buffer)
+        gets -32013 with data.limit "watch-backlog": events are never dropped silently.
 
         Args:
             devices: controllers to watch (a namespace names its controller); default every
