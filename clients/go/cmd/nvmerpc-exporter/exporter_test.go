@@ -647,3 +647,53 @@ func runUnprivileged(t *testing.T, bin string, d *simd.Daemon, serial string, gr
 	t.Fatalf("the exporter as uid 65534 never served sim0's and the daemon's metrics:\n%s\n%s",
 		log.String(), body)
 }
+
+// The NVMe-MI health poll's fields as metrics: SW is sent active low, so
+// 0x3b (bit 2 cleared) is the reliability warning; a CTEMP without a
+// reading (null) drops only the temperature. (tests/mi/test_mi_exporter.py
+// shows the same against a daemon reaching a drive over MI.)
+func TestMiHealthRendering(t *testing.T) {
+	ctemp := int64(-5)
+	v := &View{DaemonUp: true, Controllers: []*Controller{
+		{Name: "mctp:1,8:1", Serial: "MI1", Backend: "mi",
+			MiHealth: &miHealth{Nss: 0x38, Sw: 0x3b, Pdlu: 120, Ccs: 1 | 1<<12, Ctemp: &ctemp}},
+		{Name: "mctp:1,9:1", Serial: "MI2", Backend: "mi", MiHealth: &miHealth{Sw: 0x3f}},
+		{Name: "sim0", Serial: "SIM", Backend: "sim"}}}
+	text := string(Render(v, FormatText))
+	got := samples(t, text)
+	k := id("mctp:1,8:1", "MI1")
+	want := map[string]float64{
+		"nvme_mi_composite_temperature_celsius" + k:                                                -5,
+		"nvme_mi_percentage_drive_life_used_ratio" + k:                                             1.2,
+		"nvme_mi_smart_warnings" + k:                                                               4,
+		"nvme_mi_smart_warning_bit" + id("mctp:1,8:1", "MI1", "bit", "reliability"):                1,
+		"nvme_mi_smart_warning_bit" + id("mctp:1,8:1", "MI1", "bit", "available_spare"):            0,
+		"nvme_mi_nvm_subsystem_status_bit" + id("mctp:1,8:1", "MI1", "bit", "drive_functional"):    1,
+		"nvme_mi_nvm_subsystem_status_bit" + id("mctp:1,8:1", "MI1", "bit", "port1_link_active"):   0,
+		"nvme_mi_composite_controller_status_bit" + id("mctp:1,8:1", "MI1", "bit", "ready"):        1,
+		"nvme_mi_composite_controller_status_bit" + id("mctp:1,8:1", "MI1", "bit", "fatal_status"): 0,
+		"nvme_mi_composite_controller_status_bit" + id("mctp:1,8:1", "MI1", "bit",
+			"critical_warning_changed"): 1,
+		"nvme_mi_smart_warnings" + id("mctp:1,9:1", "MI2"): 0,
+	}
+	for key, w := range want {
+		if g, ok := got[key]; !ok || g != w {
+			t.Errorf("%s = %v (present %v), want %v", key, g, ok, w)
+		}
+	}
+	for key := range got {
+		if strings.HasPrefix(key, "nvme_mi_composite_temperature_celsius") && strings.Contains(key, "MI2") {
+			t.Errorf("a CTEMP without a reading exported: %s", key)
+		}
+		if strings.HasPrefix(key, "nvme_mi_") && strings.Contains(key, `controller="sim0"`) {
+			t.Errorf("MI series for a controller not reached over MI: %s", key)
+		}
+	}
+	if promtool, err := exec.LookPath("promtool"); err == nil {
+		cmd := exec.Command(promtool, "check", "metrics")
+		cmd.Stdin = strings.NewReader(text)
+		if out, err := cmd.CombinedOutput(); err != nil || len(bytes.TrimSpace(out)) != 0 {
+			t.Fatalf("promtool check metrics: %v\n%s\n%s", err, out, text)
+		}
+	}
+}
