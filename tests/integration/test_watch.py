@@ -247,10 +247,12 @@ def test_uid_65534_may_watch_but_not_inject(daemon):
     # The child reads one line per request: the watch's is its snapshot; the
     # watch ends when the child goes away.
     replies = as_nobody(d.socket, [watch_req, rpc("sim.fault", id="f", device="sim0",
-                                                  removed=True)])
+                                                  removed=True),
+                                   rpc("sim.insert", id="i", controller="sim0")])
     assert replies[0]["method"] == "rpc.stream"
     assert replies[0]["params"]["items"][0]["kind"] == "snapshot"
     assert_error(replies[1], -32007, "PermissionDenied", id="f")
+    assert_error(replies[2], -32007, "PermissionDenied", id="i")
 
 
 def test_shutdown_with_watchers_exits_0(daemon):

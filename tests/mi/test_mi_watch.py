@@ -121,3 +121,26 @@ def test_two_mi_watchers_share_one_health_poll(mi_rig):
         polls, logs = counts(r)
         # One poller: each change read once, however many watch it.
         assert logs == {SMART: 1, FW_SLOT: 1}, logs
+
+
+def test_refused_health_poll_falls_back_to_reading_the_logs(mi_rig):
+    """An endpoint that refuses the health poll (Invalid Command Opcode) is
+    asked once; the poller then reads the logs every interval, as for a
+    drive reached another way, and its snapshot has no mi_health."""
+    rig = mi_rig([{"net": 1, "eid": 8}])
+    dev, r = ep_name(1, 8, 1), rig.responder
+    r.reset_stats(1, 8)
+    r.set(1, 8, mi_status=0x03, mi_status_count=1)  # the next request: the watch's poll
+    with rig.daemon.raw() as w:
+        snap = watch(w, devices=[dev], interval_ms=FAST_MS)
+        (d,) = snap["devices"]
+        assert "mi_health" not in d and d["present"] and "temperature" in d, d
+        deadline = time.monotonic() + 20
+        while counts(r)[1].get(SMART, 0) < 4 and time.monotonic() < deadline:
+            time.sleep(FAST_MS / 1000)
+        polls, logs = counts(r)
+        assert polls == 1 and logs.get(SMART, 0) >= 4, (polls, logs)
+        # Changes are still seen, from SMART alone: no mi_health event.
+        r.health(1, 8, critical_warning=0x04)
+        assert shape(stream_items(w, "w")) == [(dev, "critical_warning")]
+        assert counts(r)[0] == 1
