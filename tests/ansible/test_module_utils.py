@@ -90,6 +90,24 @@ def test_stdio_command_spawns_the_daemon():
         assert c.call("nvme.list")["subsystems"]
 
 
+def test_stdio_daemon_log_never_fills_a_pipe():
+    # Every write call is audited on the daemon's stderr: more than a pipe holds (64 KiB) must
+    # not stop it.
+    argv = [conftest.integration.DAEMON, "--stdio", "--simulate"]
+    with mu.Client(stdio_command=argv, timeout=30) as c:
+        for i in range(600):
+            c.call("nvme.set_feature", device="sim0", fid=4, value=300 + i % 50)
+        c._stderr.seek(0, os.SEEK_END)
+        assert c._stderr.tell() > 65536
+
+
+def test_stdio_daemon_that_exits_is_quoted(tmp_path):
+    argv = [conftest.integration.DAEMON, "--stdio", f"--simulate={tmp_path}/none.json"]
+    with mu.Client(stdio_command=argv, timeout=30) as c:
+        with pytest.raises(mu.TransportError, match="closed the connection: .*none.json"):
+            c.call("nvme.list")
+
+
 def test_unreachable_and_silent_daemons_are_transport_errors(tmp_path):
     with pytest.raises(mu.TransportError, match="cannot connect"):
         mu.Client(str(tmp_path / "none.sock"), timeout=5)

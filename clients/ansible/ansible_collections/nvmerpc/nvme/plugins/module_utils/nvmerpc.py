@@ -16,6 +16,7 @@ import select
 import shlex
 import socket
 import subprocess
+import tempfile
 import time
 
 DEFAULT_SOCKET = '/run/nvmerpcd.sock'
@@ -76,11 +77,15 @@ class Client(object):
         self._proc = None
         if stdio_command:
             argv = stdio_command if isinstance(stdio_command, list) else shlex.split(stdio_command)
+            # The daemon's log (an audit line per write call) goes to a file: a pipe nobody
+            # reads would fill and stop the daemon. Its end is quoted if the daemon goes away.
+            self._stderr = tempfile.TemporaryFile()
             try:
                 self._proc = subprocess.Popen([str(a) for a in argv], stdin=subprocess.PIPE,
-                                              stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                              stdout=subprocess.PIPE, stderr=self._stderr,
                                               bufsize=0)
             except OSError as e:
+                self._stderr.close()
                 raise TransportError('cannot run %s: %s' % (argv[0], e))
             self._rfd = self._proc.stdout.fileno()
         else:
@@ -106,7 +111,7 @@ class Client(object):
                 self._proc.kill()
                 self._proc.wait()
             self._proc.stdout.close()
-            self._proc.stderr.close()
+            self._stderr.close()
             self._proc = None
 
     def __enter__(self):
@@ -128,19 +133,29 @@ class Client(object):
     def _readline(self, deadline):
         """Returns the next line (bytes, without newline); raises TransportError at end of
         stream or past @deadline (time.monotonic())."""
-        while b'\n' not in self._buf:
+        scanned = 0
+        while b'\n' not in self._buf[scanned:]:
+            scanned = len(self._buf)
             left = deadline - time.monotonic()
             if left <= 0:
                 raise TransportError('no answer from nvmerpcd within %s s' % self.timeout)
             ready = select.select([self._rfd], [], [], left)[0]
             if not ready:
                 continue
-            chunk = os.read(self._rfd, 65536)
+            chunk = os.read(self._rfd, 1 << 20)
             if not chunk:
-                raise TransportError('nvmerpcd closed the connection')
+                raise TransportError('nvmerpcd closed the connection' + self._log_tail())
             self._buf += chunk
         line, self._buf = self._buf.split(b'\n', 1)
         return line
+
+    def _log_tail(self):
+        """The end of a spawned daemon's log, for an error message ('' for a socket)."""
+        if self._proc is None:
+            return ''
+        self._stderr.seek(0)
+        tail = self._stderr.read()[-2000:].decode('utf-8', 'replace').strip()
+        return (': ' + tail) if tail else ''
 
     def call(self, method, **params):
         """Calls @method with @params (by name); returns its result, raises RpcError."""
