@@ -113,6 +113,12 @@ def test_unreachable_and_silent_daemons_are_transport_errors(tmp_path):
         mu.Client(str(tmp_path / "none.sock"), timeout=5)
     with pytest.raises(mu.TransportError, match="cannot run"):
         mu.Client(stdio_command=[str(tmp_path / "no-such-daemon")])
+    # A peer that answers garbage.
+    garbage = mu.Client(stdio_command=["/bin/sh", "-c", "read x; echo 'not json'; read y"],
+                        timeout=5)
+    with pytest.raises(mu.TransportError, match="not a JSON-RPC answer"):
+        garbage.call("nvme.list")
+    garbage.close()
     path = str(tmp_path / "silent.sock")
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     server.bind(path)

@@ -167,7 +167,13 @@ class Client(object):
         self._write(json.dumps(msg, separators=(',', ':')).encode('utf-8') + b'\n')
         deadline = time.monotonic() + self.timeout
         while True:
-            answer = json.loads(self._readline(deadline).decode('utf-8'))
+            line = self._readline(deadline)
+            try:
+                answer = json.loads(line.decode('utf-8'))
+            except ValueError:
+                raise TransportError('not a JSON-RPC answer: %r' % line[:200])
+            if not isinstance(answer, dict):
+                raise TransportError('not a JSON-RPC answer: %r' % line[:200])
             if answer.get('method') == 'rpc.stream':
                 note = answer.get('params') or {}
                 if note.get('id') == rid:
