@@ -24,6 +24,10 @@ CASES = [
                                      "confirm": SN}, "change"),
     ("ns_attach", "nvme_namespace", {"device": "sim0", "nsid": 3, "state": "attached"},
      "change"),
+    ("ns_absent_wrongconfirm", "nvme_namespace", {"device": "sim0", "nsid": 3,
+                                                  "state": "absent", "confirm": "NRSIM0000000001",
+                                                  "force": True}, "refuse",
+     "ConfirmationRequired"),
     ("ns_absent_noforce", "nvme_namespace", {"device": "sim0", "nsid": 3, "state": "absent",
                                              "confirm": SN}, "refuse", "force"),
     ("ns_absent", "nvme_namespace", {"device": "sim0", "nsid": 3, "state": "absent",
@@ -66,7 +70,7 @@ CASES = [
 ]
 
 
-CHECKED_REFUSALS = ("ns_absent_noforce", "format_wrongconfirm")
+CHECKED_REFUSALS = ("ns_absent_noforce", "ns_absent_wrongconfirm", "format_wrongconfirm")
 
 
 def snap(var):
@@ -100,8 +104,9 @@ def change_tasks(name, module, args):
 
 
 def refuse_tasks(name, module, args, text):
-    """The refusal, in check mode too for the cases CHECKED_REFUSALS names (one plan-based, one
-    one-shot: the same check runs before the check-mode branch in each kind)."""
+    """The refusal, in check mode too for the cases CHECKED_REFUSALS names (force and a wrong
+    serial for a plan-based module, a wrong serial for a one-shot one: the same checks run
+    before the check-mode branch in each kind)."""
     v = name
     tasks = [snap(f"{v}_b")]
     modes = (True, False) if name in CHECKED_REFUSALS else (False,)

@@ -285,6 +285,9 @@ def desired_state(module, client, device, desired, confirm=None, force=False):
     why = refusal(ops, confirm, force)
     if why:
         module.fail_json(msg=why, operations=[brief(op) for op in ops])
+    if any(op.get('class') == 'destructive' for op in ops):
+        # A wrong serial is refused by apply: check mode must not promise the change.
+        check_confirm(module, client, device, confirm)
     result = dict(changed=bool(ops), device=device, plan_digest=plan.get('plan_digest'),
                   operations=[brief(op) for op in ops])
     if ops:
