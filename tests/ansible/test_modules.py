@@ -49,6 +49,15 @@ CASES = [
                                          "state": "full", "confirm": SN}, "refuse", "force"),
     ("zone_reset", "nvme_zone", {"device": "sim0", "nsid": 2, "action": "reset",
                                  "state": "full", "confirm": SN, "force": True}, "change"),
+    # A reset by slba too (the one-zone path; zone_reset above is the plan's, by state).
+    ("zone_finish_4096", "nvme_zone", {"device": "sim0", "nsid": 2, "action": "finish",
+                                       "slba": 4096}, "change"),
+    ("zone_reset_slba_wrongconfirm", "nvme_zone", {"device": "sim0", "nsid": 2,
+                                                   "action": "reset", "slba": 4096,
+                                                   "confirm": "NRSIM0000000001", "force": True},
+     "refuse", "ConfirmationRequired"),
+    ("zone_reset_slba", "nvme_zone", {"device": "sim0", "nsid": 2, "action": "reset",
+                                      "slba": 4096, "confirm": SN, "force": True}, "change"),
     ("selftest_noconfirm", "nvme_selftest", {"device": "sim0", "action": "short",
                                              "max_age_hours": 24}, "refuse",
      "ConfirmationRequired"),
@@ -70,7 +79,8 @@ CASES = [
 ]
 
 
-CHECKED_REFUSALS = ("ns_absent_noforce", "ns_absent_wrongconfirm", "format_wrongconfirm")
+CHECKED_REFUSALS = ("ns_absent_noforce", "ns_absent_wrongconfirm", "format_wrongconfirm",
+                    "zone_reset_slba_wrongconfirm")
 
 
 def snap(var):

@@ -72,7 +72,7 @@ operations:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.nvmerpc.nvme.plugins.module_utils.nvmerpc import (
-    CONNECTION_ARGS, call_or_fail, connect, desired_state, refusal)
+    CONNECTION_ARGS, call_or_fail, check_confirm, connect, desired_state, refusal)
 
 DONE_STATE = dict(reset='EMPTY', finish='FULL')
 
@@ -105,6 +105,8 @@ def one_zone(module, client):
     why = refusal([op], p['confirm'], p['force'])
     if why:
         module.fail_json(msg=why)
+    if p['action'] == 'reset':
+        check_confirm(module, client, p['device'], p['confirm'])
     result = dict(changed=True, operations=[dict((k, op[k]) for k in ('method', 'params', 'sentence'))],
                   diff=dict(before=dict(state=before), after=dict(state=DONE_STATE[p['action']])))
     if not module.check_mode:
