@@ -81,8 +81,8 @@ def prime(home):
 def copy_collection(workdir):
     dest = os.path.join(workdir, "ansible_collections", "nvmerpc", "nvme")
     shutil.rmtree(dest, ignore_errors=True)
-    shutil.copytree(SOURCE, dest, ignore=shutil.ignore_patterns("output", "__pycache__",
-                                                                  "*.tar.gz"))
+    shutil.copytree(SOURCE, dest,
+                    ignore=shutil.ignore_patterns("output", "__pycache__", "*.tar.gz"))
     # ansible-test lists the files of the git repository it finds at or above the collection:
     # the copy is a repository of its own, so the project's (where the build directory is
     # ignored) is not the one found.

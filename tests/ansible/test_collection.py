@@ -22,8 +22,8 @@ def run(tmp_path, *argv):
 
 
 def test_every_module_is_in_the_collection():
-    got = sorted(f[:-3] for f in os.listdir(os.path.join(conftest.COLLECTION, "plugins",
-                                                          "modules")) if f.endswith(".py"))
+    folder = os.path.join(conftest.COLLECTION, "plugins", "modules")
+    got = sorted(f[:-3] for f in os.listdir(folder) if f.endswith(".py"))
     assert got == sorted(MODULES)
 
 

@@ -4,11 +4,10 @@ layout and a firmware revision with serial: 1. An injected firmware download fai
 second host stops the roll there: the first host is done, the second half done, the third
 untouched, and the summary says what changed where. The same playbook run again (the fault was
 for one command) finishes the roll and leaves the first host alone."""
-import conftest
 from conftest import FW_IMAGE, FW_REV, MIB, OPC_FW_DOWNLOAD, playbook, recap, snapshot
 
-LAYOUT = {"namespaces": [{"nsid": 1, "size": 1 << 30}, {"nsid": 3, "size": 64 * MIB,
-                                                         "lba_size": 4096}]}
+LAYOUT = {"namespaces": [{"nsid": 1, "size": 1 << 30},
+                         {"nsid": 3, "size": 64 * MIB, "lba_size": 4096}]}
 
 PLAY = [{
     "name": "roll the namespace layout and firmware",

@@ -4,8 +4,10 @@ by snapshot.py, not by the collection), reports a diff, and reports exactly the 
 diff the real run then makes; the real run changes the device; the second run is ok (changed=0)
 and so is check mode after it; destructive modules refuse without confirm or force, in check
 mode too, and leave the device alone; a failed call names the daemon's error and field."""
+import os
+
 import conftest
-from conftest import FW_IMAGE, FW_REV, GIB, MIB, OPC_FW_DOWNLOAD, playbook, recap  # noqa: F401
+from conftest import FW_IMAGE, FW_REV, GIB, MIB, playbook, recap
 
 SN = "NRANS0000000001"
 M = "nvmerpc.nvme."
@@ -160,6 +162,12 @@ def test_every_module_check_mode_idempotence_and_refusals(daemons, tmp_path):
     assert len(modules) == 9, modules
     assert {c[1] for c in CASES if c[3] == "change"} == modules - {"nvme_info"}
     tasks = [t for case in CASES for t in tasks_for(case)]
+    # No daemon running: the module starts nvmerpcd --stdio itself.
+    argv = [os.path.abspath(conftest.integration.DAEMON), "--stdio", "--simulate"]
+    tasks.append({"name": "info over --stdio", "register": "stdio",
+                  M + "nvme_info": {"stdio_command": argv, "gather_subset": ["controllers"]}})
+    tasks.append(assertion("info over --stdio", [
+        "stdio.controllers.sim0.sn == 'NRSIM0000000001'", "stdio is not changed"]))
     # The daemon's error, named, with its field.
     tasks.append(assertion("invalid names the field", [
         "invalid_0.error.name == 'InvalidParams'",
