@@ -17,9 +17,13 @@ BUILD_DIR=${BUILD_DIR:-build}
 SOCKET=${SOCKET:-/run/nvmerpcd.sock}
 # clang and libclang-rt-14-dev build the fuzz harnesses (scripts/fuzz.sh): -fsanitize=fuzzer links
 # libclang_rt.fuzzer from libclang-rt-14-dev, which clang only recommends (not installed here).
+# ansible-core (2.14) runs the nvmerpc.nvme collection's tests (tests/ansible); pylint, pycodestyle,
+# yamllint, python3-voluptuous and python3-venv let its ansible-test sanity run offline (and git:
+# scripts/ansible-sanity.py makes its copy of the collection a repository of its own).
 PACKAGES="build-essential cmake pkg-config clang-format libuv1-dev libjansson-dev libnvme-dev libjson-c-dev libdbus-1-dev
   libcriterion-dev socat python3 python3-pytest python3-jsonschema valgrind dbus-daemon
-  clang libclang-rt-14-dev prometheus liburing-dev"
+  clang libclang-rt-14-dev prometheus liburing-dev
+  ansible-core pylint pycodestyle yamllint python3-voluptuous python3-venv git"
 
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
