@@ -105,14 +105,15 @@ static int pt_submit_async(void *backend_ctrl, uv_loop_t *loop, struct nr_cmd *c
 			   void *arg)
 {
 	struct pt_ctrl *ctrl = backend_ctrl;
-	struct pt_ns *ns;
+	struct nvme_passthru_cmd pc;
+	struct pt_ns *ns = NULL;
+	bool admin = cmd->queue == NR_QUEUE_ADMIN;
 
-	if (cmd->queue == NR_QUEUE_ADMIN)
-		return pt_ring_submit(&ctrl->ring, loop, ctrl->name, ctrl->fd, true, cmd, cb, arg);
-	ns = ns_find(ctrl, cmd->sqe.nsid);
-	if (!ns || !ns->fd_generic)
+	if (!admin && (!(ns = ns_find(ctrl, cmd->sqe.nsid)) || !ns->fd_generic))
 		return -EOPNOTSUPP; /* the pool's path answers ENODEV, or uses the block device */
-	return pt_ring_submit(&ctrl->ring, loop, ctrl->name, ns->fd, false, cmd, cb, arg);
+	pt_cmd_fill(&pc, cmd);
+	return pt_ring_submit(&ctrl->ring, loop, ctrl->name, admin ? ctrl->fd : ns->fd, admin, &pc,
+			      cmd, cb, arg);
 }
 
 static int pt_ns_names(void *backend_ctrl, uint32_t nsid, char *name, char *alias, size_t len)

@@ -2,6 +2,7 @@
 #include "backends/passthru/pt_uring.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,9 +20,10 @@ void pt_uring_enable(bool on)
 #ifndef NR_HAVE_LIBURING
 
 int pt_ring_submit(struct pt_ring **ring, uv_loop_t *loop, const char *name, int fd, bool admin,
-		   struct nr_cmd *cmd, nr_cmd_cb cb, void *arg)
+		   const struct nvme_passthru_cmd *pc, struct nr_cmd *cmd, nr_cmd_cb cb, void *arg)
 {
-	(void)ring, (void)loop, (void)name, (void)fd, (void)admin, (void)cmd, (void)cb, (void)arg;
+	(void)ring, (void)loop, (void)name, (void)fd, (void)admin, (void)pc, (void)cmd, (void)cb,
+	    (void)arg;
 	return -EOPNOTSUPP;
 }
 
@@ -169,34 +171,25 @@ fail:
 	return &ring_unavailable;
 }
 
-static void sqe_fill(struct io_uring_sqe *sqe, int fd, bool admin, unsigned idx,
-		     const struct nr_cmd *cmd)
-{
-	struct nvme_uring_cmd *uc = (struct nvme_uring_cmd *)sqe->cmd;
+/* The uring command is the ioctl's up to its timeout (the ioctl's result
+ * field comes back in the big completion entry instead). */
+_Static_assert(offsetof(struct nvme_uring_cmd, timeout_ms) ==
+		   offsetof(struct nvme_passthru_cmd, timeout_ms),
+	       "nvme_uring_cmd starts as nvme_passthru_cmd");
 
+static void sqe_fill(struct io_uring_sqe *sqe, int fd, bool admin, unsigned idx,
+		     const struct nvme_passthru_cmd *pc)
+{
 	memset(sqe, 0, 2 * sizeof(*sqe)); /* SQE128: the command fills the second half */
 	sqe->opcode = IORING_OP_URING_CMD;
 	sqe->fd = fd;
 	sqe->cmd_op = admin ? NVME_URING_CMD_ADMIN : NVME_URING_CMD_IO;
 	sqe->user_data = idx;
-	uc->opcode = cmd->sqe.opcode;
-	uc->flags = cmd->sqe.flags;
-	uc->nsid = cmd->sqe.nsid;
-	uc->cdw2 = cmd->sqe.cdw2;
-	uc->cdw3 = cmd->sqe.cdw3;
-	uc->addr = (uint64_t)(uintptr_t)cmd->data;
-	uc->data_len = cmd->data_len;
-	uc->cdw10 = cmd->sqe.cdw10;
-	uc->cdw11 = cmd->sqe.cdw11;
-	uc->cdw12 = cmd->sqe.cdw12;
-	uc->cdw13 = cmd->sqe.cdw13;
-	uc->cdw14 = cmd->sqe.cdw14;
-	uc->cdw15 = cmd->sqe.cdw15;
-	uc->timeout_ms = cmd->timeout_ms;
+	memcpy(sqe->cmd, pc, offsetof(struct nvme_uring_cmd, timeout_ms) + sizeof(pc->timeout_ms));
 }
 
 int pt_ring_submit(struct pt_ring **ringp, uv_loop_t *loop, const char *name, int fd, bool admin,
-		   struct nr_cmd *cmd, nr_cmd_cb cb, void *arg)
+		   const struct nvme_passthru_cmd *pc, struct nr_cmd *cmd, nr_cmd_cb cb, void *arg)
 {
 	struct pt_ring *r = *ringp;
 	struct io_uring_sqe *sqe;
@@ -214,7 +207,7 @@ int pt_ring_submit(struct pt_ring **ringp, uv_loop_t *loop, const char *name, in
 	sqe = idx < PT_RING_SLOTS ? io_uring_get_sqe(&r->ring) : NULL;
 	if (!sqe)
 		return -EOPNOTSUPP;
-	sqe_fill(sqe, fd, admin, idx, cmd);
+	sqe_fill(sqe, fd, admin, idx, pc);
 	rc = io_uring_submit(&r->ring);
 	if (rc != 1) {
 		/* Not taken: nothing reached the device and the pool sends it.

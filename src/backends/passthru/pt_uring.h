@@ -19,13 +19,15 @@
 #include "nvme/backend.h"
 
 struct pt_ring;
+struct nvme_passthru_cmd; /* the kernel's (or libnvme's copy of it) */
 
 /* Whether controllers may use io_uring at all (default yes; --no-io-uring).
  * Set before the first command. */
 void pt_uring_enable(bool on);
 
 /*
- * Starts @cmd on @fd (@admin: the controller's admin queue, else the
+ * Starts @cmd, filled into @pc as for the ioctl, on @fd (@admin: the
+ * controller's admin queue, else the
  * namespace's I/O queue through its generic device) through *@ring, made
  * on @loop at the first call. Returns 0 (@cb comes later on the loop
  * thread, with 0 or -errno as the ioctl path returns, or -EOPNOTSUPP when
@@ -33,7 +35,7 @@ void pt_uring_enable(bool on);
  * -EOPNOTSUPP when this ring cannot take it now. Loop thread.
  */
 int pt_ring_submit(struct pt_ring **ring, uv_loop_t *loop, const char *name, int fd, bool admin,
-		   struct nr_cmd *cmd, nr_cmd_cb cb, void *arg);
+		   const struct nvme_passthru_cmd *pc, struct nr_cmd *cmd, nr_cmd_cb cb, void *arg);
 
 /* The controller let go of @ring (may be NULL): it is closed once no
  * command is in flight on it. Loop thread, or any thread before the ring
