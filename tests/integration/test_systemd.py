@@ -183,3 +183,17 @@ def test_a_passed_descriptor_that_is_not_a_listening_socket_is_refused(manager):
     assert m.proc.wait(START_TIMEOUT_S) == 1
     assert "not a listening Unix stream socket" in m.log()
     assert not [msg for msg in m.messages if "READY=1" in msg]
+
+
+def test_ready_waits_for_the_first_mi_scan_and_still_comes(manager, tmp_path):
+    # No MCTP here: the endpoint's scan fails, and READY=1 follows the scan's end.
+    cfg = tmp_path / "mi.json"
+    cfg.write_text('{"mi": {"endpoints": [{"net": 1, "eid": 8}], "dbus": false, '
+                   '"timeout_ms": 200, "deadline_ms": 1000}}')
+    os.chmod(tmp_path, 0o755)
+    m = manager(args=("--config", str(cfg)))
+    ready = m.wait_for("READY=1", timeout=START_TIMEOUT_S + 5)
+    assert "STATUS=Serving 1 controller, 2 namespaces" in ready, ready
+    with nvmerpc.Client(m.path, timeout=10) as c:
+        assert c.mi_endpoints()["scans"] >= 1
+    assert m.stop() == 0, m.log()
