@@ -22,11 +22,12 @@ SOCKET=${SOCKET:-/run/nvmerpcd.sock}
 # libclang_rt.fuzzer from libclang-rt-14-dev, which clang only recommends (not installed here).
 # libsystemd-dev: the daemon's systemd integration (server/sd.c); scdoc and man-db: the man
 # pages and their check; debhelper, dh-python, fakeroot, lintian and debootstrap: the Debian
-# packages (setup.sh deb) and their install test (scripts/deb-install-test.sh).
+# packages (setup.sh deb) and their install test (scripts/deb-install-test.sh); systemd-container:
+# systemd-nspawn, which boots them under systemd (scripts/deb-boot-test.sh).
 PACKAGES="build-essential cmake pkg-config clang-format libuv1-dev libjansson-dev libnvme-dev libjson-c-dev libdbus-1-dev
   libcriterion-dev socat python3 python3-pytest python3-jsonschema valgrind dbus-daemon
   clang libclang-rt-14-dev prometheus liburing-dev
-  libsystemd-dev scdoc man-db debhelper dh-python fakeroot lintian debootstrap"
+  libsystemd-dev scdoc man-db debhelper dh-python fakeroot lintian debootstrap systemd-container"
 
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
