@@ -34,6 +34,7 @@ struct options {
 	bool stdio;
 	bool check_schema;
 	bool no_passthru;
+	bool no_io_uring;
 	enum nr_log_level log_level;
 	struct nr_limits limits;
 };
@@ -57,6 +58,7 @@ enum {
 	OPT_LINE_TIMEOUT_MS,
 	OPT_IDLE_TIMEOUT_MS,
 	OPT_INLINE_RUNS,
+	OPT_NO_IO_URING,
 };
 
 static const struct option long_options[] = {
@@ -82,6 +84,7 @@ static const struct option long_options[] = {
     {"line-timeout-ms", required_argument, NULL, OPT_LINE_TIMEOUT_MS},
     {"idle-timeout-ms", required_argument, NULL, OPT_IDLE_TIMEOUT_MS},
     {"inline-runs", required_argument, NULL, OPT_INLINE_RUNS},
+    {"no-io-uring", no_argument, NULL, OPT_NO_IO_URING},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -116,6 +119,9 @@ static const char usage_text[] =
     "never)\n"
     "  --inline-runs N         commands of a backend that never blocks (the simulator) run on\n"
     "                          the event loop, up to N in a row (default 32; 0: worker pool)\n"
+    "  --no-io-uring           send host device commands with ioctls on the worker pool, not\n"
+    "                          through io_uring from the event loop (used where the kernel\n"
+    "                          takes it)\n"
     "  --check-schema          check the method table against the schema and exit\n";
 
 static uv_signal_t sig_int, sig_term, sig_hup;
@@ -236,6 +242,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 			break;
 		case OPT_NO_PASSTHRU:
 			o->no_passthru = true;
+			break;
+		case OPT_NO_IO_URING:
+			o->no_io_uring = true;
 			break;
 		case OPT_CONFIG:
 			o->config = optarg;
@@ -570,6 +579,7 @@ int main(int argc, char **argv)
 	/* A failed start unwinds as a stop does: what was built is freed. */
 	rc = o.simulate ? simulator_start(&svc, o.simulate) : 0;
 	svc.passthru = !o.no_passthru;
+	nr_passthru_uring(!o.no_io_uring);
 	if (rc == 0 && svc.passthru)
 		rc = nr_passthru_attach(svc.topology, passthru_warn);
 	if (svc.passthru)
@@ -582,6 +592,7 @@ int main(int argc, char **argv)
 	nr_config_fini(&config);
 	nr_service_fini(&svc);
 	nr_sim_free(sim);
+	uv_run(uv_default_loop(), UV_RUN_NOWAIT); /* the handles fini closed (io_uring polls) */
 	uv_loop_close(uv_default_loop());
 	return rc ? 1 : 0;
 }

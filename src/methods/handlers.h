@@ -15,6 +15,7 @@ void nr_m_server_stats(struct nr_call *call);
 
 /* sim.*: test-only, served under --simulate alone (m_sim.c). */
 void nr_m_sim_fault(struct nr_call *call);
+void nr_m_sim_insert(struct nr_call *call);
 
 /* mi.*: the NVMe-MI command set and endpoints (m_mi.c). */
 void nr_m_mi_endpoints(struct nr_call *call);

@@ -123,7 +123,14 @@ static void job_done(struct nr_call *call, int rc)
 void nr_job_submit(struct nr_call *call)
 {
 	struct nr_job *job = call->ctx;
-	int rc = nr_exec_submit(call, call->dev.ctrl, job_work, job_done);
+	int rc;
+
+	/* A job that is its one command may skip the worker pool (the
+	 * backend's submit_async); delivered then stays 0 exactly when the
+	 * device was gone before it took the command (-ENODEV). */
+	job->delivered = 0;
+	rc = job->work ? nr_exec_submit(call, call->dev.ctrl, job_work, job_done)
+		       : nr_exec_submit_cmd(call, call->dev.ctrl, &job->cmd, job_work, job_done);
 
 	if (rc)
 		nr_call_fail_cmd(call, rc, NULL, job->what);

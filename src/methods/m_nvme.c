@@ -57,8 +57,10 @@ void nr_m_nvme_list(struct nr_call *call)
 
 void nr_m_nvme_rescan(struct nr_call *call)
 {
-	/* Controllers a backend knows are gone (a simulated removal) first. */
+	/* Controllers a backend knows are gone (a simulated removal) first,
+	 * then those it says came back (a simulated re-insertion). */
 	nr_topology_drop_vanished(call->svc->topology);
+	nr_topology_restore(call->svc->topology);
 	if (!call->svc->host_rescan) {
 		nr_m_nvme_list(call);
 		return;

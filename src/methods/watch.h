@@ -14,6 +14,7 @@
 #include <uv.h>
 
 #include "rpc/call.h"
+#include "nvme/backend.h"
 #include "nvme/topology.h"
 
 /* The kinds of event; each is one name in params.events and in an event's
@@ -27,6 +28,7 @@ enum watch_kind {
 	WATCH_NAMESPACE,
 	WATCH_FIRMWARE,
 	WATCH_CONTROLLER,
+	WATCH_MI_HEALTH,
 	WATCH_KIND_COUNT,
 };
 
@@ -45,6 +47,8 @@ struct watch_ns {
 /* What one poll learnt. A piece whose read failed keeps its _ok false. */
 struct watch_state {
 	bool smart_ok, fw_ok, thresh_ok;
+	bool health_ok; /* @health holds the subsystem health poll's answer */
+	struct nr_subsys_health health;
 	uint8_t critical_warning;
 	uint16_t temperature; /* composite, Kelvin */
 	uint8_t avail_spare, spare_thresh, percent_used;

@@ -7,6 +7,9 @@
  * and, every WATCH_THRESH_EVERY polls, the composite temperature thresholds.
  * A read the controller refused with an error status is not sent again by
  * that poller, so polling does not keep filling the drive's Error log.
+ * Where the backend has a cheap subsystem health poll (NVMe-MI's Health
+ * Status Poll), each poll sends it first and reads the rest only on the
+ * first poll and when its answer changed.
  * Controllers listed by a rescan are picked up for watchers of every
  * controller; removed ones (hot removal, -ENODEV, or unlisted) are reported
  * once. Loop thread, except the work function.
@@ -36,7 +39,8 @@ struct watch_poller {
 	bool polled;			 /* the first poll ended: state is the controller's */
 	bool gone;			 /* reported removed */
 	bool no_smart, no_fw, no_thresh; /* refused with an error status once */
-	unsigned polls;
+	bool no_health;			 /* the health poll was refused: read every time */
+	unsigned reads;			 /* polls that read the logs (not cut short) */
 	uint64_t next_due_ns;
 	struct watch_state state;
 };
@@ -58,6 +62,10 @@ static struct watch_hub *hubs;
 /* One poll: its commands' buffers and outcomes, the internal call's ctx. */
 struct poll_job {
 	struct watch_poller *poller;
+	bool want_health;  /* send the health poll first */
+	bool health_known; /* last_health holds the previous answer */
+	bool unchanged;	   /* it answered as last time: nothing else was read */
+	struct nr_subsys_health last_health, health;
 	bool want_smart, want_fw, want_thresh;
 	uint16_t smart_status, fw_status, thresh_status;
 	struct nvme_smart_log smart;
@@ -127,16 +135,37 @@ static void poller_follow(struct watch_poller *p)
 
 /* ---- one poll ---------------------------------------------------------- */
 
-/* Worker thread: sends one command. Returns 0 (its status in *@status) or
- * -errno when it could not be delivered. */
+/* Worker thread: sends one command through the backend (the call's ctx is
+ * a poll_job, not an nr_job: nr_job_send is not for it). Returns 0 (its
+ * status in *@status) or -errno when it could not be delivered. */
 static int poll_send(struct nr_call *call, struct nr_cmd *cmd, uint16_t *status)
 {
-	int rc = nr_job_send(call, cmd);
+	const struct nr_ctrl *ctrl = call->dev.ctrl;
+	int rc = ctrl->ops->submit(ctrl->backend_ctrl, cmd);
 
 	if (rc < 0)
 		return rc;
 	*status = cmd->status ? cmd->status : cmd->mi_status ? 0xffff : 0;
 	return 0;
+}
+
+static bool health_same(const struct nr_subsys_health *a, const struct nr_subsys_health *b)
+{
+	return a->nss == b->nss && a->sw == b->sw && a->ctemp == b->ctemp && a->pdlu == b->pdlu &&
+	       a->ccs == b->ccs;
+}
+
+/* Worker thread: the subsystem health poll. When it answers as the last one
+ * did, the poll reads nothing else (unchanged). A refusal (MI status) leaves
+ * the poll to read everything, as without one. Returns 0 or -errno. */
+static int poll_health(struct nr_call *call, struct poll_job *job)
+{
+	const struct nr_ctrl *ctrl = call->dev.ctrl;
+	int rc = ctrl->ops->health_poll(ctrl->backend_ctrl, &job->health);
+
+	if (rc == 0 && !job->health.mi_status)
+		job->unchanged = job->health_known && health_same(&job->health, &job->last_health);
+	return rc;
 }
 
 static int poll_thresh(struct nr_call *call, struct poll_job *job)
@@ -164,8 +193,10 @@ static int poll_work(struct nr_call *call)
 	struct nr_log_args smart = {.lid = NR_LID_SMART, .rae = true, .nsid = NVME_NSID_ALL};
 	struct nr_log_args fw = {.lid = NR_LID_FW_SLOT, .rae = true};
 	struct nr_cmd cmd = {0};
-	int rc = 0;
+	int rc = job->want_health ? poll_health(call, job) : 0;
 
+	if (rc || job->unchanged)
+		return rc;
 	if (job->want_smart) {
 		nr_cmd_get_log_page(&cmd, &smart, &job->smart, sizeof(job->smart));
 		rc = poll_send(call, &cmd, &job->smart_status);
@@ -196,6 +227,12 @@ static void poll_decode(struct watch_poller *p, const struct poll_job *job, stru
 	const struct nvme_smart_log *s = &job->smart;
 	uint8_t slot;
 
+	p->no_health |= job->want_health && job->health.mi_status;
+	if ((st->health_ok = job->want_health && !job->health.mi_status))
+		st->health = job->health;
+	if (job->unchanged)
+		return; /* the rest is carried over from the last poll */
+	p->reads++;
 	p->no_smart |= job->want_smart && job->smart_status;
 	p->no_fw |= job->want_fw && job->fw_status;
 	p->no_thresh |= job->want_thresh && job->thresh_status;
@@ -233,9 +270,21 @@ static void poll_namespaces(const struct nr_ctrl *ctrl, struct watch_state *st)
 	st->ns_count = ctrl->ns_count;
 }
 
-/* Pieces not read this time keep their last value. */
-static void state_carry(const struct watch_state *old, struct watch_state *st)
+/* Pieces not read this time keep their last value: the thresholds between
+ * their reads, and everything but the health after a health poll that
+ * answered as the last one (@unchanged). */
+static void state_carry(const struct watch_state *old, struct watch_state *st, bool unchanged)
 {
+	if (unchanged) {
+		struct watch_state keep = *old;
+		keep.health_ok = st->health_ok;
+		keep.health = st->health;
+		keep.error = 0;
+		keep.ns = st->ns;
+		keep.ns_count = st->ns_count;
+		*st = keep;
+		return;
+	}
 	if (!st->thresh_ok && old->thresh_ok) {
 		st->thresh_ok = true;
 		st->over_temp = old->over_temp;
@@ -319,7 +368,7 @@ static void poll_done(struct nr_call *call, int rc)
 	} else {
 		poll_decode(p, job, &st);
 		poll_namespaces(p->ctrl, &st);
-		state_carry(&p->state, &st);
+		state_carry(&p->state, &st, job->unchanged);
 		if (p->polled && !p->gone)
 			watch_state_diff(&p->state, &st, p->name, time, events);
 		watch_state_move(&p->state, &st);
@@ -342,14 +391,16 @@ static void poller_submit(struct watch_poller *p)
 		return;
 	}
 	job->poller = p;
+	job->want_health = p->ctrl->ops->health_poll && !p->no_health;
+	job->health_known = p->polled && p->state.health_ok && !p->state.error;
+	job->last_health = p->state.health;
 	job->want_smart = !p->no_smart;
 	job->want_fw = !p->no_fw;
-	job->want_thresh = !p->no_thresh && p->polls % WATCH_THRESH_EVERY == 0;
+	job->want_thresh = !p->no_thresh && p->reads % WATCH_THRESH_EVERY == 0;
 	child->ctx = job;
 	child->ctx_free = free;
 	child->dev.ctrl = p->ctrl;
 	nr_ctrl_ref(p->ctrl);
-	p->polls++;
 	/* Set first: on a backend that runs inline, poll_done has run (and may
 	 * have freed @p) by the time nr_exec_submit returns 0. */
 	p->in_flight = true;

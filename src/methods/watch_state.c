@@ -19,6 +19,7 @@ static const char *const kind_names[WATCH_KIND_COUNT] = {
     [WATCH_NAMESPACE] = "namespace",
     [WATCH_FIRMWARE] = "firmware",
     [WATCH_CONTROLLER] = "controller",
+    [WATCH_MI_HEALTH] = "mi_health",
 };
 
 /* Critical Warning bits (SMART / Health log byte 0), as nvme-cli names them. */
@@ -101,6 +102,24 @@ static void smart_put(json_t *obj, const struct watch_state *st)
 	json_object_set_new(obj, "media_errors", json_integer((json_int_t)st->media_errors));
 }
 
+/* CTEMP in degrees Celsius (NVMe-MI 1.2): 00h-7Eh 0..126, 7Fh 127 or more,
+ * C4h -60 or less, C5h-FFh -59..-1; null for 80h (no data), 81h (sensor
+ * failure) and the reserved values. New reference. */
+static json_t *ctemp_json(uint8_t raw)
+{
+	if (raw >= 0x80 && raw < 0xc4)
+		return json_null();
+	return json_integer(raw <= 0x7f ? raw : (int)raw - 256);
+}
+
+/* The NVM Subsystem Health Data Structure by its fields' names, SW as sent
+ * (active low). New reference. */
+static json_t *health_json(const struct nr_subsys_health *h)
+{
+	return json_pack("{s:i, s:i, s:o, s:i, s:i}", "nss", h->nss, "sw", h->sw, "ctemp",
+			 ctemp_json(h->ctemp), "pdlu", h->pdlu, "ccs", h->ccs);
+}
+
 json_t *watch_state_json(const struct nr_ctrl *ctrl, const char *name, const struct watch_state *st)
 {
 	json_t *obj = json_pack("{s:s}", "device", name);
@@ -123,6 +142,8 @@ json_t *watch_state_json(const struct nr_ctrl *ctrl, const char *name, const str
 	if (st->fw_ok)
 		json_object_update_new(obj, json_pack("{s:i, s:s}", "fw_slot", (int)st->fw_slot,
 						      "fw_revision", st->fw_rev));
+	if (st->health_ok)
+		json_object_set_new(obj, "mi_health", health_json(&st->health));
 	json_object_set_new(obj, "namespaces", ns_list_json(st));
 	return obj;
 }
@@ -276,9 +297,39 @@ static json_t *fw_json(const struct watch_state *st)
 	return json_pack("{s:i, s:s}", "slot", (int)st->fw_slot, "revision", st->fw_rev);
 }
 
+/* The subsystem health changed: one event, the fields that moved named in
+ * "changed" (ctemp is compared as sent, so 80h to 81h is a change). */
+static void diff_health(const struct nr_subsys_health *old, const struct nr_subsys_health *cur,
+			const char *name, json_t *time, json_t *events)
+{
+	const struct {
+		const char *name;
+		bool moved;
+	} fields[] = {
+	    {"nss", old->nss != cur->nss},	 {"sw", old->sw != cur->sw},
+	    {"ctemp", old->ctemp != cur->ctemp}, {"pdlu", old->pdlu != cur->pdlu},
+	    {"ccs", old->ccs != cur->ccs},
+	};
+	json_t *changed = json_array(), *event;
+
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+		if (fields[i].moved)
+			json_array_append_new(changed, json_string(fields[i].name));
+	}
+	if (json_array_size(changed) == 0) {
+		json_decref(changed);
+		return;
+	}
+	event = event_new(name, WATCH_MI_HEALTH, health_json(old), health_json(cur), time);
+	json_object_set_new(event, "changed", changed);
+	json_array_append_new(events, event);
+}
+
 void watch_state_diff(const struct watch_state *old, const struct watch_state *cur,
 		      const char *name, json_t *time, json_t *events)
 {
+	if (old->health_ok && cur->health_ok)
+		diff_health(&old->health, &cur->health, name, time, events);
 	if (old->smart_ok && cur->smart_ok)
 		diff_smart(old, cur, name, time, events);
 	if (old->fw_ok && cur->fw_ok &&

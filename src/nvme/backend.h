@@ -7,10 +7,26 @@
 #define NR_BACKEND_H
 
 #include <jansson.h>
+#include <uv.h>
 
 #include "nvme/nvme_cmd.h"
 
 struct nr_call;
+
+/* Loop thread: @cmd, started by submit_async, is over; @rc is what submit
+ * would have returned for it. */
+typedef void (*nr_cmd_cb)(struct nr_cmd *cmd, int rc, void *arg);
+
+/* The NVM Subsystem Health Data Structure (NVMe-MI 1.2), as the endpoint
+ * sent it: the answer of a health status poll. */
+struct nr_subsys_health {
+	uint8_t nss;	   /* NVM Subsystem Status */
+	uint8_t sw;	   /* SMART Warnings: active low, a bit cleared while its warning holds */
+	uint8_t ctemp;	   /* Composite Temperature: Celsius, 80h no data, 81h sensor failure */
+	uint8_t pdlu;	   /* Percentage Drive Life Used */
+	uint16_t ccs;	   /* Composite Controller Status */
+	uint8_t mi_status; /* nonzero: the endpoint refused the poll */
+};
 
 struct nr_backend_ops {
 	const char *name; /* "sim", "passthru", "mi": reported in nvme.list */
@@ -28,6 +44,19 @@ struct nr_backend_ops {
 	 * call's timeout, or its end).
 	 */
 	int (*submit)(void *ctrl, struct nr_cmd *cmd);
+	/*
+	 * Optional, loop thread: starts @cmd without blocking (Linux: NVMe
+	 * passthru through io_uring) and returns 0; @cb(@cmd, rc, @arg) comes
+	 * later on @loop's thread, never from inside this call, with what
+	 * submit would have returned. Saves the worker pool's two thread hops
+	 * for a command that is one device round trip. Returns -EOPNOTSUPP (or
+	 * another -errno) when @cmd cannot go this way: the exec layer then
+	 * sends it through submit on the pool. @cb may also report
+	 * -EOPNOTSUPP: the command did not reach the device (the kernel does
+	 * not take it this way) and the exec layer sends it through submit.
+	 */
+	int (*submit_async)(void *ctrl, uv_loop_t *loop, struct nr_cmd *cmd, nr_cmd_cb cb,
+			    void *arg);
 	/*
 	 * Optional: the exec layer gave up on the command the controller holds
 	 * (submit returned -EINPROGRESS): its call timed out or ended. The
@@ -84,6 +113,14 @@ struct nr_backend_ops {
 	 * -errno to refuse it (an MI endpoint in quarantine: -EHOSTDOWN).
 	 * Loop thread. */
 	int (*admit)(void *ctrl);
+	/*
+	 * Optional: a cheap summary of the health of the controller's NVM
+	 * subsystem (NVMe-MI: the NVM Subsystem Health Status Poll, clearing
+	 * nothing), so a poller reads the SMART log only when it changed.
+	 * Worker thread, through the controller's FIFO. Returns 0 (an MI error
+	 * status in @out->mi_status) or -errno as submit does.
+	 */
+	int (*health_poll)(void *ctrl, struct nr_subsys_health *out);
 	/* Optional: the topology let go of the controller; free it. Loop thread. */
 	void (*release)(void *ctrl);
 };

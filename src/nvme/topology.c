@@ -14,6 +14,10 @@
 struct nr_topology {
 	struct nr_ctrl **ctrls;
 	size_t ctrl_count;
+	/* Entries nr_topology_drop_vanished unlisted, each holding its reference:
+	 * their backend controller may come back (nr_topology_restore). */
+	struct nr_ctrl **vanished;
+	size_t vanished_count;
 };
 
 struct nr_topology *nr_topology_new(void)
@@ -69,7 +73,10 @@ void nr_topology_free(struct nr_topology *topo)
 		return;
 	for (size_t i = 0; i < topo->ctrl_count; i++)
 		nr_ctrl_unref(topo->ctrls[i]);
+	for (size_t i = 0; i < topo->vanished_count; i++)
+		nr_ctrl_unref(topo->vanished[i]);
 	free(topo->ctrls);
+	free(topo->vanished);
 	free(topo);
 }
 
@@ -303,6 +310,39 @@ void nr_topology_retire(struct nr_topology *topo, const struct nr_backend_ops *o
 	topo->ctrl_count = kept;
 }
 
+/* Whether @ctrl's backend says it is gone: its probe says -ENODEV, or a
+ * command found it so (gone) and the backend could tell if it came back. */
+static bool ctrl_vanished(struct nr_ctrl *ctrl)
+{
+	return ctrl->ops->probe && (ctrl->gone || ctrl->ops->probe(ctrl->backend_ctrl) == -ENODEV);
+}
+
+/* Unlists @topo->ctrls[@i] into the vanished entries (its reference moves
+ * along; a previous entry of the same name goes). Returns 0 or -ENOMEM. */
+static int vanish(struct nr_topology *topo, size_t i)
+{
+	struct nr_ctrl *ctrl = topo->ctrls[i];
+	struct nr_ctrl **grown =
+	    realloc(topo->vanished, (topo->vanished_count + 1) * sizeof(*grown));
+
+	if (!grown)
+		return -ENOMEM;
+	topo->vanished = grown;
+	for (size_t v = 0; v < topo->vanished_count; v++) {
+		if (strcmp(topo->vanished[v]->name, ctrl->name) == 0) {
+			nr_ctrl_unref(topo->vanished[v]);
+			topo->vanished[v] = topo->vanished[--topo->vanished_count];
+			break;
+		}
+	}
+	topo->vanished[topo->vanished_count++] = ctrl;
+	memmove(&topo->ctrls[i], &topo->ctrls[i + 1],
+		(topo->ctrl_count - i - 1) * sizeof(*topo->ctrls));
+	topo->ctrl_count--;
+	ctrl->gone = true;
+	return 0;
+}
+
 void nr_topology_drop_vanished(struct nr_topology *topo)
 {
 	size_t i = 0;
@@ -310,11 +350,60 @@ void nr_topology_drop_vanished(struct nr_topology *topo)
 	while (i < topo->ctrl_count) {
 		struct nr_ctrl *ctrl = topo->ctrls[i];
 
-		if (ctrl->ops->probe && ctrl->ops->probe(ctrl->backend_ctrl) == -ENODEV)
-			nr_topology_remove(topo, ctrl);
-		else
+		if (!ctrl_vanished(ctrl))
 			i++;
+		else if (vanish(topo, i) != 0)
+			nr_topology_remove(topo, ctrl); /* out of memory: it cannot come back */
 	}
+}
+
+/* Lists a fresh entry for vanished entry @v, learnt again through the backend
+ * on this thread, queueing on the old entry's FIFO. Returns 0 or -errno. */
+static int restore_one(struct nr_topology *topo, size_t v)
+{
+	struct nr_ctrl *old = topo->vanished[v], *fresh;
+	int rc = nr_ctrl_build(old->name, old->ops, old->backend_ctrl, &fresh);
+
+	if (rc)
+		return rc;
+	nr_ctrl_share_fifo(fresh, old);
+	rc = nr_topology_insert(topo, fresh);
+	if (rc) {
+		nr_ctrl_unref(fresh);
+		return rc;
+	}
+	topo->vanished[v] = topo->vanished[--topo->vanished_count];
+	nr_ctrl_unref(old);
+	return 0;
+}
+
+size_t nr_topology_restore(struct nr_topology *topo)
+{
+	size_t v = 0, restored = 0;
+
+	while (v < topo->vanished_count) {
+		struct nr_ctrl *c = topo->vanished[v];
+		const struct nr_backend_ops *ops = c->ops;
+		if (ops->probe(c->backend_ctrl) == 0 && ops->runs_inline &&
+		    ops->runs_inline(c->backend_ctrl) && restore_one(topo, v) == 0)
+			restored++; /* another entry moved to @v */
+		else
+			v++;
+	}
+	return restored;
+}
+
+struct nr_ctrl *nr_topology_find_any(struct nr_topology *topo, const char *name)
+{
+	for (size_t i = 0; i < topo->ctrl_count; i++) {
+		if (!topo->ctrls[i]->hidden && strcmp(topo->ctrls[i]->name, name) == 0)
+			return topo->ctrls[i];
+	}
+	for (size_t v = 0; v < topo->vanished_count; v++) {
+		if (strcmp(topo->vanished[v]->name, name) == 0)
+			return topo->vanished[v];
+	}
+	return NULL;
 }
 
 int nr_topology_remove(struct nr_topology *topo, struct nr_ctrl *ctrl)

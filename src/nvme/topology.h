@@ -120,8 +120,23 @@ struct nr_ctrl *nr_ctrl_new_hidden(const char *name, const struct nr_backend_ops
 int nr_topology_remove(struct nr_topology *topo, struct nr_ctrl *ctrl);
 
 /* Unlists every controller whose backend's probe says it went away
- * (-ENODEV: a simulated removal), as nr_topology_remove. Loop thread. */
+ * (-ENODEV: a simulated removal), or that a command found gone where the
+ * backend has a probe; calls in flight finish. The entry is kept aside for
+ * nr_topology_restore. Loop thread. */
 void nr_topology_drop_vanished(struct nr_topology *topo);
+
+/*
+ * Lists again the controllers nr_topology_drop_vanished unlisted whose probe
+ * now says they are back (a simulated re-insertion), each as a fresh entry
+ * of the same name, learnt through the backend on this thread, so only one
+ * whose commands never block (runs_inline) is restored; another waits for a
+ * later call. Returns how many were listed. Loop thread (nvme.rescan).
+ */
+size_t nr_topology_restore(struct nr_topology *topo);
+
+/* The entry named @name, listed or unlisted by nr_topology_drop_vanished,
+ * gone or not; hidden ones excluded. Borrowed, NULL when none. Loop thread. */
+struct nr_ctrl *nr_topology_find_any(struct nr_topology *topo, const char *name);
 
 /* Unlists every controller of backend @ops: marked gone, freed (with its
  * backend controller) once no call holds it. Loop thread. */

@@ -102,6 +102,7 @@ struct nr_call {
 	uint64_t start_ns;  /* nr_exec_now_ns() when the call was made (audit duration) */
 	nr_work_fn work;
 	nr_done_fn done;
+	struct nr_cmd *cmd; /* the work is this one command (nr_exec_submit_cmd) */
 	int work_rc;
 	bool parked; /* its controller holds its command: the FIFO is busy,
 		      * no pool thread is (see nr_backend_ops.submit) */

@@ -70,9 +70,12 @@ static void timer_closed(uv_handle_t *handle)
 
 /*
  * Loop thread: the call's work is over (finished with @rc, or aborted on
- * its controller: -ECANCELED). The FIFO is held across the done callback
- * and the release of the call: the call's reference may be the last one on
- * a controller entry a rescan replaced, and the entry goes with it.
+ * its controller: -ECANCELED). The FIFO's next command starts before this
+ * call's answer is built, so that the device works while the loop does;
+ * what the done callback queues goes behind it, as it would anyway. The
+ * FIFO is held across the done callback and the release of the call: the
+ * call's reference may be the last one on a controller entry a rescan
+ * replaced, and the entry goes with it.
  */
 static void work_finish(struct nr_call *call, int rc)
 {
@@ -89,6 +92,7 @@ static void work_finish(struct nr_call *call, int rc)
 		call->timer_open = false;
 		uv_close((uv_handle_t *)&call->timer, timer_closed);
 	}
+	devq_kick(q, false);
 	if (call->state == NR_CALL_RUNNING) {
 		nr_call_set_state(call, NR_CALL_NEW);
 		call->done(call, rc);
@@ -191,6 +195,30 @@ static struct nr_call *devq_start_next(struct nr_devq *q)
 	return call;
 }
 
+static void async_done(struct nr_cmd *cmd, int rc, void *arg)
+{
+	struct nr_call *call = arg;
+
+	(void)cmd;
+	if (rc == -EOPNOTSUPP) { /* not taken this way after all: the pool sends it */
+		uv_queue_work(call->svc->loop, &call->work_req, work_run, work_after);
+		return;
+	}
+	call->work_rc = rc;
+	work_after(&call->work_req, 0);
+}
+
+/* Starts @call's single command through the backend's submit_async.
+ * Returns true when it is in flight (its completion finishes the work). */
+static bool async_start(struct nr_call *call)
+{
+	struct nr_ctrl *ctrl = call->queued_on;
+
+	return call->cmd && ctrl->ops->submit_async &&
+	       ctrl->ops->submit_async(ctrl->backend_ctrl, call->svc->loop, call->cmd, async_done,
+				       call) == 0;
+}
+
 /*
  * Whether @call's command runs on the loop thread: the first command of a
  * call (a stream's next chunk, a job's next step go through the pool, so
@@ -230,13 +258,20 @@ static void devq_kick(struct nr_devq *q, bool inline_ok)
 		}
 		if (!call->internal && !call->answered)
 			timer_arm(call);
-		uv_queue_work(call->svc->loop, &call->work_req, work_run, work_after);
+		if (!async_start(call))
+			uv_queue_work(call->svc->loop, &call->work_req, work_run, work_after);
 	}
 	q->kicking = false;
 	nr_devq_unref(q);
 }
 
 int nr_exec_submit(struct nr_call *call, struct nr_ctrl *ctrl, nr_work_fn work, nr_done_fn done)
+{
+	return nr_exec_submit_cmd(call, ctrl, NULL, work, done);
+}
+
+int nr_exec_submit_cmd(struct nr_call *call, struct nr_ctrl *ctrl, struct nr_cmd *cmd,
+		       nr_work_fn work, nr_done_fn done)
 {
 	struct nr_devq *q = ctrl->fifo;
 	bool continuing = call->queued_on == ctrl;
@@ -263,6 +298,7 @@ int nr_exec_submit(struct nr_call *call, struct nr_ctrl *ctrl, nr_work_fn work, 
 	call->queued_ns = nr_exec_now_ns();
 	call->work = work;
 	call->done = done;
+	call->cmd = cmd;
 	call->queued_on = ctrl;
 	nr_call_set_state(call, NR_CALL_QUEUED);
 	if (q->tail)

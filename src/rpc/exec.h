@@ -4,6 +4,9 @@
  * one call's work runs on it at a time, so two commands are never in flight
  * on one device. Work functions run on a worker thread and touch plain C
  * buffers only; their done callbacks run on the loop thread and build JSON.
+ * A single command on a backend that can start it without blocking
+ * (submit_async: io_uring passthru) skips the pool: it is started from the
+ * loop thread and its completion comes back there.
  */
 #ifndef NR_EXEC_H
 #define NR_EXEC_H
@@ -13,6 +16,7 @@
 #include <uv.h>
 
 struct nr_call;
+struct nr_cmd;
 struct nr_ctrl;
 
 /*
@@ -55,6 +59,17 @@ typedef void (*nr_done_fn)(struct nr_call *call, int rc);
  * thread.
  */
 int nr_exec_submit(struct nr_call *call, struct nr_ctrl *ctrl, nr_work_fn work, nr_done_fn done);
+
+/*
+ * The same for work that is exactly one command, @cmd (owned by the call,
+ * alive until @done): a backend with submit_async runs it from the loop
+ * thread without the worker pool, and @done gets what @work would have
+ * returned (0, or -errno; an NVMe error status is in @cmd). Otherwise, or
+ * when the backend declines it, @work runs on the pool as for
+ * nr_exec_submit, and must send @cmd and nothing else.
+ */
+int nr_exec_submit_cmd(struct nr_call *call, struct nr_ctrl *ctrl, struct nr_cmd *cmd,
+		       nr_work_fn work, nr_done_fn done);
 
 /*
  * Takes @call out of its device FIFO if it is waiting there. Returns true if

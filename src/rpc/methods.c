@@ -63,6 +63,7 @@ static const struct nr_method method_table[] = {
     {"server.info", NR_CLASS_READ, false, nr_m_server_info},
     {"server.stats", NR_CLASS_READ, false, nr_m_server_stats},
     {"sim.fault", NR_CLASS_WRITE, false, nr_m_sim_fault},
+    {"sim.insert", NR_CLASS_WRITE, false, nr_m_sim_insert},
 };
 
 #define METHOD_COUNT (sizeof(method_table) / sizeof(method_table[0]))

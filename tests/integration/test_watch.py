@@ -247,10 +247,12 @@ def test_uid_65534_may_watch_but_not_inject(daemon):
     # The child reads one line per request: the watch's is its snapshot; the
     # watch ends when the child goes away.
     replies = as_nobody(d.socket, [watch_req, rpc("sim.fault", id="f", device="sim0",
-                                                  removed=True)])
+                                                  removed=True),
+                                   rpc("sim.insert", id="i", controller="sim0")])
     assert replies[0]["method"] == "rpc.stream"
     assert replies[0]["params"]["items"][0]["kind"] == "snapshot"
     assert_error(replies[1], -32007, "PermissionDenied", id="f")
+    assert_error(replies[2], -32007, "PermissionDenied", id="i")
 
 
 def test_shutdown_with_watchers_exits_0(daemon):
@@ -296,3 +298,57 @@ def test_firmware_activation_is_one_event(daemon):
         got = stream_items(w, "w")
         assert shape(got) == [("sim0", "firmware", {"slot": 1, "revision": "1.0"},
                                {"slot": 2, "revision": "2.0"})]
+
+
+def test_reinserted_controller_is_added_after_a_rescan(daemon):
+    """sim.insert plugs a removed controller back in: the next nvme.rescan
+    lists it again and watchers of every controller (and of its name) see it
+    added, then polled like any other (its health changes are events)."""
+    d = start(daemon, sim=two_sims())
+    with d.raw() as w, d.raw() as named, d.raw() as c:
+        watch(w, interval_ms=FAST_MS)
+        watch(named, id="n", interval_ms=FAST_MS, devices=["sim1"])
+        fault(c, device="sim1", removed=True)
+        assert shape(stream_items(w, "w")) == [("sim1", "controller", "present", "absent")]
+        assert shape(stream_items(named, "n")) == [("sim1", "controller", "present", "absent")]
+        # Not removed, or not a simulated controller: refused, nothing changes.
+        for name in ("sim0", "sim7"):
+            assert_error(c.call(rpc("sim.insert", id="i", controller=name)), -32602,
+                         "InvalidParams", id="i", field="params.controller")
+        listing = assert_result(c.call(rpc("nvme.rescan", id="r")), "r")
+        names = [x["name"] for s in listing["subsystems"] for x in s["controllers"]]
+        assert "sim1" not in names
+        assert_error(c.call(rpc("nvme.smart_log", id="s", device="sim1")), -32001,
+                     "DeviceNotFound", id="s")
+        w.expect_silence(3 * FAST_MS / 1000)  # a rescan that lists nothing new says nothing
+
+        assert assert_result(c.call(rpc("sim.insert", id="i", controller="sim1")), "i") == \
+            {"controller": "sim1"}
+        w.expect_silence(3 * FAST_MS / 1000)  # plugged in, but not listed until a rescan
+        listing = assert_result(c.call(rpc("nvme.rescan", id="r")), "r")
+        names = [x["name"] for s in listing["subsystems"] for x in s["controllers"]]
+        assert sorted(names) == ["sim0", "sim1"]
+        assert shape(stream_items(w, "w")) == [("sim1", "controller", "absent", "present")]
+        assert shape(stream_items(named, "n")) == [("sim1", "controller", "absent", "present")]
+        assert int(assert_result(c.call(rpc("nvme.smart_log", id="s", device="sim1")),
+                                 "s")["temperature"]) > 0
+        fault(c, device="sim1", health={"critical_warning": 0x04})
+        assert shape(stream_items(w, "w")) == [("sim1", "critical_warning", 0, 4)]
+        assert shape(stream_items(named, "n")) == [("sim1", "critical_warning", 0, 4)]
+        w.expect_silence(3 * FAST_MS / 1000)
+
+
+def test_reinserted_before_the_rescan_is_listed_afresh(daemon):
+    """Removed (a poll found it gone) and plugged back in before any rescan:
+    the rescan replaces the stale entry, and the watcher sees it added."""
+    d = start(daemon, sim=two_sims())
+    with d.raw() as w, d.raw() as c:
+        watch(w, interval_ms=FAST_MS)
+        fault(c, device="sim1", removed=True)
+        assert shape(stream_items(w, "w")) == [("sim1", "controller", "present", "absent")]
+        assert_result(c.call(rpc("sim.insert", id="i", controller="sim1")), "i")
+        assert_error(c.call(rpc("nvme.smart_log", id="s", device="sim1")), -32001,
+                     "DeviceNotFound", id="s")
+        assert_result(c.call(rpc("nvme.rescan", id="r")), "r")
+        assert shape(stream_items(w, "w")) == [("sim1", "controller", "absent", "present")]
+        assert_result(c.call(rpc("nvme.smart_log", id="s", device="sim1")), "s")

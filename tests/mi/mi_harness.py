@@ -201,6 +201,15 @@ class Responder:
         reply.pop("ok")
         return reply
 
+    def health(self, net, eid, ctrl=None, **health):
+        """Overrides SMART values of the endpoint's simulated controllers (all,
+        or the @ctrl-th): critical_warning, temperature (Kelvin),
+        avail_spare, percent_used, media_errors; None drops one."""
+        req = {"op": "health", "net": net, "eid": eid, "health": health}
+        if ctrl is not None:
+            req["ctrl"] = ctrl
+        return self._call(req)["health"]
+
     def reset_stats(self, net=None, eid=None):
         req = {"op": "reset_stats"}
         if net is not None:

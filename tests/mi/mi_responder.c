@@ -26,6 +26,7 @@
 #define MPR_FOREVER_SPACING_MS 100u
 #define SHORT_RESPONSE_LEN 6 /* type byte and five more: below any header */
 #define SIM_ERR_LEN 256
+#define ADMIN_CDW10_OFFSET 44u /* in a tunneled Admin command message, type byte first */
 
 /* One seqpacket connection: one AF_MCTP socket of the process under test. */
 struct conn {
@@ -220,6 +221,9 @@ static void count_request(struct mr_endpoint *ep, const uint8_t *req, size_t len
 	} else if (nmimt == 2) {
 		ep->stats.admin++;
 		ep->stats.admin_opcodes[opcode]++;
+		/* Get Log Page: the LID is CDW10 bits 7:0, at byte 44 of the message. */
+		if (opcode == 0x02 && len > ADMIN_CDW10_OFFSET)
+			ep->stats.log_pages[req[ADMIN_CDW10_OFFSET]]++;
 	} else {
 		ep->stats.other++;
 	}

@@ -41,6 +41,7 @@ struct mr_behaviour {
 struct mr_stats {
 	uint64_t requests, mi, admin, other, dropped, responses, mpr_sent;
 	uint64_t mi_opcodes[256], admin_opcodes[256];
+	uint64_t log_pages[256]; /* tunneled Get Log Page messages by LID */
 };
 
 /* MI state a worker thread changes while executing a request: the

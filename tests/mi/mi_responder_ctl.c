@@ -6,6 +6,10 @@
  *   {"op":"set","net":1,"eid":8,"behaviour":{...}}  -> {"ok":true}
  *   {"op":"stats","net":1,"eid":8}                   -> {"ok":true,"requests":N,...}
  *   {"op":"reset_stats"[,"net":1,"eid":8]}           -> {"ok":true}
+ *   {"op":"health","net":1,"eid":8,"health":{...}[,"ctrl":0]}
+ *        -> {"ok":true,"health":{...}}: SMART values of the endpoint's
+ *           simulated controllers (or the ctrl-th only) as sim.fault's
+ *           health sets them; the health poll then reports them
  *   {"op":"ping"}                                    -> {"ok":true}
  *
  * Failures answer {"ok":false,"error":"sentence"}.
@@ -146,7 +150,7 @@ int mr_behaviour_parse(const json_t *obj, struct mr_behaviour *beh, uint16_t *cc
 /* Returns the counters as a new JSON object. */
 static json_t *stats_json(const struct mr_stats *s)
 {
-	json_t *ops = json_object();
+	json_t *ops = json_object(), *logs = json_object();
 	char name[16];
 
 	for (unsigned i = 0; i < 256; i++) {
@@ -158,11 +162,16 @@ static json_t *stats_json(const struct mr_stats *s)
 			json_object_set_new(ops, name,
 					    json_integer((json_int_t)s->admin_opcodes[i]));
 	}
-	return json_pack("{s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o}", "ok", 1, "requests",
+	for (unsigned i = 0; i < 256; i++) {
+		snprintf(name, sizeof(name), "0x%02x", i);
+		if (s->log_pages[i])
+			json_object_set_new(logs, name, json_integer((json_int_t)s->log_pages[i]));
+	}
+	return json_pack("{s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:o}", "ok", 1, "requests",
 			 (json_int_t)s->requests, "mi", (json_int_t)s->mi, "admin",
 			 (json_int_t)s->admin, "other", (json_int_t)s->other, "dropped",
 			 (json_int_t)s->dropped, "responses", (json_int_t)s->responses, "mpr_sent",
-			 (json_int_t)s->mpr_sent, "opcodes", ops);
+			 (json_int_t)s->mpr_sent, "opcodes", ops, "log_pages", logs);
 }
 
 /* Finds the endpoint a request names. Returns it borrowed, or NULL with a
@@ -213,6 +222,38 @@ static int op_reset_stats(struct mr_server *srv, json_t *req, char *err)
 	return 0;
 }
 
+/*
+ * Overrides SMART / Health values of the endpoint's simulated controllers,
+ * so that the health poll and the SMART log change as a drive's would.
+ * Returns the overrides in force now (of the last controller changed), a
+ * new reference, or NULL with a sentence in @err.
+ */
+static json_t *op_health(struct mr_server *srv, json_t *req, char *err)
+{
+	struct mr_endpoint *ep = request_endpoint(srv, req, err);
+	json_t *spec = json_object_get(req, "health"), *ctrl = json_object_get(req, "ctrl");
+	size_t count = ep ? nr_sim_ctrl_count(ep->sim) : 0, first = 0;
+	uint64_t commands;
+
+	if (!ep)
+		return NULL;
+	if (ctrl && (!json_is_integer(ctrl) || json_integer_value(ctrl) < 0 ||
+		     (size_t)json_integer_value(ctrl) >= count)) {
+		snprintf(err, ERR_LEN, "ctrl: must be a controller index 0..%zu", count - 1);
+		return NULL;
+	}
+	if (ctrl) {
+		first = (size_t)json_integer_value(ctrl);
+		count = first + 1;
+	}
+	for (size_t i = first; i < count; i++) {
+		if (nr_sim_health_set(nr_sim_ctrl_at(ep->sim, i), spec, "health", err, ERR_LEN))
+			return NULL;
+	}
+	return json_pack("{s:b, s:o}", "ok", 1, "health",
+			 nr_sim_health_json(nr_sim_ctrl_at(ep->sim, count - 1), &commands));
+}
+
 /* Executes one request line. Returns the reply, a new reference. */
 static json_t *handle_line(struct mr_server *srv, const char *line, size_t len)
 {
@@ -232,6 +273,8 @@ static json_t *handle_line(struct mr_server *srv, const char *line, size_t len)
 		rc = 0;
 	else if (!strcmp(op, "stats") && (ep = request_endpoint(srv, req, err)))
 		reply = stats_json(&ep->stats);
+	else if (!strcmp(op, "health"))
+		reply = op_health(srv, req, err);
 	else if (strcmp(op, "stats"))
 		snprintf(err, sizeof(err), "unknown op \"%s\"", op);
 	json_decref(req);

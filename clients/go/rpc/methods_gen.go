@@ -66,6 +66,7 @@ var MethodClasses = map[string]string{
 	"server.info":               "read",
 	"server.stats":              "read",
 	"sim.fault":                 "write",
+	"sim.insert":                "write",
 }
 
 // StreamingMethods lists the methods marked x-streaming.
@@ -1179,6 +1180,7 @@ type WatchEvent struct {
 	Devices            []json.RawMessage `json:"devices,omitempty"`
 	Set                []string          `json:"set,omitempty"`
 	Cleared            []string          `json:"cleared,omitempty"`
+	Changed            []string          `json:"changed,omitempty"`
 	Nsid               *int64            `json:"nsid,omitempty"`
 	Change             *string           `json:"change,omitempty"`
 	Level              *int64            `json:"level,omitempty"`
@@ -1351,17 +1353,25 @@ type ServerInfoResult struct {
 	Threads        int64    `json:"threads"`
 }
 
+// ServerStatsResultConnection: this connection's own counters
+type ServerStatsResultConnection struct {
+	Requests int64 `json:"requests"`
+	Errors   int64 `json:"errors"`
+	InFlight int64 `json:"in_flight"`
+}
+
 // ServerStatsResult is an object of the schema.
 type ServerStatsResult struct {
-	Scope            string          `json:"scope"`
-	Connections      *int64          `json:"connections,omitempty"`
-	ConnectionsTotal *int64          `json:"connections_total,omitempty"`
-	Requests         int64           `json:"requests"`
-	Notifications    *int64          `json:"notifications,omitempty"`
-	Errors           int64           `json:"errors"`
-	InFlight         int64           `json:"in_flight"`
-	Methods          json.RawMessage `json:"methods,omitempty"`
-	Queues           json.RawMessage `json:"queues,omitempty"`
+	Scope            string                       `json:"scope"`
+	Connection       *ServerStatsResultConnection `json:"connection,omitempty"`
+	Connections      *int64                       `json:"connections,omitempty"`
+	ConnectionsTotal *int64                       `json:"connections_total,omitempty"`
+	Requests         int64                        `json:"requests"`
+	Notifications    *int64                       `json:"notifications,omitempty"`
+	Errors           int64                        `json:"errors"`
+	InFlight         int64                        `json:"in_flight"`
+	Methods          json.RawMessage              `json:"methods,omitempty"`
+	Queues           json.RawMessage              `json:"queues,omitempty"`
 }
 
 // SimFaultStatus: An NVMe status a simulator fault completes matching commands with (sct 0 with sc
@@ -1402,7 +1412,7 @@ type SimFaultParamsHealth struct {
 // queue on. A held command uses no worker thread
 // health: overrides SMART / Health log values (test only); null drops one override
 // removed: true: the controller is removed (commands fail with DeviceNotFound, nvme.rescan unlists
-// it); never undone. false changes nothing
+// it) until sim.insert plugs it back in. false changes nothing
 type SimFaultParams struct {
 	Device  string                `json:"device"`
 	Clear   *bool                 `json:"clear,omitempty"`
@@ -1428,6 +1438,18 @@ type SimFaultResult struct {
 	Health   json.RawMessage      `json:"health"`
 	Commands int64                `json:"commands"`
 	Faults   SimFaultResultFaults `json:"faults"`
+}
+
+// SimInsertParams are the params of sim.insert.
+// controller: the simulated controller's name (sim<index>), removed by sim.fault's removed;
+// InvalidParams when there is none or it was not removed
+type SimInsertParams struct {
+	Controller string `json:"controller"`
+}
+
+// SimInsertResult is an object of the schema.
+type SimInsertResult struct {
+	Controller string `json:"controller"`
 }
 
 // MiConfigGet calls mi.config_get: Configuration Get (NVMe-MI): SMBus/I2C frequency (1: 100 kHz,
@@ -2001,12 +2023,16 @@ func (c *Client) NvmeTelemetryLogStream(ctx context.Context, p NvmeTelemetryLogP
 // (crossing spare_thresh), percentage_used (crossing 80, 90 or 100: level), media_errors
 // (increased), namespace (change attached, detached or capacity, as the daemon's topology lists
 // it), firmware (running slot or revision), controller ("present"/"absent": hot removal, or listed
-// or unlisted by a rescan). One poller per controller is shared by all watchers (the shortest
-// interval asked wins): the SMART / Health and Firmware Slot logs, and the composite temperature
-// thresholds every 16th poll, through the controller's FIFO like any command; a read refused with
-// an error status is not retried, so polling does not fill the Error log. A client more than 1024
-// events behind (while the daemon holds unsent answers past --write-buffer) gets -32013 with
-// data.limit "watch-backlog": events are never dropped silently.
+// or unlisted by a rescan), mi_health (a controller reached over NVMe-MI: the NVM Subsystem Health
+// Data Structure {nss, sw, ctemp, pdlu, ccs} before and after, the fields that moved in changed;
+// the snapshot holds it as mi_health). One poller per controller is shared by all watchers (the
+// shortest interval asked wins): the SMART / Health and Firmware Slot logs, and the composite
+// temperature thresholds every 16th poll, through the controller's FIFO like any command; over
+// NVMe-MI each poll is the cheap Subsystem Health Status Poll, and the logs are read only on the
+// first poll and when its answer changed; a read refused with an error status is not retried, so
+// polling does not fill the Error log. A client more than 1024 events behind (while the daemon
+// holds unsent answers past --write-buffer) gets -32013 with data.limit "watch-backlog": events
+// are never dropped silently.
 //
 // Method nvme.watch; class read; backends: sim, passthru, mi.
 func (c *Client) NvmeWatch(ctx context.Context, p NvmeWatchParams) (json.RawMessage, error) {
@@ -2152,10 +2178,10 @@ func (c *Client) ServerInfo(ctx context.Context) (*ServerInfoResult, error) {
 	return &r, nil
 }
 
-// ServerStats calls server.stats: Connection, request and error counters since start, and per-
-// method counts (scope server). They show other users' activity, so only peers the policy allows
-// write-class calls see them; any other peer gets its own connection's counters (scope connection:
-// requests, errors, in_flight).
+// ServerStats calls server.stats: Connection, request and error counters since start, per-method
+// counts and durations, and each controller's queue depth: the daemon-wide aggregates (no uid,
+// peer or params), for every peer the policy allows this read-class method (the unprivileged
+// exporter's daemon metrics); connection holds the caller's own counters.
 //
 // Method server.stats; class read; backends: none (served by the daemon).
 func (c *Client) ServerStats(ctx context.Context) (*ServerStatsResult, error) {
@@ -2175,6 +2201,21 @@ func (c *Client) ServerStats(ctx context.Context) (*ServerStatsResult, error) {
 func (c *Client) SimFault(ctx context.Context, p SimFaultParams) (*SimFaultResult, error) {
 	var r SimFaultResult
 	if err := c.CallInto(ctx, "sim.fault", p, &r); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+// SimInsert calls sim.insert: Test only: plugs a removed simulated controller back in
+// (docs/simulator.md, Faults): its removal is undone and the next nvme.rescan lists it again as a
+// fresh entry of the same name, so nvme.watch reports it added. It is named, not resolved: a
+// removed controller resolves no more. Served only under --simulate: otherwise MethodNotFound and
+// absent from rpc.discover.
+//
+// Method sim.insert; class write; backends: none (served by the daemon).
+func (c *Client) SimInsert(ctx context.Context, p SimInsertParams) (*SimInsertResult, error) {
+	var r SimInsertResult
+	if err := c.CallInto(ctx, "sim.insert", p, &r); err != nil {
 		return nil, err
 	}
 	return &r, nil

@@ -61,6 +61,7 @@ METHOD_CLASSES = {
     'server.info': 'read',
     'server.stats': 'read',
     'sim.fault': 'write',
+    'sim.insert': 'write',
 }
 
 
@@ -1260,7 +1261,7 @@ class Methods:
             params['data_area'] = data_area
         return self.stream('nvme.telemetry_log', **params)
 
-    def nvme_watch(self, *, devices: Optional[List[str]] = None, interval_ms: Optional[int] = None, events: Optional[List[Literal['critical_warning', 'temperature', 'available_spare', 'percentage_used', 'media_errors', 'namespace', 'firmware', 'controller']]] = None) -> Any:
+    def nvme_watch(self, *, devices: Optional[List[str]] = None, interval_ms: Optional[int] = None, events: Optional[List[Literal['critical_warning', 'temperature', 'available_spare', 'percentage_used', 'media_errors', 'namespace', 'firmware', 'controller', 'mi_health']]] = None) -> Any:
         """Streams changes of the watched controllers' health and topology until cancelled
         (rpc.cancel or disconnecting; there is no other end). Always streamed: the first
         rpc.stream notification holds one item, the snapshot {kind: "snapshot", time, devices:
@@ -1273,12 +1274,16 @@ class Methods:
         (crossing 80, 90 or 100: level), media_errors (increased), namespace (change attached,
         detached or capacity, as the daemon's topology lists it), firmware (running slot or
         revision), controller ("present"/"absent": hot removal, or listed or unlisted by a
-        rescan). One poller per controller is shared by all watchers (the shortest interval
-        asked wins): the SMART / Health and Firmware Slot logs, and the composite temperature
-        thresholds every 16th poll, through the controller's FIFO like any command; a read
-        refused with an error status is not retried, so polling does not fill the Error log. A
-        client more than 1024 events behind (while the daemon holds unsent answers past --write-
-        buffer) gets -32013 with data.limit "watch-backlog": events are never dropped silently.
+        rescan), mi_health (a controller reached over NVMe-MI: the NVM Subsystem Health Data
+        Structure {nss, sw, ctemp, pdlu, ccs} before and after, the fields that moved in
+        changed; the snapshot holds it as mi_health). One poller per controller is shared by all
+        watchers (the shortest interval asked wins): the SMART / Health and Firmware Slot logs,
+        and the composite temperature thresholds every 16th poll, through the controller's FIFO
+        like any command; over NVMe-MI each poll is the cheap Subsystem Health Status Poll, and
+        the logs are read only on the first poll and when its answer changed; a read refused
+        with an error status is not retried, so polling does not fill the Error log. A client
+        more than 1024 events behind (while the daemon holds unsent answers past --write-buffer)
+        gets -32013 with data.limit "watch-backlog": events are never dropped silently.
 
         Args:
             devices: controllers to watch (a namespace names its controller); default every
@@ -1300,7 +1305,7 @@ class Methods:
             params['events'] = events
         return self.call('nvme.watch', **params)
 
-    def nvme_watch_stream(self, *, devices: Optional[List[str]] = None, interval_ms: Optional[int] = None, events: Optional[List[Literal['critical_warning', 'temperature', 'available_spare', 'percentage_used', 'media_errors', 'namespace', 'firmware', 'controller']]] = None) -> "Stream":
+    def nvme_watch_stream(self, *, devices: Optional[List[str]] = None, interval_ms: Optional[int] = None, events: Optional[List[Literal['critical_warning', 'temperature', 'available_spare', 'percentage_used', 'media_errors', 'namespace', 'firmware', 'controller', 'mi_health']]] = None) -> "Stream":
         """Streams changes of the watched controllers' health and topology until cancelled
         (rpc.cancel or disconnecting; there is no other end). Always streamed: the first
         rpc.stream notification holds one item, the snapshot {kind: "snapshot", time, devices:
@@ -1313,12 +1318,16 @@ class Methods:
         (crossing 80, 90 or 100: level), media_errors (increased), namespace (change attached,
         detached or capacity, as the daemon's topology lists it), firmware (running slot or
         revision), controller ("present"/"absent": hot removal, or listed or unlisted by a
-        rescan). One poller per controller is shared by all watchers (the shortest interval
-        asked wins): the SMART / Health and Firmware Slot logs, and the composite temperature
-        thresholds every 16th poll, through the controller's FIFO like any command; a read
-        refused with an error status is not retried, so polling does not fill the Error log. A
-        client more than 1024 events behind (while the daemon holds unsent answers past --write-
-        buffer) gets -32013 with data.limit "watch-backlog": events are never dropped silently.
+        rescan), mi_health (a controller reached over NVMe-MI: the NVM Subsystem Health Data
+        Structure {nss, sw, ctemp, pdlu, ccs} before and after, the fields that moved in
+        changed; the snapshot holds it as mi_health). One poller per controller is shared by all
+        watchers (the shortest interval asked wins): the SMART / Health and Firmware Slot logs,
+        and the composite temperature thresholds every 16th poll, through the controller's FIFO
+        like any command; over NVMe-MI each poll is the cheap Subsystem Health Status Poll, and
+        the logs are read only on the first poll and when its answer changed; a read refused
+        with an error status is not retried, so polling does not fill the Error log. A client
+        more than 1024 events behind (while the daemon holds unsent answers past --write-buffer)
+        gets -32013 with data.limit "watch-backlog": events are never dropped silently.
 
         Args:
             devices: controllers to watch (a namespace names its controller); default every
@@ -1573,10 +1582,10 @@ class Methods:
         return self.call('server.info', **params)
 
     def server_stats(self) -> Any:
-        """Connection, request and error counters since start, and per-method counts (scope
-        server). They show other users' activity, so only peers the policy allows write-class
-        calls see them; any other peer gets its own connection's counters (scope connection:
-        requests, errors, in_flight).
+        """Connection, request and error counters since start, per-method counts and durations, and
+        each controller's queue depth: the daemon-wide aggregates (no uid, peer or params), for
+        every peer the policy allows this read-class method (the unprivileged exporter's daemon
+        metrics); connection holds the caller's own counters.
 
         Returns: stats.
         Method server.stats; class read; backends: none (served by the daemon).
@@ -1606,7 +1615,8 @@ class Methods:
             health: overrides SMART / Health log values (test only); null drops one override
                 (optional)
             removed: true: the controller is removed (commands fail with DeviceNotFound,
-                nvme.rescan unlists it); never undone. false changes nothing (optional)
+                nvme.rescan unlists it) until sim.insert plugs it back in. false changes nothing
+                (optional)
 
         Returns: faults.
         Method sim.fault; class write; backends: sim.
@@ -1626,3 +1636,22 @@ class Methods:
         if removed is not None:
             params['removed'] = removed
         return self.call('sim.fault', **params)
+
+    def sim_insert(self, *, controller: str) -> Any:
+        """Test only: plugs a removed simulated controller back in (docs/simulator.md, Faults): its
+        removal is undone and the next nvme.rescan lists it again as a fresh entry of the same
+        name, so nvme.watch reports it added. It is named, not resolved: a removed controller
+        resolves no more. Served only under --simulate: otherwise MethodNotFound and absent from
+        rpc.discover.
+
+        Args:
+            controller: the simulated controller's name (sim<index>), removed by sim.fault's
+                removed; InvalidParams when there is none or it was not removed (required;
+                pattern '^sim[0-9]{1,5}$')
+
+        Returns: inserted.
+        Method sim.insert; class write; backends: none (served by the daemon).
+        """
+        params: Dict[str, Any] = {}
+        params['controller'] = controller
+        return self.call('sim.insert', **params)

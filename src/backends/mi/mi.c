@@ -510,6 +510,31 @@ answered:
 	return answer.rc;
 }
 
+/* Worker thread: the endpoint's NVM Subsystem Health Status Poll without
+ * Clear Status: a read, shared with an identical one in flight. */
+static int mi_health_poll(void *backend_ctrl, struct nr_subsys_health *out)
+{
+	struct mi_ctrl *mc = backend_ctrl;
+	struct nr_mi_cmd *cmd = calloc(1, sizeof(*cmd));
+	const struct nvme_mi_nvm_ss_health_status *hs;
+	int rc;
+
+	if (!cmd)
+		return -ENOMEM;
+	cmd->opcode = NR_MI_HEALTH_POLL;
+	rc = nr_mi_exec(mc->ep, cmd);
+	hs = (const void *)cmd->data;
+	*out = (struct nr_subsys_health){.mi_status = cmd->mi_status};
+	if (rc == 0 && !cmd->mi_status)
+		*out = (struct nr_subsys_health){.nss = hs->nss,
+						 .sw = hs->sw,
+						 .ctemp = hs->ctemp,
+						 .pdlu = hs->pdlu,
+						 .ccs = le16toh(hs->ccs)};
+	free(cmd);
+	return rc;
+}
+
 static void mi_ctrl_info(void *backend_ctrl, char *transport, size_t transport_len, char *address,
 			 size_t address_len)
 {
@@ -541,6 +566,7 @@ const struct nr_backend_ops nr_mi_ops = {
     .admit = mi_admit,
     .release = mi_release,
     .relearn = nr_mi_refresh_answer,
+    .health_poll = mi_health_poll,
 };
 
 /* ---- the endpoint entry ---------------------------------------------------- */

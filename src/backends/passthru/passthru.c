@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "backends/passthru/passthru.h"
+#include "backends/passthru/pt_uring.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -13,7 +14,8 @@
 
 struct pt_ns {
 	uint32_t nsid;
-	int fd; /* for I/O commands */
+	int fd;		 /* for I/O commands */
+	bool fd_generic; /* fd is the generic character device (io_uring takes it) */
 	char name[NR_NAME_MAX];
 	char generic[NR_NAME_MAX];
 };
@@ -22,7 +24,8 @@ struct pt_ctrl {
 	char name[NR_NAME_MAX];
 	char transport[16];
 	char address[NR_NAME_MAX];
-	int fd; /* the controller character device, for admin commands */
+	int fd;		      /* the controller character device, for admin commands */
+	struct pt_ring *ring; /* io_uring passthru, made at the first command */
 	struct pt_ns ns[PT_MAX_NS];
 	size_t ns_count;
 };
@@ -92,6 +95,26 @@ static int pt_submit(void *backend_ctrl, struct nr_cmd *cmd)
 	return 0;
 }
 
+void nr_passthru_uring(bool on)
+{
+	pt_uring_enable(on);
+}
+
+/* Loop thread: the same command started through io_uring (pt_uring.h). */
+static int pt_submit_async(void *backend_ctrl, uv_loop_t *loop, struct nr_cmd *cmd, nr_cmd_cb cb,
+			   void *arg)
+{
+	struct pt_ctrl *ctrl = backend_ctrl;
+	struct pt_ns *ns;
+
+	if (cmd->queue == NR_QUEUE_ADMIN)
+		return pt_ring_submit(&ctrl->ring, loop, ctrl->name, ctrl->fd, true, cmd, cb, arg);
+	ns = ns_find(ctrl, cmd->sqe.nsid);
+	if (!ns || !ns->fd_generic)
+		return -EOPNOTSUPP; /* the pool's path answers ENODEV, or uses the block device */
+	return pt_ring_submit(&ctrl->ring, loop, ctrl->name, ns->fd, false, cmd, cb, arg);
+}
+
 static int pt_ns_names(void *backend_ctrl, uint32_t nsid, char *name, char *alias, size_t len)
 {
 	struct pt_ns *ns = ns_find(backend_ctrl, nsid);
@@ -132,6 +155,7 @@ static void pt_ctrl_free(void *backend_ctrl);
 const struct nr_backend_ops nr_passthru_ops = {
     .name = "passthru",
     .submit = pt_submit,
+    .submit_async = pt_submit_async,
     .ns_names = pt_ns_names,
     .ctrl_info = pt_ctrl_info,
     .reset = pt_reset,
@@ -152,6 +176,7 @@ static void ns_add(struct pt_ctrl *ctrl, nvme_ns_t n)
 	snprintf(ns->name, sizeof(ns->name), "%s", nvme_ns_get_name(n));
 	snprintf(ns->generic, sizeof(ns->generic), "%s", generic ? generic : "");
 	ns->fd = generic ? dev_open(generic) : -ENOENT;
+	ns->fd_generic = ns->fd >= 0;
 	if (ns->fd < 0)
 		ns->fd = dev_open(ns->name);
 }
@@ -178,6 +203,7 @@ static void pt_ctrl_free(void *backend_ctrl)
 {
 	struct pt_ctrl *ctrl = backend_ctrl;
 
+	pt_ring_release(ctrl->ring);
 	for (size_t i = 0; i < ctrl->ns_count; i++) {
 		if (ctrl->ns[i].fd >= 0)
 			close(ctrl->ns[i].fd);

@@ -28,6 +28,10 @@ extern const struct nr_backend_ops nr_passthru_ops;
 int nr_passthru_build(struct nr_ctrl ***ctrls, size_t *count,
 		      void (*warn)(const char *what, int neg_errno));
 
+/* Whether commands may go through io_uring from the loop thread (default
+ * yes, where the kernel takes them; --no-io-uring). Before the first command. */
+void nr_passthru_uring(bool on);
+
 /* Builds and lists the host's controllers in @topo (at start). Returns 0 or -ENOMEM. */
 int nr_passthru_attach(struct nr_topology *topo, void (*warn)(const char *what, int neg_errno));
 

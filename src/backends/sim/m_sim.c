@@ -2,7 +2,8 @@
 /*
  * sim.*: test-only methods on simulated controllers, served under --simulate
  * alone (the dispatcher hides x-test-only methods otherwise). The schema
- * lists only the sim backend for them, so the controller is a simulated one.
+ * lists only the sim backend for sim.fault, so its controller is a simulated
+ * one; sim.insert names one and checks.
  */
 #include <errno.h>
 #include <string.h>
@@ -71,4 +72,25 @@ void nr_m_sim_fault(struct nr_call *call)
 		json_decref(faults);
 		nr_call_fail(call, NR_E_INTERNAL, "out of memory");
 	}
+}
+
+/*
+ * A removed simulated controller is plugged back in. It is named, not
+ * resolved as a device: once removed it resolves no more (and a rescan has
+ * unlisted it), so the dispatcher could not hand it over.
+ */
+void nr_m_sim_insert(struct nr_call *call)
+{
+	const char *name = json_string_value(json_object_get(call->params, "controller"));
+	struct nr_ctrl *entry = nr_topology_find_any(call->svc->topology, name);
+
+	if (!entry || entry->ops != &nr_sim_ops) {
+		nr_call_invalid(call, "params.controller", "no simulated controller of that name");
+		return;
+	}
+	if (nr_sim_reinsert(entry->backend_ctrl) != 0) {
+		nr_call_invalid(call, "params.controller", "that controller was not removed");
+		return;
+	}
+	nr_call_result(call, json_pack("{s:s}", "controller", entry->name));
 }

@@ -80,11 +80,19 @@ void nr_sim_faults_arm(struct nr_sim *sim);
  * Changes @ctrl's faults from @spec, an object of the description's
  * "faults" keys plus "clear" (sim.fault's params without "device";
  * borrowed), and arms them. Named kinds replace the current ones; "clear"
- * drops all but a removal first, which is never undone. Returns 0, or
+ * drops all but a removal first, which only nr_sim_reinsert undoes. Returns 0, or
  * -EINVAL with "PATH: reason" in @err (paths start with @path). Any thread.
  */
 int nr_sim_fault_set(struct nr_sim_ctrl *ctrl, const json_t *spec, const char *path, char *err,
 		     size_t err_len);
+
+/*
+ * Test only (sim.insert): undoes @ctrl's removal, as a drive plugged back
+ * in: its commands run again and the next nvme.rescan lists it again (a
+ * fresh entry: watchers see it added). Its other faults are as they were.
+ * Returns 0, or -EALREADY when it was not removed. Any thread.
+ */
+int nr_sim_reinsert(struct nr_sim_ctrl *ctrl);
 
 /* @ctrl's faults as sim.fault reports them, with "held": the commands a
  * hang holds now. New reference, NULL when out of memory. Any thread. */

@@ -110,6 +110,19 @@ int sim_fault_probe(struct nr_sim_ctrl *ctrl)
 	return removed ? -ENODEV : 0;
 }
 
+int nr_sim_reinsert(struct nr_sim_ctrl *ctrl)
+{
+	int rc = -EALREADY;
+
+	pthread_mutex_lock(&ctrl->fault_lock);
+	if (ctrl->faults.removed) {
+		ctrl->faults.removed = false;
+		rc = 0;
+	}
+	pthread_mutex_unlock(&ctrl->fault_lock);
+	return rc;
+}
+
 void nr_sim_faults_arm(struct nr_sim *sim)
 {
 	for (size_t i = 0; sim && i < sim->nr_ctrls; i++) {

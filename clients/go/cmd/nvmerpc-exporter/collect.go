@@ -31,7 +31,15 @@ type Controller struct {
 	WarnTemp   int64 // Identify WCTEMP, Kelvin (0: not reported)
 	CritTemp   int64 // Identify CCTEMP
 	SelfTest   *selfTest
+	MiHealth   *miHealth // NVMe-MI health poll, for controllers reached over MI
 	Namespaces []Namespace
+}
+
+// miHealth is the NVM Subsystem Health Data Structure (NVMe-MI 1.2) of the
+// controller's subsystem, as mi.health_status_poll decodes it.
+type miHealth struct {
+	Nss, Sw, Pdlu, Ccs int64
+	Ctemp              *int64 // Celsius; nil: no reading (80h) or a sensor failure
 }
 
 // Namespace sizes in bytes, as nvme.list reports them.
@@ -240,6 +248,24 @@ func (c *Collector) pollController(ctx context.Context, cl *rpc.Client, ctrl *Co
 	if id.oacs&oacsSelfTest != 0 {
 		ctrl.SelfTest = readSelfTest(ctx, cl, ctrl.Name)
 	}
+	if ctrl.Backend == "mi" {
+		ctrl.MiHealth = readMiHealth(ctx, cl, ctrl.Name)
+	}
+}
+
+// readMiHealth sends the NVM Subsystem Health Status Poll without clearing
+// anything (a read: the change flags stay for the BMC's own software).
+func readMiHealth(ctx context.Context, cl *rpc.Client, dev string) *miHealth {
+	r, err := cl.MiHealthStatusPoll(ctx, rpc.MiHealthStatusPollParams{Device: dev})
+	if err != nil {
+		return nil
+	}
+	h := &miHealth{Nss: r.Nss, Sw: r.Sw, Pdlu: r.Pdlu, Ccs: r.Ccs}
+	var c *int64
+	if json.Unmarshal(r.Ctemp, &c) == nil {
+		h.Ctemp = c
+	}
+	return h
 }
 
 func readThreshold(ctx context.Context, cl *rpc.Client, dev string, cdw11 int64) *int64 {
@@ -272,7 +298,8 @@ func readSelfTest(ctx context.Context, cl *rpc.Client, dev string) *selfTest {
 	return st
 }
 
-// daemonStats is what server.stats says, for the daemon's own metrics.
+// daemonStats is what server.stats says, for the daemon's own metrics (read
+// class: the unprivileged exporter gets them).
 type daemonStats struct {
 	Connections int64
 	InFlight    int64

@@ -125,7 +125,7 @@ func TestPromtoolChecksRealOutput(t *testing.T) {
 			t.Errorf("no %s in\n%s", key, text)
 		}
 	}
-	// The daemon's own metrics (the test runs as root: server.stats has server scope).
+	// The daemon's own metrics (server.stats, read class).
 	if got[`nvmerpcd_request_duration_seconds_count{method="nvme.list"}`] < 1 ||
 		got[`nvmerpcd_request_duration_seconds_bucket{method="nvme.list",le="+Inf"}`] < 1 ||
 		got[`nvmerpcd_requests_total{method="nvme.list",outcome="ok"}`] < 1 {
@@ -568,39 +568,70 @@ func TestAlertRules(t *testing.T) {
 	}
 }
 
-// The exporter binary, run as uid 65534 with its flags: it reaches the
-// daemon as a read client and serves the devices' metrics; the daemon-wide
-// counters (server.stats' server scope needs write permission) are left out.
+// The exporter binary, run as uid 65534 with its flags, under the default
+// policy: it reaches the daemon as a read client and serves the devices'
+// metrics and the daemon-wide ones (server.stats is read class). As the
+// packaged unit runs it: a member of the socket's group, the socket 0660.
 func TestUnprivilegedExporterBinary(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root to run the exporter as uid 65534")
 	}
-	d := simd.Start(t, fleetDesc("NOBODY", 1))
 	bin := filepath.Join(simd.OpenTempDir(t), "nvmerpc-exporter")
 	goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
 	if out, err := exec.Command(goBin, "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
+	t.Run("nobody", func(t *testing.T) {
+		d := simd.Start(t, fleetDesc("NOBODY", 1))
+		runUnprivileged(t, bin, d, "NOBODY0000", nil)
+	})
+	t.Run("group-member", func(t *testing.T) {
+		const gid = 41235 // no account has it: only the exporter is given it
+		cfg := filepath.Join(simd.OpenTempDir(t), "nvmerpcd.json")
+		doc := fmt.Sprintf(`{"socket": {"group": %d, "mode": "0660"}}`, gid)
+		if err := os.WriteFile(cfg, []byte(doc), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		d := simd.Start(t, fleetDesc("MEMBER", 1), "--config", cfg)
+		st, err := os.Stat(d.Socket)
+		if err != nil || st.Mode().Perm() != 0o660 || st.Sys().(*syscall.Stat_t).Gid != gid {
+			t.Fatalf("socket not 0660 root:%d: %v %v", gid, st.Mode(), err)
+		}
+		runUnprivileged(t, bin, d, "MEMBER0000", []uint32{gid})
+	})
+}
+
+// runUnprivileged runs the exporter as uid 65534 (with @groups) until it
+// serves @serial's metrics and the daemon's own, then stops it with SIGINT.
+func runUnprivileged(t *testing.T, bin string, d *simd.Daemon, serial string, groups []uint32) {
 	port := freePort(t)
 	cmd := exec.Command(bin, "--listen", fmt.Sprintf("127.0.0.1:%d", port), "--socket", d.Socket,
 		"--interval", "200ms")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534,
+		Groups: groups}}
 	var log bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &log, &log
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	var body []byte
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
 		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/metrics", port))
 		if err == nil {
-			body, _ := io.ReadAll(resp.Body)
+			body, _ = io.ReadAll(resp.Body)
 			resp.Body.Close()
 			got := samples(t, string(body))
-			if got["nvme_up"+id("sim0", "NOBODY0000")] == 1 {
-				if _, ok := got["nvmerpcd_connections"]; ok {
-					t.Errorf("uid 65534 got daemon-wide counters:\n%s", body)
+			// A second poll has the first one's calls in the histogram.
+			if got["nvme_up"+id("sim0", serial)] == 1 &&
+				got[`nvmerpcd_requests_total{method="nvme.smart_log",outcome="ok"}`] >= 1 {
+				if got["nvmerpcd_connections"] < 1 || got["nvmerpcd_in_flight_requests"] < 1 ||
+					got[`nvmerpcd_request_duration_seconds_count{method="nvme.list"}`] < 1 {
+					t.Errorf("daemon metrics incomplete for uid 65534:\n%s", body)
+				}
+				if _, ok := got["nvmerpcd_queue_depth"+id("sim0", serial)]; !ok {
+					t.Errorf("no queue depth for sim0:\n%s", body)
 				}
 				if err := cmd.Process.Signal(os.Interrupt); err != nil {
 					t.Fatal(err)
@@ -613,5 +644,56 @@ func TestUnprivilegedExporterBinary(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	t.Fatalf("the exporter never served sim0's metrics:\n%s", log.String())
+	t.Fatalf("the exporter as uid 65534 never served sim0's and the daemon's metrics:\n%s\n%s",
+		log.String(), body)
+}
+
+// The NVMe-MI health poll's fields as metrics: SW is sent active low, so
+// 0x3b (bit 2 cleared) is the reliability warning; a CTEMP without a
+// reading (null) drops only the temperature. (tests/mi/test_mi_exporter.py
+// shows the same against a daemon reaching a drive over MI.)
+func TestMiHealthRendering(t *testing.T) {
+	ctemp := int64(-5)
+	v := &View{DaemonUp: true, Controllers: []*Controller{
+		{Name: "mctp:1,8:1", Serial: "MI1", Backend: "mi",
+			MiHealth: &miHealth{Nss: 0x38, Sw: 0x3b, Pdlu: 120, Ccs: 1 | 1<<12, Ctemp: &ctemp}},
+		{Name: "mctp:1,9:1", Serial: "MI2", Backend: "mi", MiHealth: &miHealth{Sw: 0x3f}},
+		{Name: "sim0", Serial: "SIM", Backend: "sim"}}}
+	text := string(Render(v, FormatText))
+	got := samples(t, text)
+	k := id("mctp:1,8:1", "MI1")
+	want := map[string]float64{
+		"nvme_mi_composite_temperature_celsius" + k:                                                -5,
+		"nvme_mi_percentage_drive_life_used_ratio" + k:                                             1.2,
+		"nvme_mi_smart_warnings" + k:                                                               4,
+		"nvme_mi_smart_warning_bit" + id("mctp:1,8:1", "MI1", "bit", "reliability"):                1,
+		"nvme_mi_smart_warning_bit" + id("mctp:1,8:1", "MI1", "bit", "available_spare"):            0,
+		"nvme_mi_nvm_subsystem_status_bit" + id("mctp:1,8:1", "MI1", "bit", "drive_functional"):    1,
+		"nvme_mi_nvm_subsystem_status_bit" + id("mctp:1,8:1", "MI1", "bit", "port1_link_active"):   0,
+		"nvme_mi_composite_controller_status_bit" + id("mctp:1,8:1", "MI1", "bit", "ready"):        1,
+		"nvme_mi_composite_controller_status_bit" + id("mctp:1,8:1", "MI1", "bit", "fatal_status"): 0,
+		"nvme_mi_composite_controller_status_bit" + id("mctp:1,8:1", "MI1", "bit",
+			"critical_warning_changed"): 1,
+		"nvme_mi_smart_warnings" + id("mctp:1,9:1", "MI2"): 0,
+	}
+	for key, w := range want {
+		if g, ok := got[key]; !ok || g != w {
+			t.Errorf("%s = %v (present %v), want %v", key, g, ok, w)
+		}
+	}
+	for key := range got {
+		if strings.HasPrefix(key, "nvme_mi_composite_temperature_celsius") && strings.Contains(key, "MI2") {
+			t.Errorf("a CTEMP without a reading exported: %s", key)
+		}
+		if strings.HasPrefix(key, "nvme_mi_") && strings.Contains(key, `controller="sim0"`) {
+			t.Errorf("MI series for a controller not reached over MI: %s", key)
+		}
+	}
+	if promtool, err := exec.LookPath("promtool"); err == nil {
+		cmd := exec.Command(promtool, "check", "metrics")
+		cmd.Stdin = strings.NewReader(text)
+		if out, err := cmd.CombinedOutput(); err != nil || len(bytes.TrimSpace(out)) != 0 {
+			t.Fatalf("promtool check metrics: %v\n%s\n%s", err, out, text)
+		}
+	}
 }

@@ -64,6 +64,12 @@ var (
 	famCritTime      = family{"nvme_critical_temperature_seconds", "counter", "Time above the critical composite temperature threshold."}
 	famSelfTest      = family{"nvme_self_test_in_progress", "gauge", "1 while a device self-test runs (controllers with Device Self-test only)."}
 	famSelfTestLast  = family{"nvme_self_test_last_result", "gauge", "Result code of the newest self-test (0: no error; absent: none)."}
+	famMiCtemp       = family{"nvme_mi_composite_temperature_celsius", "gauge", "NVMe-MI health poll (controllers reached over MI): composite temperature of the subsystem (CTEMP); absent without a reading."}
+	famMiPdlu        = family{"nvme_mi_percentage_drive_life_used_ratio", "gauge", "NVMe-MI health poll: percentage drive life used (PDLU; 1 is 100 %)."}
+	famMiSW          = family{"nvme_mi_smart_warnings", "gauge", "NVMe-MI health poll: the SMART warnings (SW) present, as critical warning bits (NVMe-MI sends them cleared; 0: none)."}
+	famMiSWBit       = family{"nvme_mi_smart_warning_bit", "gauge", "NVMe-MI health poll: one SMART warning, by name: 1 while present."}
+	famMiNSSBit      = family{"nvme_mi_nvm_subsystem_status_bit", "gauge", "NVMe-MI health poll: one NVM Subsystem Status (NSS) flag, by name."}
+	famMiCCSBit      = family{"nvme_mi_composite_controller_status_bit", "gauge", "NVMe-MI health poll: one Composite Controller Status (CCS) flag, by name (change flags stay set until a BMC clears them)."}
 	famNsSize        = family{"nvme_namespace_size_bytes", "gauge", "Namespace size (NSZE)."}
 	famNsCap         = family{"nvme_namespace_capacity_bytes", "gauge", "Namespace capacity (NCAP)."}
 	famNsUse         = family{"nvme_namespace_utilization_bytes", "gauge", "Namespace utilization (NUSE)."}
@@ -81,7 +87,8 @@ var (
 var allFamilies = []family{famUp, famInfo, famCW, famCWBit, famTemp, famSensor, famTempThreshold,
 	famSpare, famSpareThresh, famUsed, famRead, famWritten, famHostReads, famHostWrites, famBusy,
 	famPowerCycles, famPowerOn, famUnsafe, famMedia, famErrLog, famWarnTime, famCritTime,
-	famSelfTest, famSelfTestLast, famNsSize, famNsCap, famNsUse, famDevices, famPollDuration,
+	famSelfTest, famSelfTestLast, famMiCtemp, famMiPdlu, famMiSW, famMiSWBit, famMiNSSBit,
+	famMiCCSBit, famNsSize, famNsCap, famNsUse, famDevices, famPollDuration,
 	famPollTime, famDaemonUp, famRequests, famDuration, famInFlight, famConnections, famQueue}
 
 // MetricNames returns every sample name the exporter can emit (counters with
@@ -103,6 +110,18 @@ func MetricNames() []string {
 
 // Critical Warning bits (SMART / Health log byte 0).
 var cwBits = []string{"available_spare", "temperature", "reliability", "read_only", "volatile_backup", "pmr_read_only"}
+
+// NVM Subsystem Health Data Structure flags (NVMe-MI 1.2), by bit, named as
+// mi.health_status_poll names them; SMART Warnings bits are the Critical
+// Warning bits above.
+var (
+	nssBits = map[uint]string{5: "drive_functional", 4: "reset_not_required", 3: "port0_link_active",
+		2: "port1_link_active"}
+	ccsBits = map[uint]string{0: "ready", 1: "fatal_status", 2: "shutdown_status",
+		4: "subsystem_reset_occurred", 5: "enable_changed", 6: "namespace_attribute_changed",
+		7: "firmware_activated", 8: "status_changed", 9: "temperature_changed",
+		10: "life_used_changed", 11: "spare_changed", 12: "critical_warning_changed"}
+)
 
 // sample is one line: its suffix after the family's name, labels, value.
 type sample struct {
@@ -249,6 +268,9 @@ func renderController(w *writer, c *Controller) {
 			w.add(famSelfTestLast, "", float64(c.SelfTest.LastResult), id...)
 		}
 	}
+	if c.MiHealth != nil {
+		renderMiHealth(w, c.MiHealth, id, with)
+	}
 	for _, ns := range c.Namespaces {
 		l := with("namespace", ns.Name, "nsid", strconv.FormatInt(ns.Nsid, 10))
 		w.add(famNsSize, "", ns.Size, l...)
@@ -293,6 +315,27 @@ func renderSmart(w *writer, s *rpc.SmartLog, id []string, with func(...string) [
 	w.add(famErrLog, "_total", u128(s.NumErrLogEntries), id...)
 	w.add(famWarnTime, "_total", float64(s.WarningTempTime)*60, id...)
 	w.add(famCritTime, "_total", float64(s.CriticalCompTime)*60, id...)
+}
+
+// renderMiHealth writes the health poll's fields, flags in bit order.
+func renderMiHealth(w *writer, h *miHealth, id []string, with func(...string) []string) {
+	if h.Ctemp != nil {
+		w.add(famMiCtemp, "", float64(*h.Ctemp), id...)
+	}
+	w.add(famMiPdlu, "", float64(h.Pdlu)/100, id...)
+	warnings := ^h.Sw & 0x3f
+	w.add(famMiSW, "", float64(warnings), id...)
+	for bit, name := range cwBits {
+		w.add(famMiSWBit, "", float64(warnings>>bit&1), with("bit", name)...)
+	}
+	for bit := uint(0); bit < 16; bit++ {
+		if name, ok := nssBits[bit]; ok {
+			w.add(famMiNSSBit, "", float64(h.Nss>>bit&1), with("bit", name)...)
+		}
+		if name, ok := ccsBits[bit]; ok {
+			w.add(famMiCCSBit, "", float64(h.Ccs>>bit&1), with("bit", name)...)
+		}
+	}
 }
 
 func renderStats(w *writer, s *daemonStats, serials map[string]string) {
