@@ -37,6 +37,7 @@ PLACEHOLDER = "<varies>"
 
 # One example per method, in the order they are sent: reads, then writes, then destructive
 # calls (which change the simulated controller). A method missing here fails the generator.
+# A third member False marks a step that prepares the next example and is not shown.
 # A 512 MiB namespace 3, attached to sim0: what nvme.plan plans and nvme.apply does.
 NS3 = {"namespaces": [{"nsid": 3, "size": 536870912, "lba_size": 512}]}
 IMAGE = base64.b64encode(bytes(4096)).decode()
@@ -98,6 +99,9 @@ EXAMPLES = [
     ("nvme.format", {"device": "sim0n1", "lbaf": 0, "confirm": SIM_SN}),
     ("nvme.sanitize", {"device": "sim0", "action": "block", "confirm": SIM_SN}),
     ("nvme.reset", {"device": "sim0", "confirm": SIM_SN}),
+    ("sim.fault", {"device": "sim0", "removed": True}, False),
+    ("sim.insert", {"controller": "sim0"}),
+    ("nvme.rescan", {}, False),
 ]
 
 # The errors a call can get, from the method's shape (the server's own rules).
@@ -295,18 +299,18 @@ class Daemon:
 
 
 def run_examples(binary, methods):
-    names = [name for name, _ in EXAMPLES]
+    names = [example[0] for example in EXAMPLES]
     missing = sorted(set(methods) - set(names))
     if missing:
         raise SystemExit(f"gen_api_doc: no example for {', '.join(missing)}: add one to EXAMPLES")
     daemon = Daemon(binary)
     try:
         answers = {}
-        for name, params in EXAMPLES:
+        for name, params, *shown in EXAMPLES:
             req, notes, answer = daemon.call(name, params)
-            # A reply to the cancel of a watch may come after its answer: skip it.
-            answers[name] = (req, notes, answer)
-            if name == "nvme.watch":
+            if shown != [False]:
+                answers[name] = (req, notes, answer)
+            if name == "nvme.watch":  # the answer to its rpc.cancel
                 ack = daemon.recv()
                 assert ack.get("result") is not None or ack.get("error"), ack
         return answers
