@@ -20,6 +20,9 @@ BUILD_DIR=${BUILD_DIR:-build}
 SOCKET=${SOCKET:-/run/nvmerpcd.sock}
 # clang and libclang-rt-14-dev build the fuzz harnesses (scripts/fuzz.sh): -fsanitize=fuzzer links
 # libclang_rt.fuzzer from libclang-rt-14-dev, which clang only recommends (not installed here).
+# ansible-core (2.14) runs the nvmerpc.nvme collection's tests (tests/ansible); pylint, pycodestyle,
+# yamllint, python3-voluptuous and python3-venv let its ansible-test sanity run offline (and git:
+# scripts/ansible-sanity.py makes its copy of the collection a repository of its own).
 # libsystemd-dev: the daemon's systemd integration (server/sd.c); scdoc and man-db: the man
 # pages and their check; debhelper, dh-python, fakeroot, lintian and debootstrap: the Debian
 # packages (setup.sh deb) and their install test (scripts/deb-install-test.sh); systemd-container:
@@ -27,6 +30,7 @@ SOCKET=${SOCKET:-/run/nvmerpcd.sock}
 PACKAGES="build-essential cmake pkg-config clang-format libuv1-dev libjansson-dev libnvme-dev libjson-c-dev libdbus-1-dev
   libcriterion-dev socat python3 python3-pytest python3-jsonschema valgrind dbus-daemon
   clang libclang-rt-14-dev prometheus liburing-dev
+  ansible-core pylint pycodestyle yamllint python3-voluptuous python3-venv git
   libsystemd-dev scdoc man-db debhelper dh-python fakeroot lintian debootstrap systemd-container"
 
 as_root() {

@@ -104,7 +104,8 @@ def table(rows):
              f"issue 12 target: pipe/raw <= {TARGET_RATIO:g}x, goal {GOAL_RATIO:g}x)", head]
     for f in rows:
         uring = f"{f['uring_us']:.1f}" if "uring_us" in f else "-"
-        name = f["daemon"].replace(os.path.dirname(f["daemon"].split()[0]) + "/", "")
+        # The measured daemon by its name, a baseline (another build) by its path's tail.
+        name = f["daemon"].replace(os.path.dirname(rows[0]["daemon"].split()[0]) + "/", "")
         name = name if len(name) <= 28 else "..." + name[-25:]
         raw = f.get("raw_us")
         ratios = (f"{f['daemon_pipelined_us'] / raw:>8.1f}x {f['daemon_depth1_us'] / raw:>6.1f}x"
