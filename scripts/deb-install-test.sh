@@ -14,7 +14,8 @@
 #     of the nvmerpc group, refuses a user outside it, answers the installed Python client,
 #     and exits 0 on SIGTERM;
 #   - apt-get purge of the four packages leaves no file behind but the nvmerpc group (and
-#     adduser's backups of /etc/group), which Debian keeps.
+#     adduser's backups of /etc/group), which Debian keeps;
+# and, on this host, ansible-doc lists the modules of the packaged collection.
 # Usage: scripts/deb-install-test.sh [DEB_DIR]   (default build-deb, where scripts/deb.sh puts
 # the packages). The debootstrapped root is cached as DEB_DIR/root-cache/bookworm-minbase.tar
 # and apt's downloads and lists in DEB_DIR/root-cache, so a second run downloads nothing.
@@ -72,4 +73,19 @@ unshare --mount --pid --fork --propagation private sh -eu -c '
     /bin/sh -eu /tmp/inner.sh
 ' sh "$archives" "$lists" "$root"
 rm -rf "$ROOT"
+
+# The packaged Ansible collection loads from the package's path (Ansible's default
+# /usr/share/ansible/collections), checked with this host's ansible-doc on the unpacked package.
+if command -v ansible-doc >/dev/null; then
+  unpacked="$DEB_DIR/ansible-unpacked"
+  rm -rf "$unpacked"
+  dpkg-deb -x "$DEB_DIR"/nvmerpc-ansible_*.deb "$unpacked"
+  if [ -d "$unpacked/usr/share/ansible/collections/ansible_collections/nvmerpc/nvme" ]; then
+    modules=$(ANSIBLE_COLLECTIONS_PATH="$(cd "$unpacked" && pwd)/usr/share/ansible/collections" \
+      ANSIBLE_LOCAL_TEMP="$unpacked/tmp" ansible-doc -t module -l nvmerpc.nvme 2>&1 | grep -c '^nvmerpc\.nvme\.' || true)
+    [ "$modules" -gt 0 ] || { echo "deb-install-test: FAIL: ansible-doc lists no module of the packaged collection" >&2; exit 1; }
+    echo "deb-install-test: the packaged collection nvmerpc.nvme: $modules modules (ansible-doc)"
+  fi
+  rm -rf "$unpacked"
+fi
 echo "deb-install-test: ok"
