@@ -15,7 +15,9 @@ static int unknown_key(const json_t *doc, char *err, size_t err_len)
 	json_t *value;
 
 	json_object_foreach ((json_t *)doc, key, value) {
-		bool known = false;
+		/* JSON has no comments: a top-level member named "//..." is one
+		 * ("//policy" is a policy commented out; nvmerpcd.json(5)). */
+		bool known = strncmp(key, "//", 2) == 0;
 		for (size_t i = 0; i < sizeof(section_keys) / sizeof(section_keys[0]); i++)
 			known |= strcmp(key, section_keys[i]) == 0;
 		if (!known) {

@@ -34,6 +34,7 @@ static uv_timer_t retry_timer;
 static int listen_fd = -1;
 static bool listening;
 static bool paused;
+static bool adopted; /* the socket is the service manager's: never unlinked */
 static int lock_fd = -1;
 static char socket_path[PATH_MAX];
 static char lock_path[PATH_MAX + 8];
@@ -129,6 +130,14 @@ static int lock_take(void)
 	return -EADDRINUSE;
 }
 
+/* Polls the listening descriptor. Returns 0 or a libuv error. */
+static int accept_start(struct nr_service *svc)
+{
+	uv_timer_init(svc->loop, &retry_timer);
+	uv_poll_init(svc->loop, &listener, listen_fd);
+	return uv_poll_start(&listener, UV_READABLE, on_readable);
+}
+
 /* Creates the listening socket at @path with @mode from the moment it
  * exists (umask, not a chmod after bind), then gives it group @gid: until
  * then only root may connect, so it is never wider than asked. Returns 0 or
@@ -175,14 +184,41 @@ int nr_listener_start(struct nr_service *svc, const char *path, mode_t mode, gid
 	rc = socket_bind(path, mode, gid);
 	if (rc)
 		return rc;
-	uv_timer_init(svc->loop, &retry_timer);
-	uv_poll_init(svc->loop, &listener, listen_fd);
-	return uv_poll_start(&listener, UV_READABLE, on_readable);
+	return accept_start(svc);
+}
+
+int nr_listener_adopt(struct nr_service *svc, int fd, void (*on_conn_closed)(void))
+{
+	struct sockaddr_un addr;
+	socklen_t len = sizeof(addr);
+	int flags = fcntl(fd, F_GETFL);
+
+	/* The accept loop runs until EAGAIN: a blocking socket would stall it. */
+	if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) != 0)
+		return -errno;
+	memset(&addr, 0, sizeof(addr));
+	if (getsockname(fd, (struct sockaddr *)&addr, &len) != 0)
+		return -errno;
+	snprintf(socket_path, sizeof(socket_path), "%.*s", (int)sizeof(addr.sun_path),
+		 addr.sun_path[0] ? addr.sun_path : "(abstract)");
+	service = svc;
+	conn_closed_hook = on_conn_closed;
+	listening = true;
+	adopted = true;
+	listen_fd = fd;
+	return accept_start(svc);
+}
+
+const char *nr_listener_path(void)
+{
+	return socket_path;
 }
 
 int nr_listener_set_access(mode_t mode, gid_t gid)
 {
-	if (!listening)
+	/* An adopted socket's owner and mode are its socket unit's
+	 * (SocketUser=, SocketGroup=, SocketMode=). */
+	if (!listening || adopted)
 		return 0;
 	/* Narrow first: the group changes only once the mode allows no more
 	 * than the owner, so no one gains access in between. */
@@ -205,7 +241,10 @@ void nr_listener_stop(void)
 	if (listen_fd >= 0)
 		close(listen_fd);
 	listen_fd = -1;
-	unlink(socket_path);
+	/* The service manager keeps listening on its socket (and starts us again
+	 * for the next client): removing the file would make it unreachable. */
+	if (!adopted)
+		unlink(socket_path);
 	if (lock_fd >= 0) {
 		unlink(lock_path); /* while still held: see lock_is_current */
 		close(lock_fd);

@@ -21,8 +21,20 @@ size_t nr_listener_path_max(void);
 int nr_listener_start(struct nr_service *svc, const char *path, mode_t mode, gid_t gid,
 		      void (*on_conn_closed)(void));
 
+/*
+ * Serves @fd, a listening Unix stream socket the service manager created
+ * and passed (socket activation): no lock file (the manager runs one
+ * instance), the mode and group are the socket unit's, and stopping closes
+ * the descriptor without removing the file, which the manager keeps
+ * listening on. Returns 0 or -errno.
+ */
+int nr_listener_adopt(struct nr_service *svc, int fd, void (*on_conn_closed)(void));
+
+/* The path served (for log lines): --socket's, or the adopted socket's. */
+const char *nr_listener_path(void);
+
 /* Changes the socket file's mode and group (reload). Returns 0 or -errno;
- * 0 when not listening. */
+ * 0 when not listening or when the socket is adopted (its unit sets them). */
 int nr_listener_set_access(mode_t mode, gid_t gid);
 
 /* Stops accepting and removes the socket and lock files. */

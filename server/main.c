@@ -12,11 +12,13 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <syslog.h>
+#include <unistd.h>
 
 #include "audit.h"
 #include "config.h"
 #include "conn.h"
 #include "listener.h"
+#include "sd.h"
 #include "util/log.h"
 #include "backends/mi/mi.h"
 #include "backends/passthru/passthru.h"
@@ -127,6 +129,22 @@ static bool stopping;
 static bool signals_closed;
 static int exit_code;
 static struct nr_sim *sim;
+/* Readiness (systemd's READY=1): the socket is served and the topology is
+ * known, i.e. the first NVMe-MI scan (when configured) has finished. */
+static bool serving;
+static bool mi_scanning;
+
+static void ready_maybe(void)
+{
+	if (serving && !mi_scanning)
+		nr_sd_ready();
+}
+
+static void mi_first_scan_done(void *arg)
+{
+	mi_scanning = false;
+	ready_maybe();
+}
 
 /* Parses a decimal in [min, max] into *out. Returns 0 or -EINVAL. */
 static int parse_u32(const char *text, unsigned long min, unsigned long max, uint32_t *out)
@@ -309,8 +327,10 @@ static int config_start(struct nr_service *svc, const char *file)
 	svc->firmware_dir = config.firmware_dir;
 	config.firmware_dir = NULL;
 	rc = nr_mi_new(svc, &config.mi);
-	if (rc == 0 && (config.mi.endpoint_count > 0 || config.mi.dbus))
-		nr_mi_scan(svc->mi, NULL);
+	if (rc == 0 && (config.mi.endpoint_count > 0 || config.mi.dbus)) {
+		mi_scanning = true;
+		nr_mi_scan_first(svc->mi, mi_first_scan_done, NULL);
+	}
 	return rc;
 }
 
@@ -373,6 +393,7 @@ static void shutdown_finish(void)
 	if (signals_closed)
 		return;
 	signals_closed = true;
+	nr_sd_stop();
 	nr_listener_stop();
 	nr_conn_close_all();
 	uv_close((uv_handle_t *)&sig_int, NULL);
@@ -405,6 +426,7 @@ static void on_signal(uv_signal_t *handle, int signum)
 		stopping = true;
 		nr_listener_stop();
 		live = nr_conn_shutdown_all(false);
+		nr_sd_stopping(live);
 		nr_log(NR_LOG_INFO, "%s: shutting down; %zu calls still on devices",
 		       strsignal(signum), live);
 	} else {
@@ -437,6 +459,41 @@ static void listen_error(const char *path, int rc)
 		nr_log(NR_LOG_ERROR, "%s: %s", path, strerror(-rc));
 }
 
+/*
+ * Serves the socket systemd passed (socket activation), else binds
+ * --socket; then tells systemd it is ready once the topology is known too.
+ * Returns 0 or -errno, logged.
+ */
+static int listen_start(struct nr_service *svc, const struct options *o)
+{
+	int fd = nr_sd_listen_fd();
+	int rc;
+
+	if (fd >= 0) {
+		rc = nr_listener_adopt(svc, fd, conn_closed);
+		if (rc) {
+			close(fd);
+			nr_log(NR_LOG_ERROR, "socket from systemd: %s", strerror(-rc));
+			return rc;
+		}
+	} else if (fd != -ENOENT) {
+		return fd;
+	} else {
+		rc = nr_listener_start(svc, o->socket, config.socket_mode, config.socket_gid,
+				       conn_closed);
+		if (rc) {
+			listen_error(o->socket, rc);
+			return rc;
+		}
+	}
+	nr_log(NR_LOG_INFO, "serving %s%s", nr_listener_path(),
+	       fd >= 0 ? " (socket from systemd)" : "");
+	nr_sd_start(svc, nr_listener_path());
+	serving = true;
+	ready_maybe();
+	return 0;
+}
+
 static int serve(struct nr_service *svc, const struct options *o)
 {
 	int rc;
@@ -453,12 +510,7 @@ static int serve(struct nr_service *svc, const struct options *o)
 		if (rc)
 			nr_log(NR_LOG_ERROR, "stdio: %s", uv_strerror(rc));
 	} else {
-		rc = nr_listener_start(svc, o->socket, config.socket_mode, config.socket_gid,
-				       conn_closed);
-		if (rc)
-			listen_error(o->socket, rc);
-		else
-			nr_log(NR_LOG_INFO, "serving %s", o->socket);
+		rc = listen_start(svc, o);
 	}
 	if (rc)
 		shutdown_finish();

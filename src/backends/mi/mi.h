@@ -76,6 +76,13 @@ void nr_mi_free(struct nr_mi *mi);
 void nr_mi_scan(struct nr_mi *mi, struct nr_call *call);
 
 /*
+ * The scan at start: nr_mi_scan(@mi, NULL), then @done(@arg) once every
+ * endpoint finished or failed (the topology is known: the daemon tells
+ * systemd it is ready). Loop thread.
+ */
+void nr_mi_scan_first(struct nr_mi *mi, void (*done)(void *arg), void *arg);
+
+/*
  * After a namespace or format change on a controller behind an endpoint:
  * re-learns that endpoint's controllers (through its FIFO, after the
  * change) and then answers @call with @result (stolen). Loop thread.

@@ -17,6 +17,8 @@ struct nr_mi {
 	struct nr_mi_ep **eps; /* listed endpoints, each holding a reference */
 	size_t ep_count;
 	uint64_t scans;
+	void (*first_done)(void *arg); /* nr_mi_scan_first's, until it ran */
+	void *first_arg;
 };
 
 /* What a request got back: shared by identical requests. */

@@ -287,6 +287,11 @@ static void scan_finish(struct mi_scan *scan)
 		nr_call_unref(call);
 	json_decref(scan->report);
 	json_decref(scan->answer);
+	if (!call && scan->mi->first_done) {
+		void (*done)(void *arg) = scan->mi->first_done;
+		scan->mi->first_done = NULL;
+		done(scan->mi->first_arg);
+	}
 	free(scan);
 }
 
@@ -442,6 +447,13 @@ void nr_mi_scan(struct nr_mi *mi, struct nr_call *call)
 	scan->report = json_array();
 	scan->req.data = scan;
 	uv_queue_work(mi->svc->loop, &scan->req, discover_work, discover_done);
+}
+
+void nr_mi_scan_first(struct nr_mi *mi, void (*done)(void *arg), void *arg)
+{
+	mi->first_done = done;
+	mi->first_arg = arg;
+	nr_mi_scan(mi, NULL);
 }
 
 void nr_mi_refresh_answer(struct nr_call *call, json_t *result)
