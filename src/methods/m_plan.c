@@ -9,7 +9,7 @@
  * would be. It stops at the first failure. Loop thread.
  *
  * Once its first operation is sent, the apply counts as a write that handed a
- * command to a device (call->started): a peer that goes away orphans it and
+ * command to a device (nr_call_commit): a peer that goes away orphans it and
  * it runs to its end, audited; rpc.cancel is refused; shutting down waits for
  * the operation in flight, and the next one is refused (Cancelled), so the
  * apply answers with its report. Before that (while reading), it is
@@ -332,7 +332,7 @@ static void apply_next(struct plan_ctx *ctx)
 		return;
 	}
 	/* Its outcome is the device's from now on (see the top of this file). */
-	ctx->call->started = true;
+	nr_call_commit(ctx->call);
 	if (path)
 		fw_read_start(ctx, path);
 	else

@@ -190,6 +190,11 @@ static int outcome_code(const char *key, const json_t *value, bool failed)
 	return failed ? (int)json_integer_value(json_object_get(value, "code")) : 0;
 }
 
+void nr_call_commit(struct nr_call *call)
+{
+	call->started = true;
+}
+
 /* Whether a write or destructive call handed a command to a device: from
  * then on its outcome is the device's, not the peer's to cancel. */
 static bool call_committed(const struct nr_call *call)

@@ -244,6 +244,15 @@ void nr_call_timed_out(struct nr_call *call);
  * or early-answered write has not: its device work still runs. */
 bool nr_call_ended(const struct nr_call *call);
 
+/*
+ * From now on @call's outcome is the device's: it counts as having handed a
+ * command to a device (the exec layer marks this itself when a command
+ * starts), so a write is no longer the peer's to cancel and shutdown waits
+ * for it. For a call that commits before its first command reaches a FIFO
+ * (nvme.apply, before it reads a firmware image). Loop thread.
+ */
+void nr_call_commit(struct nr_call *call);
+
 /* Reference counting for code that keeps a call across callbacks. */
 void nr_call_ref(struct nr_call *call);
 void nr_call_unref(struct nr_call *call);
