@@ -107,3 +107,90 @@ def test_io_uring_pipelined_calls_answered_right(c, guest, depth):
            for _ in range(depth) for name in want]
     for name, rid in ids:
         assert c.result(rid)["cntlid"] == want[name]
+
+
+# Runs in the guest (chrooted into the host's root): a daemon of its own on a Unix socket there,
+# so that peers can vanish as they would on a host (the suite's --stdio port blocks a writer
+# while the host is away, which is the harness's, not the daemon's). argv: daemon, controllers.
+PEER_GONE = r"""
+import json, os, signal, socket, subprocess, sys, time
+daemon, ctrls = sys.argv[1], sys.argv[2].split(",")
+path = f"/run/nr-uring-{os.getpid()}.sock"  # /run: the guest's tmpfs over the read-only host root
+proc = subprocess.Popen([daemon, "--socket", path, "--log-level", "warn", "--max-queue", "512"],
+                        stderr=subprocess.PIPE, text=True)
+def connect():
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(path)
+    return s
+deadline = time.monotonic() + 30
+while not os.path.exists(path) and time.monotonic() < deadline and proc.poll() is None:
+    time.sleep(0.02)
+if not os.path.exists(path):
+    proc.kill()
+    sys.exit(f"the daemon did not serve {path}: exit {proc.wait()}: {proc.stderr.read()}")
+def burst(n):
+    out = []
+    for i in range(n):
+        for c in ctrls:
+            out.append({"jsonrpc": "2.0", "id": len(out), "method": "nvme.id_ctrl",
+                        "params": {"device": c}})
+            out.append({"jsonrpc": "2.0", "id": len(out), "method": "nvme.get_log",
+                        "params": {"device": c, "lid": 1, "length": 4096}})
+    return "".join(json.dumps(r) + "\n" for r in out).encode(), len(out)
+def answers(s, want, timeout=60):
+    s.settimeout(timeout)
+    buf, got = b"", 0
+    while got < want:
+        chunk = s.recv(1 << 20)
+        if not chunk:
+            break
+        buf += chunk
+        got = buf.count(b"\n")
+    return [json.loads(line) for line in buf.splitlines()]
+# Peers that send a burst and vanish at different points: at once, after a few ms, after
+# reading part of the answers.
+cuts = 0
+for r in range(24):
+    s = connect()
+    data, n = burst(8)
+    s.sendall(data)
+    if r % 3 == 1:
+        time.sleep(0.001 * r)
+    elif r % 3 == 2:
+        answers(s, n // 4)
+    s.close()
+    cuts += 1
+s = connect()
+data, n = burst(2)
+s.sendall(data)
+served = answers(s, n)
+s.close()
+# SIGTERM with commands in flight: every call answered, then exit 0.
+s = connect()
+data, n = burst(16)
+s.sendall(data)
+time.sleep(0.005)
+proc.send_signal(signal.SIGTERM)
+last = answers(s, n)
+rc = proc.wait(90)
+print(json.dumps({"cuts": cuts, "served": served, "n_served": len(served),
+                  "last": len(last), "n_last": n, "rc": rc, "stderr": proc.stderr.read()[-4000:]}))
+"""
+
+
+def test_io_uring_peers_gone_and_sigterm_with_commands_in_flight(c, guest):
+    """Peers that vanish with io_uring commands in flight and answers unread (at once, after a
+    few ms, after reading part), then SIGTERM with commands in flight: the daemon keeps
+    serving, frees nothing a command still uses, answers every call of the last peer and
+    exits 0."""
+    from conftest import DAEMON
+    ctrls = [ct["name"] for sub in c.nvme_list()["subsystems"] if sub["backend"] == "passthru"
+             for ct in sub["controllers"]]
+    out = guest.run_json(["/usr/bin/python3", "-c", PEER_GONE, DAEMON, ",".join(ctrls)],
+                         timeout=300)
+    assert out["rc"] == 0, out["stderr"]
+    assert out["cuts"] == 24
+    assert out["n_served"] == 4 * len(ctrls), out
+    assert all("result" in a for a in out["served"]), out["served"]
+    assert out["last"] == out["n_last"], out
+    assert "ERROR" not in out["stderr"].upper() or not out["stderr"], out["stderr"]
