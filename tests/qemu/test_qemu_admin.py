@@ -439,7 +439,8 @@ def test_get_log_smart_raw_against_nvme_cli(c, guest, roles, topo, validate_resu
 def test_changed_ns_list_after_attach_detach(c, guest, roles, topo, validate_result):
     """nsid 3 attached to and detached from the second controller through the daemon: the
     kernel reads (and so clears) the Changed Namespace List itself on QEMU's AEN; what is left
-    is read the same by the daemon (rae: not clearing it) and by nvme-cli."""
+    is read by the daemon (rae: not clearing it) and then by nvme-cli, which sees the same or,
+    when the kernel's read came in between, less."""
     ct = _role(roles, topo, "qemu1")[1]
     c.call("nvme.ns_attach", device=ct["name"], nsid=3, controllers=[ct["cntlid"]])
     try:
@@ -456,7 +457,9 @@ def test_changed_ns_list_after_attach_detach(c, guest, roles, topo, validate_res
     theirs = nvme_cli(guest, "changed-ns-list-log", f"/dev/{ct['name']}")
     body = theirs.get(ct["name"], {})
     their_list = sorted(int(v) for v in body.values()) if isinstance(body, dict) else body
-    assert their_list == sorted(ours["nsid_list"]), (ours, theirs)
+    # The kernel's own read (on the AEN, clearing) may land between ours and nvme-cli's: the
+    # log can lose its entry in between, never gain one (no change happened since).
+    assert set(their_list) <= set(ours["nsid_list"]), (ours, theirs)
     assert c.call("nvme.list_ns", device=ct["name"]) == {"nsid_list": [{"nsid": 1},
                                                                        {"nsid": 2}]}
 
