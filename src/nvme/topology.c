@@ -317,11 +317,24 @@ static bool ctrl_vanished(struct nr_ctrl *ctrl)
 	return ctrl->ops->probe && (ctrl->gone || ctrl->ops->probe(ctrl->backend_ctrl) == -ENODEV);
 }
 
+/* Unlists @topo->ctrls[@i], marked gone. Returns it with the list's
+ * reference, now the caller's. */
+static struct nr_ctrl *unlist_at(struct nr_topology *topo, size_t i)
+{
+	struct nr_ctrl *ctrl = topo->ctrls[i];
+
+	memmove(&topo->ctrls[i], &topo->ctrls[i + 1],
+		(topo->ctrl_count - i - 1) * sizeof(*topo->ctrls));
+	topo->ctrl_count--;
+	ctrl->gone = true;
+	return ctrl;
+}
+
 /* Unlists @topo->ctrls[@i] into the vanished entries (its reference moves
  * along; a previous entry of the same name goes). Returns 0 or -ENOMEM. */
 static int vanish(struct nr_topology *topo, size_t i)
 {
-	struct nr_ctrl *ctrl = topo->ctrls[i];
+	const char *name = topo->ctrls[i]->name;
 	struct nr_ctrl **grown =
 	    realloc(topo->vanished, (topo->vanished_count + 1) * sizeof(*grown));
 
@@ -329,17 +342,13 @@ static int vanish(struct nr_topology *topo, size_t i)
 		return -ENOMEM;
 	topo->vanished = grown;
 	for (size_t v = 0; v < topo->vanished_count; v++) {
-		if (strcmp(topo->vanished[v]->name, ctrl->name) == 0) {
+		if (strcmp(topo->vanished[v]->name, name) == 0) {
 			nr_ctrl_unref(topo->vanished[v]);
 			topo->vanished[v] = topo->vanished[--topo->vanished_count];
 			break;
 		}
 	}
-	topo->vanished[topo->vanished_count++] = ctrl;
-	memmove(&topo->ctrls[i], &topo->ctrls[i + 1],
-		(topo->ctrl_count - i - 1) * sizeof(*topo->ctrls));
-	topo->ctrl_count--;
-	ctrl->gone = true;
+	topo->vanished[topo->vanished_count++] = unlist_at(topo, i);
 	return 0;
 }
 
@@ -353,7 +362,7 @@ void nr_topology_drop_vanished(struct nr_topology *topo)
 		if (!ctrl_vanished(ctrl))
 			i++;
 		else if (vanish(topo, i) != 0)
-			nr_topology_remove(topo, ctrl); /* out of memory: it cannot come back */
+			nr_ctrl_unref(unlist_at(topo, i)); /* out of memory: it cannot come back */
 	}
 }
 
@@ -409,14 +418,10 @@ struct nr_ctrl *nr_topology_find_any(struct nr_topology *topo, const char *name)
 int nr_topology_remove(struct nr_topology *topo, struct nr_ctrl *ctrl)
 {
 	for (size_t i = 0; i < topo->ctrl_count; i++) {
-		if (topo->ctrls[i] != ctrl)
-			continue;
-		memmove(&topo->ctrls[i], &topo->ctrls[i + 1],
-			(topo->ctrl_count - i - 1) * sizeof(*topo->ctrls));
-		topo->ctrl_count--;
-		ctrl->gone = true;
-		nr_ctrl_unref(ctrl);
-		return 0;
+		if (topo->ctrls[i] == ctrl) {
+			nr_ctrl_unref(unlist_at(topo, i));
+			return 0;
+		}
 	}
 	return -ENOENT;
 }
