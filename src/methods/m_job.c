@@ -62,10 +62,9 @@ int nr_job_send(struct nr_call *call, struct nr_cmd *cmd)
 static int job_work(struct nr_call *call)
 {
 	struct nr_job *job = call->ctx;
-	int rc;
+	/* delivered was zeroed by nr_job_submit, which alone queues this. */
+	int rc = job->work ? job->work(call, job) : nr_job_send(call, &job->cmd);
 
-	job->delivered = 0;
-	rc = job->work ? job->work(call, job) : nr_job_send(call, &job->cmd);
 	return rc > 0 ? 0 : rc; /* a status error is in job->cmd */
 }
 
