@@ -95,11 +95,6 @@ static int pt_submit(void *backend_ctrl, struct nr_cmd *cmd)
 	return 0;
 }
 
-void nr_passthru_uring(bool on)
-{
-	pt_uring_enable(on);
-}
-
 /* Loop thread: the same command started through io_uring (pt_uring.h). */
 static int pt_submit_async(void *backend_ctrl, uv_loop_t *loop, struct nr_cmd *cmd, nr_cmd_cb cb,
 			   void *arg)

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "backends/passthru/pt_uring.h"
+#include "backends/passthru/passthru.h"
 
 #include <errno.h>
 #include <stddef.h>
@@ -12,7 +13,7 @@
 
 static bool uring_on = true;
 
-void pt_uring_enable(bool on)
+void nr_passthru_uring(bool on)
 {
 	uring_on = on;
 }

@@ -21,10 +21,6 @@
 struct pt_ring;
 struct nvme_passthru_cmd; /* the kernel's (or libnvme's copy of it) */
 
-/* Whether controllers may use io_uring at all (default yes; --no-io-uring).
- * Set before the first command. */
-void pt_uring_enable(bool on);
-
 /*
  * Starts @cmd, filled into @pc as for the ioctl, on @fd (@admin: the
  * controller's admin queue, else the
